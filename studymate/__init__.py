@@ -1,0 +1,3 @@
+"""StudyMate: a Telegram bot for small schools, shipped as a self-supervising appliance."""
+
+__version__ = "2.0.0.dev0"

@@ -1,0 +1,3 @@
+from studymate.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,122 @@
+"""The composition root: ``create_dispatcher(settings)`` wires everything; tests use it too."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisStorage
+
+from studymate.bot.access import Membership
+from studymate.bot.handlers import get_routers
+from studymate.bot.middlewares.basics import InFlight, PrivateChatsOnly
+from studymate.bot.middlewares.errors import ErrorMiddleware
+from studymate.bot.middlewares.identity import AccessGate, IdentityMiddleware
+from studymate.bot.middlewares.throttling import ThrottlingMiddleware
+from studymate.bot.storage import DatabaseStorage, FailoverIsolation, FailoverStorage, redis_client
+from studymate.bot.throttling import Throttle
+from studymate.config import Settings
+from studymate.db.connection import Db, open_database
+from studymate.i18n import catalogs, t
+from studymate.ops.alerts import AdminAlerter
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """What the dispatcher was built with (handy for shutdown and for tests)."""
+
+    db: Db
+    storage: BaseStorage
+    alerter: AdminAlerter
+    inflight: InFlight
+
+
+def create_bot(settings: Settings) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(
+        token=settings.require_token(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def _storage(
+    settings: Settings, db: Db, alerter: AdminAlerter
+) -> tuple[BaseStorage, BaseEventIsolation, Throttle]:
+    database_storage = DatabaseStorage(db)
+    if not settings.redis_url:
+        return database_storage, SimpleEventIsolation(), Throttle()
+    redis = redis_client(settings.redis_url)
+
+    async def on_switch(redis_up: bool) -> None:
+        key = "redis_down"
+        if redis_up:
+            await alerter.alert("redis_back", lambda lang, _: t("admin_alert_redis_back", lang))
+            await alerter.clear(key)
+        else:
+            await alerter.alert(key, lambda lang, _: t("admin_alert_redis_down", lang))
+            await alerter.clear("redis_back")
+
+    storage = FailoverStorage(RedisStorage(redis), database_storage, on_switch=on_switch)
+    return storage, FailoverIsolation(storage), Throttle(redis)
+
+
+def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher:
+    """Build the Dispatcher with storage, middlewares, routers and start/stop hooks."""
+    if db is None:
+        database = open_database(settings.effective_database_url, pool_size=settings.db_threads)
+        db = Db(database, threads=settings.db_threads)
+    alerter = AdminAlerter(
+        api_url=settings.telegram_api_url,
+        token=settings.require_token(),
+        admin_ids=settings.admin_telegram_ids,
+        run=db.run,
+        default_language=settings.default_language,
+    )
+    storage, isolation, throttle = _storage(settings, db, alerter)
+    inflight = InFlight()
+    i18n = catalogs(settings.default_language)
+
+    dp = Dispatcher(storage=storage, events_isolation=isolation)
+    dp.workflow_data.update(
+        settings=settings,
+        db=db,
+        membership=Membership(db, settings),
+        services=Services(db=db, storage=storage, alerter=alerter, inflight=inflight),
+    )
+    dp.update.outer_middleware(inflight)
+    for observer in (dp.message, dp.callback_query):
+        observer.outer_middleware(PrivateChatsOnly())
+        observer.outer_middleware(
+            ThrottlingMiddleware(throttle, db=db, default_language=settings.default_language)
+        )
+        observer.outer_middleware(
+            ErrorMiddleware(alerter, default_language=settings.default_language)
+        )
+        observer.outer_middleware(IdentityMiddleware(db, i18n, settings))
+        observer.middleware(AccessGate())
+    dp.include_routers(*get_routers())
+    dp.startup.register(_on_startup)
+    dp.shutdown.register(_on_shutdown)
+    return dp
+
+
+async def _on_startup(services: Services) -> None:
+    if isinstance(services.storage, FailoverStorage):
+        await services.storage.start()
+    logger.info("FSM storage: %s", getattr(services.storage, "backend_name", "database"))
+
+
+async def _on_shutdown(services: Services, settings: Settings) -> None:
+    if not await services.inflight.wait_idle(settings.shutdown_grace_seconds):
+        logger.warning("%d updates still running at shutdown", services.inflight.running)
+    await services.storage.close()

@@ -1,0 +1,13 @@
+"""Feature routers, in the order they are consulted (first match wins)."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from studymate.bot.handlers import admin, fallback, language, start
+
+
+def get_routers() -> list[Router]:
+    # Global escape hatches first (start, cancel, language win over any input state, §3.1),
+    # then the features, and the fallback last so it can never swallow a feature's update.
+    return [start.router, language.router, admin.router, fallback.router]

@@ -1,0 +1,27 @@
+"""Last router: input no feature claimed gets a hint instead of silence (PRODUCT.md scenario 59)."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.types import CallbackQuery, Message
+
+from studymate.bot.callbacks import NoopCb
+from studymate.i18n import t
+
+router = Router(name="fallback")
+
+
+@router.callback_query(NoopCb.filter())
+async def noop(callback: CallbackQuery) -> None:
+    await callback.answer()
+
+
+@router.callback_query()
+async def stale_button(callback: CallbackQuery) -> None:
+    """A button from an old message or an older version of the bot."""
+    await callback.answer(t("callback_not_allowed"), show_alert=True)
+
+
+@router.message(F.text | F.caption | F.document | F.photo | F.sticker | F.voice | F.video)
+async def unknown_input(message: Message) -> None:
+    await message.answer(t("unknown_input_hint"))

@@ -1,0 +1,56 @@
+"""Cross-cutting middlewares that know nothing of features: chat type, in-flight tracking."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class PrivateChatsOnly(BaseMiddleware):
+    """The bot talks in private chats only; group traffic is ignored before any work."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        chat = None
+        if isinstance(event, Message):
+            chat = event.chat
+        elif isinstance(event, CallbackQuery) and event.message is not None:
+            chat = event.message.chat
+        if chat is not None and chat.type != "private":
+            return None
+        return await handler(event, data)
+
+
+class InFlight(BaseMiddleware):
+    """Counts updates being handled so shutdown can wait for them; remembers the last id."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.last_update_id: int | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if isinstance(event, Update):
+            self.last_update_id = max(self.last_update_id or 0, event.update_id)
+        self.running += 1
+        self._idle.clear()
+        try:
+            return await handler(event, data)
+        finally:
+            self.running -= 1
+            if self.running == 0:
+                self._idle.set()
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """Wait until no update is being handled; False if ``timeout`` passed first."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True

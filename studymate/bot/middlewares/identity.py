@@ -1,0 +1,65 @@
+"""Who is writing, in which language: one lookup per update, shared with every handler."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.dispatcher.flags import get_flag
+from aiogram.types import CallbackQuery, Message, TelegramObject
+
+from studymate.bot.access import Membership
+from studymate.bot.middlewares.basics import Handler
+from studymate.config import Settings
+from studymate.db.connection import Db
+from studymate.i18n import CatalogI18n, t
+from studymate.services.enrollment import Role, identify
+
+
+class IdentityMiddleware(BaseMiddleware):
+    """Outer: puts ``identity`` into the handler data and switches the texts' language."""
+
+    def __init__(self, db: Db, i18n: CatalogI18n, settings: Settings) -> None:
+        self.db = db
+        self.i18n = i18n
+        self.settings = settings
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user = data.get("event_from_user")
+        if user is None:
+            return await handler(event, data)
+        identity = await self.db.run(
+            identify,
+            user.id,
+            ttl=self.settings.membership_cache_seconds,
+            default_language=self.settings.default_language,
+        )
+        data["identity"] = identity
+        with self.i18n.context(), self.i18n.use_locale(identity.language):
+            return await handler(event, data)
+
+
+class AccessGate(BaseMiddleware):
+    """Inner: runs after a handler matched (PRODUCT.md §8.3, B12 fixed).
+
+    Mentors pass; handlers flagged ``public`` (start, cancel, language) pass; a student passes
+    while their mentor's group still has them (re-checked after the TTL); others are refused.
+    """
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        identity = data.get("identity")
+        if identity is None or identity.role is Role.MENTOR or get_flag(data, "public"):
+            return await handler(event, data)
+        if identity.role is Role.STUDENT:
+            membership: Membership = data["membership"]
+            if identity.membership_fresh or await membership.recheck(data["bot"], identity):
+                return await handler(event, data)
+            return await _refuse(event, "access_revoked")
+        return await _refuse(event, "access_denied")
+
+
+async def _refuse(event: TelegramObject, key: str) -> None:
+    if isinstance(event, Message):
+        await event.answer(t(key))
+    elif isinstance(event, CallbackQuery):
+        await event.answer(t(key), show_alert=True)

@@ -1,0 +1,44 @@
+"""Drops floods before any database work; warns the first three times (§8.2)."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from aiogram import BaseMiddleware
+from aiogram.types import CallbackQuery, Message, TelegramObject
+
+from studymate.bot.middlewares.basics import Handler
+from studymate.bot.throttling import Throttle
+from studymate.db.connection import Db
+from studymate.i18n import t
+from studymate.services.enrollment import language_of
+
+MESSAGE_INTERVAL: Final = 0.5
+CALLBACK_INTERVAL: Final = 0.3
+WARNINGS: Final = 3
+
+
+class ThrottlingMiddleware(BaseMiddleware):
+    def __init__(self, throttle: Throttle, *, db: Db, default_language: str) -> None:
+        self.throttle = throttle
+        self.db = db
+        self.default_language = default_language
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user = data.get("event_from_user")
+        if user is None:
+            return await handler(event, data)
+        is_message = isinstance(event, Message)
+        interval = MESSAGE_INTERVAL if is_message else CALLBACK_INTERVAL
+        violations = await self.throttle.hit("msg" if is_message else "cb", user.id, interval)
+        if violations == 0:
+            return await handler(event, data)
+        if violations <= WARNINGS:
+            # Looked up only for the (at most three) warnings, never for the dropped flood.
+            lang = await self.db.run(language_of, user.id, self.default_language)
+            text = t(f"throttle_warning_{violations}", lang)
+            if isinstance(event, Message):
+                await event.answer(text)
+            elif isinstance(event, CallbackQuery):
+                await event.answer(text, show_alert=True)
+        return None

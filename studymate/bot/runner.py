@@ -1,0 +1,144 @@
+"""``studymate bot``: long polling with a heartbeat and a graceful stop.
+
+On SIGTERM/SIGINT: stop taking updates, let running handlers finish (bounded by
+``SHUTDOWN_GRACE_SECONDS``), confirm the handled updates to Telegram so a restart does not
+replay them, close storage, database and HTTP session, exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware
+from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
+from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.types import BotCommand, User
+
+from studymate.bot.app import Services, create_bot, create_dispatcher
+from studymate.config import LANGUAGES, Settings
+from studymate.i18n import t
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_INTERVAL = 30.0
+POLLING_TIMEOUT = 25
+MAX_CONCURRENT_UPDATES = 200
+
+
+class Heartbeat(BaseRequestMiddleware):
+    """Touches a file after every successful getUpdates: the watchdog's proof of life."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.last_poll = 0.0
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def beat(self) -> None:
+        self.last_poll = time.time()
+        try:
+            self.path.write_text(f"{self.last_poll:.3f}\n")
+        except OSError as exc:
+            logger.warning("cannot write heartbeat %s: %s", self.path, exc)
+
+    async def __call__(self, make_request, bot: Bot, method: TelegramMethod):
+        response = await make_request(bot, method)
+        if isinstance(method, GetUpdates):
+            self.beat()
+        return response
+
+
+async def _set_commands(bot: Bot) -> None:
+    for lang in LANGUAGES:
+        commands = [
+            BotCommand(command="start", description=t("command_start", lang)),
+            BotCommand(command="cancel", description=t("command_cancel", lang)),
+        ]
+        await bot.set_my_commands(commands, language_code=None if lang == "ru" else lang)
+
+
+async def _confirm_offset(bot: Bot, services: Services) -> None:
+    """Acknowledge the updates already handled, so they are not delivered again."""
+    last = services.inflight.last_update_id
+    if last is None:
+        return
+    with contextlib.suppress(TelegramAPIError, TimeoutError, OSError):
+        await bot.get_updates(offset=last + 1, limit=1, timeout=0, request_timeout=5)
+
+
+async def _wait_for_telegram(bot: Bot, stopping: asyncio.Event) -> User | None:
+    """getMe until Telegram answers (the VPS may boot before its network); None if stopped.
+
+    A rejected token is a configuration error, not an outage: raise it.
+    """
+    delay = 1.0
+    while not stopping.is_set():
+        try:
+            return await bot.get_me(request_timeout=10)
+        except TelegramUnauthorizedError:
+            raise
+        except (TelegramAPIError, TimeoutError, OSError) as exc:
+            logger.warning("Telegram not reachable (%s); retrying in %.0f s", exc, delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), delay)
+        delay = min(delay * 2, 30.0)
+    return None
+
+
+async def run_bot(settings: Settings) -> int:
+    bot = create_bot(settings)
+    dp: Dispatcher = create_dispatcher(settings)
+    services: Services = dp.workflow_data["services"]
+    heartbeat = Heartbeat(settings.heartbeat_file)
+    bot.session.middleware(heartbeat)
+
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+
+    def request_stop(signum: int) -> None:
+        if not stopping.is_set():
+            logger.info("received %s: stopping", signal.Signals(signum).name)
+            stopping.set()
+            asyncio.ensure_future(dp.stop_polling())
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, request_stop, signum)
+
+    async def beat_forever() -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_INTERVAL)
+            if time.time() - heartbeat.last_poll < HEARTBEAT_INTERVAL * 2:
+                heartbeat.beat()  # the loop is alive and polls recently succeeded
+
+    ticker = asyncio.create_task(beat_forever())
+    try:
+        me = await _wait_for_telegram(bot, stopping)
+        if me is None:
+            return 0
+        await bot.delete_webhook(drop_pending_updates=False)
+        with contextlib.suppress(TelegramAPIError):
+            await _set_commands(bot)
+        logger.info("bot @%s (id %s) starting, pid %s", me.username, me.id, os.getpid())
+        await dp.start_polling(
+            bot,
+            handle_signals=False,
+            close_bot_session=False,
+            polling_timeout=POLLING_TIMEOUT,
+            tasks_concurrency_limit=MAX_CONCURRENT_UPDATES,
+            allowed_updates=dp.resolve_used_update_types(),
+        )
+        await _confirm_offset(bot, services)
+    finally:
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
+        await bot.session.close()
+        await asyncio.to_thread(services.db.close)
+        logger.info("bot stopped")
+    return 0

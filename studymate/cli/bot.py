@@ -1,0 +1,34 @@
+"""``studymate bot``: run the Telegram bot (long polling) until SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from aiogram.exceptions import TelegramUnauthorizedError
+
+from studymate.cli import exitcodes
+from studymate.cli.common import open_migrated
+from studymate.config import Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("bot", help="run the Telegram bot")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    settings.require_token()
+    open_migrated(settings).close()
+    from studymate.bot.runner import run_bot  # aiogram loads only for this role
+
+    try:
+        return asyncio.run(run_bot(settings))
+    except TelegramUnauthorizedError:
+        print(
+            "studymate: configuration error: BOT_TOKEN was rejected by Telegram: "
+            "check it with @BotFather (/mybots → API Token)",
+            file=sys.stderr,
+        )
+        return exitcodes.CONFIG

@@ -1,0 +1,211 @@
+"""Settings: one object built in each process's entry point and passed down.
+
+Sources, highest priority first: the process environment, ``$STUDYMATE_ENV_FILE`` (or
+``/etc/studymate/studymate.env`` when it exists), then ``./.env`` so a v1 checkout keeps working.
+A bad value raises :class:`ConfigError` whose message is one line naming the variable and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zoneinfo
+from pathlib import Path
+from typing import Annotated, Final
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SYSTEM_ENV_FILE: Final = Path("/etc/studymate/studymate.env")
+LANGUAGES: Final = ("ru", "kaa", "en")
+LANGUAGE_ALIASES: Final = {"qq": "kaa"}
+TOKEN_RE: Final = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{30,}$")
+DB_SCHEMES: Final = ("sqlite", "postgres", "postgresql")
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or wrong; ``str()`` is the one line shown to the operator."""
+
+
+def normalize_language(code: str | None, default: str = "ru") -> str:
+    """Map a stored or Telegram language code onto one of ours (``qq`` is v1's Karakalpak)."""
+    if not code:
+        return default
+    code = code.strip().lower().replace("_", "-").split("-")[0]
+    code = LANGUAGE_ALIASES.get(code, code)
+    return code if code in LANGUAGES else default
+
+
+def _id_list(value: object, name: str) -> list[int]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, int):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        items = [str(v) for v in value]
+    else:
+        items = str(value).split(",")
+    ids = []
+    for item in (i.strip() for i in items):
+        if not item:
+            continue
+        if not re.fullmatch(r"-?\d+", item):
+            raise ValueError(f"{item!r} is not a numeric Telegram id; use comma-separated numbers")
+        ids.append(int(item))
+    return ids
+
+
+def _default_dirs() -> dict[str, Path]:
+    """systemd hands us directories through $STATE_DIRECTORY & co.; a checkout uses ./var."""
+    base = Path.cwd() / "var"
+    env = os.environ
+    return {
+        "state_dir": Path(env.get("STATE_DIRECTORY", base / "lib")),
+        "log_dir": Path(env.get("LOGS_DIRECTORY", base / "log")),
+        "runtime_dir": Path(env.get("RUNTIME_DIRECTORY", base / "run")),
+    }
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=(".env",), env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    bot_token: SecretStr | None = None
+    database_url: str = ""
+    redis_url: str = ""
+    admin_telegram_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    test_student_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    timezone: str = "Asia/Tashkent"
+    default_language: str = "ru"
+    telegram_api_url: str = "https://api.telegram.org"
+    state_dir: Path = Field(default_factory=lambda: _default_dirs()["state_dir"])
+    log_dir: Path = Field(default_factory=lambda: _default_dirs()["log_dir"])
+    runtime_dir: Path = Field(default_factory=lambda: _default_dirs()["runtime_dir"])
+    backup_dir: Path | None = None
+    backup_retention_days: int = Field(default=30, ge=1)
+    membership_cache_seconds: int = Field(default=300, ge=0)
+    membership_check_concurrency: int = Field(default=10, ge=1)
+    shutdown_grace_seconds: float = Field(default=8.0, gt=0)
+    db_threads: int = Field(default=4, ge=1, le=64)
+    log_level: str = "INFO"
+
+    @field_validator("admin_telegram_ids", "test_student_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object, info) -> list[int]:
+        return _id_list(value, info.field_name)
+
+    @field_validator("bot_token", mode="before")
+    @classmethod
+    def _check_token(cls, value: object) -> object:
+        if value is None or str(value).strip() == "":
+            return None
+        token = str(value).strip()
+        if not TOKEN_RE.match(token):
+            raise ValueError(
+                "malformed token: expected '<digits>:<secret>' exactly as @BotFather gave it"
+            )
+        return token
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_db_url(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            scheme = value.split("://", 1)[0].split("+", 1)[0].lower()
+            if "://" not in value or scheme not in DB_SCHEMES:
+                raise ValueError(
+                    f"unknown scheme {scheme!r}: use sqlite:///path/to/file.db "
+                    "or postgresql://user:password@host:5432/dbname"
+                )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://, or be empty")
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _check_language(cls, value: str) -> str:
+        code = LANGUAGE_ALIASES.get(value.strip().lower(), value.strip().lower())
+        if code not in LANGUAGES:
+            raise ValueError(f"unknown language {value!r}: use one of {', '.join(LANGUAGES)}")
+        return code
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value.strip())
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}: use an IANA name such as Asia/Tashkent"
+            ) from None
+        return value.strip()
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _check_api_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://api.telegram.org")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("use DEBUG, INFO, WARNING or ERROR")
+        return value
+
+    # -- derived values -------------------------------------------------------------------
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.state_dir / 'studymate.db'}"
+
+    @property
+    def effective_backup_dir(self) -> Path:
+        return self.backup_dir or self.state_dir / "backups"
+
+    @property
+    def heartbeat_file(self) -> Path:
+        return self.runtime_dir / "bot.heartbeat"
+
+    def require_token(self) -> str:
+        if self.bot_token is None:
+            raise ConfigError(
+                "BOT_TOKEN is not set: create a bot with @BotFather in Telegram and put its "
+                "token into /etc/studymate/studymate.env as BOT_TOKEN=..."
+            )
+        return self.bot_token.get_secret_value()
+
+
+def _env_files() -> tuple[Path, ...]:
+    """Files read below the environment; later files win over earlier ones."""
+    files: list[Path] = [Path(".env")]
+    explicit = os.environ.get("STUDYMATE_ENV_FILE")
+    if explicit:
+        files.append(Path(explicit))
+    elif SYSTEM_ENV_FILE.is_file() and os.access(SYSTEM_ENV_FILE, os.R_OK):
+        files.append(SYSTEM_ENV_FILE)
+    return tuple(files)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings, turning pydantic's report into one actionable line."""
+    try:
+        return Settings(_env_file=_env_files(), **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error["loc"] else "configuration"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{name}: {message}") from None

@@ -1,0 +1,298 @@
+"""The data model (PRODUCT.md §2) plus this product's durable state.
+
+Conventions: every datetime column holds naive UTC (``utcnow()``); local dates are derived
+with the school's ``TIMEZONE`` in ``services``. Schema changes go through numbered migrations
+in ``studymate/db/migrations``; a test proves they produce exactly these models.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from peewee import (
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    DateField,
+    DateTimeField,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    SmallIntegerField,
+    TextField,
+)
+
+database_proxy = DatabaseProxy()
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC now, the only form datetimes take in the database."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database_proxy
+        legacy_table_names = False
+
+
+class Mentor(BaseModel):
+    telegram_id = BigIntegerField(unique=True)
+    name = CharField(max_length=100)
+    group_chat_id = BigIntegerField()
+    language = CharField(max_length=5, default="ru")
+    is_active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class Student(BaseModel):
+    telegram_id = BigIntegerField(unique=True)
+    username = CharField(max_length=100, null=True)
+    first_name = CharField(max_length=100, default="")
+    last_name = CharField(max_length=100, default="")
+    full_name = CharField(max_length=200, default="")
+    profile_completed = BooleanField(default=False)
+    mentor = ForeignKeyField(Mentor, null=True, on_delete="SET NULL", backref="students")
+    language = CharField(max_length=5, default="ru")
+    joined_at = DateTimeField(default=utcnow)
+    last_active = DateTimeField(default=utcnow)
+    current_streak = IntegerField(default=0)
+    longest_streak = IntegerField(default=0)
+    last_quiz_date = DateField(null=True)
+    # When group membership was last confirmed with getChatMember (access re-check TTL).
+    membership_checked_at = DateTimeField(null=True)
+    # Set when Telegram answered 403 "bot was blocked by the user"; cleared on the next update.
+    blocked_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("mentor", "joined_at"), False),)
+
+
+class Topic(BaseModel):
+    mentor = ForeignKeyField(Mentor, on_delete="CASCADE", backref="topics")
+    name = CharField(max_length=100)
+    order = IntegerField(default=0)
+    created_at = DateTimeField(default=utcnow)
+
+
+class Material(BaseModel):
+    topic = ForeignKeyField(Topic, on_delete="CASCADE", backref="materials")
+    title = CharField(max_length=200)
+    file_id = CharField(max_length=255)
+    file_name = CharField(max_length=200, default="")
+    # document | photo | video | audio | voice: decides the send method (v1 bug B6).
+    kind = CharField(max_length=16, default="document")
+    order = IntegerField(default=0)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("topic", "created_at"), False),)
+
+
+class Download(BaseModel):
+    student = ForeignKeyField(Student, on_delete="CASCADE", backref="downloads")
+    material = ForeignKeyField(Material, on_delete="CASCADE", backref="downloads")
+    downloaded_at = DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        indexes = ((("material", "downloaded_at"), False),)
+
+
+class Question(BaseModel):
+    """An anonymous question; the student is kept for replies, never shown to the mentor."""
+
+    mentor = ForeignKeyField(Mentor, on_delete="CASCADE", backref="questions")
+    student = ForeignKeyField(Student, null=True, on_delete="SET NULL", backref="questions")
+    student_telegram_id = BigIntegerField(null=True)
+    text = TextField()
+    reply_text = TextField(default="")
+    is_answered = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow, index=True)
+    replied_at = DateTimeField(null=True)
+    message_id = BigIntegerField(null=True)
+    # Null until the mentor actually received it (kept and re-sent when undeliverable, B27).
+    delivered_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("mentor", "is_answered"), False),)
+
+
+class Quiz(BaseModel):
+    mentor = ForeignKeyField(Mentor, on_delete="CASCADE", backref="quizzes")
+    title = CharField(max_length=200)
+    topic = CharField(max_length=100, null=True)
+    is_active = BooleanField(default=True)
+    quiz_type = CharField(max_length=20, default="practice")
+    available_from = DateTimeField(null=True)
+    available_until = DateTimeField(null=True)
+    max_attempts = IntegerField(default=999)
+    created_at = DateTimeField(default=utcnow, index=True)
+    # When students were told the quiz is open (scheduled quizzes notify at opening, B19).
+    notified_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = (
+            (("mentor", "is_active", "quiz_type"), False),
+            (("quiz_type", "available_until"), False),
+        )
+
+
+class QuizQuestion(BaseModel):
+    quiz = ForeignKeyField(Quiz, on_delete="CASCADE", backref="questions")
+    question_text = TextField()
+    option_a = CharField(max_length=500)
+    option_b = CharField(max_length=500)
+    option_c = CharField(max_length=500)
+    option_d = CharField(max_length=500)
+    correct_answer = CharField(max_length=1)
+    order = IntegerField(default=0)
+    time_bonus = SmallIntegerField(default=0)
+
+    class Meta:
+        indexes = ((("quiz", "order"), False),)
+
+
+class QuizAttempt(BaseModel):
+    """One run through a quiz; its progress lives here so a restart loses nothing."""
+
+    student = ForeignKeyField(Student, on_delete="CASCADE", backref="quiz_attempts")
+    quiz = ForeignKeyField(Quiz, on_delete="CASCADE", backref="attempts")
+    score = IntegerField(default=0)
+    total = IntegerField(default=0)
+    started_at = DateTimeField(default=utcnow)
+    finished_at = DateTimeField(null=True, index=True)
+    # Durable progress (decision 1): ordered question ids, position, deadlines, shuffle map.
+    question_ids = TextField(default="[]")
+    current_index = IntegerField(default=0)
+    question_deadline = DateTimeField(null=True)
+    session_deadline = DateTimeField(null=True)
+    shuffle_map = TextField(null=True)
+    is_exam = BooleanField(default=False)
+    chat_id = BigIntegerField(null=True)
+    message_id = BigIntegerField(null=True)
+    # completed | expired | abandoned: how the attempt ended.
+    finish_reason = CharField(max_length=16, null=True)
+
+    class Meta:
+        indexes = (
+            (("student", "quiz"), False),
+            (("quiz", "finished_at"), False),
+            (("finished_at", "question_deadline"), False),
+        )
+
+
+class QuizAnswer(BaseModel):
+    attempt = ForeignKeyField(QuizAttempt, on_delete="CASCADE", backref="answers")
+    question = ForeignKeyField(QuizQuestion, on_delete="CASCADE", backref="answers")
+    selected_answer = CharField(max_length=1)
+    is_correct = BooleanField()
+    answered_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("attempt", "question"), True),)
+
+
+class Season(BaseModel):
+    mentor = ForeignKeyField(Mentor, on_delete="CASCADE", backref="seasons")
+    name = CharField(max_length=100)
+    start_date = DateField()
+    end_date = DateField()
+    is_active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        # One season per mentor and month: concurrent creation cannot duplicate it (B15).
+        indexes = ((("mentor", "start_date"), True),)
+
+
+class SeasonRating(BaseModel):
+    season = ForeignKeyField(Season, on_delete="CASCADE", backref="ratings")
+    student = ForeignKeyField(Student, on_delete="CASCADE", backref="season_ratings")
+    total_ranked_quizzes = IntegerField(default=0)
+    total_score = IntegerField(default=0)
+    total_possible = IntegerField(default=0)
+    avg_percentage = FloatField(default=0.0)
+    rating_score = FloatField(default=0.0)
+    earliest_attempt_at = DateTimeField(null=True)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = (
+            (("season", "student"), True),
+            (("season", "rating_score"), False),
+        )
+
+
+class OutboxBatch(BaseModel):
+    """A bulk send (broadcast, quiz notification) whose progress a mentor watches."""
+
+    mentor = ForeignKeyField(Mentor, null=True, on_delete="SET NULL", backref="outbox_batches")
+    kind = CharField(max_length=32)
+    total = IntegerField(default=0)
+    status_chat_id = BigIntegerField(null=True)
+    status_message_id = BigIntegerField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    finished_at = DateTimeField(null=True)
+
+
+class OutboxMessage(BaseModel):
+    """One message to one chat, sent by the paced sender exactly once (decision 3)."""
+
+    batch = ForeignKeyField(OutboxBatch, null=True, on_delete="CASCADE", backref="messages")
+    chat_id = BigIntegerField()
+    method = CharField(max_length=32, default="sendMessage")
+    payload = TextField(default="{}")
+    # pending | sending | sent | failed
+    status = CharField(max_length=16, default="pending")
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    claimed_until = DateTimeField(null=True)
+    dedupe_key = CharField(max_length=128, null=True, unique=True)
+    error = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    sent_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = (
+            (("status", "next_attempt_at"), False),
+            (("batch", "status"), False),
+        )
+
+
+class FsmRecord(BaseModel):
+    """Durable aiogram FSM state and data, one row per storage key (decision 4)."""
+
+    key = CharField(max_length=255, primary_key=True)
+    state = CharField(max_length=255, null=True)
+    data = TextField(default="{}")
+    updated_at = DateTimeField(default=utcnow)
+
+
+class AlertLog(BaseModel):
+    """Last time an admin alert of a kind went out, so restarts cannot cause alert storms."""
+
+    key = CharField(max_length=255, primary_key=True)
+    last_sent_at = DateTimeField(default=utcnow)
+    suppressed = IntegerField(default=0)
+
+
+MODELS: tuple[type[BaseModel], ...] = (
+    Mentor,
+    Student,
+    Topic,
+    Material,
+    Download,
+    Question,
+    Quiz,
+    QuizQuestion,
+    QuizAttempt,
+    QuizAnswer,
+    Season,
+    SeasonRating,
+    OutboxBatch,
+    OutboxMessage,
+    FsmRecord,
+    AlertLog,
+)

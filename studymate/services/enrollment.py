@@ -1,0 +1,200 @@
+"""Who is talking to the bot, and whether a student may use it (PRODUCT.md §1, B12 fixed).
+
+Rules:
+- An active mentor is a mentor everywhere (mentor check wins over a Student row).
+- A student keeps their mentor while they are still in that mentor's group; they are never
+  silently moved to another mentor whose group they are also in.
+- Membership is confirmed with getChatMember (done by the bot layer) and trusted for
+  ``ttl`` seconds (``Student.membership_checked_at``), then confirmed again.
+- A confirmed "not a member" (or a deactivated mentor) removes the mentor link: no access.
+- A check that failed (network, Telegram error) decides nothing for an existing student.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+
+from studymate.config import normalize_language
+from studymate.db.models import Mentor, Student, utcnow
+
+
+class Role(StrEnum):
+    MENTOR = "mentor"
+    STUDENT = "student"
+    STRANGER = "stranger"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What the bot knows about a Telegram user at the start of an update."""
+
+    telegram_id: int
+    role: Role
+    language: str
+    known: bool  # has a Mentor or Student row (a language was chosen or inherited)
+    mentor_id: int | None = None  # the mentor row of a mentor, or a student's mentor
+    mentor_name: str = ""
+    mentor_group_id: int | None = None
+    student_id: int | None = None
+    membership_fresh: bool = False  # student's membership confirmed within the TTL
+
+
+@dataclass(frozen=True, slots=True)
+class MentorGroup:
+    mentor_id: int
+    group_chat_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramProfile:
+    telegram_id: int
+    username: str | None
+    first_name: str
+    last_name: str
+
+
+def identify(telegram_id: int, *, ttl: int, default_language: str = "ru") -> Identity:
+    """Resolve role and language with at most two indexed lookups."""
+    mentor = Mentor.get_or_none(Mentor.telegram_id == telegram_id)
+    if mentor is not None and mentor.is_active:
+        return Identity(
+            telegram_id=telegram_id,
+            role=Role.MENTOR,
+            language=normalize_language(mentor.language, default_language),
+            known=True,
+            mentor_id=mentor.id,
+            mentor_name=mentor.name,
+            mentor_group_id=mentor.group_chat_id,
+        )
+    student = (
+        Student.select(Student, Mentor)
+        .join(Mentor, on=(Student.mentor == Mentor.id), join_type="LEFT OUTER")
+        .where(Student.telegram_id == telegram_id)
+        .first()
+    )
+    if mentor is not None:
+        language = mentor.language  # an inactive mentor keeps their language (§7.1)
+    elif student is not None:
+        language = student.language
+    else:
+        language = default_language
+    language = normalize_language(language, default_language)
+    if student is None:
+        return Identity(telegram_id, Role.STRANGER, language, known=mentor is not None)
+    linked = student.mentor_id is not None and student.mentor.is_active
+    fresh = bool(
+        linked
+        and student.membership_checked_at is not None
+        and utcnow() - student.membership_checked_at < dt.timedelta(seconds=ttl)
+    )
+    return Identity(
+        telegram_id=telegram_id,
+        role=Role.STUDENT if linked else Role.STRANGER,
+        language=language,
+        known=True,
+        mentor_id=student.mentor_id if linked else None,
+        mentor_name=student.mentor.name if linked else "",
+        mentor_group_id=student.mentor.group_chat_id if linked else None,
+        student_id=student.id,
+        membership_fresh=fresh,
+    )
+
+
+def active_mentor_groups() -> list[MentorGroup]:
+    """Every active mentor's group, in a stable order (by mentor id)."""
+    query = Mentor.select(Mentor.id, Mentor.group_chat_id).where(Mentor.is_active).order_by(Mentor.id)
+    return [MentorGroup(m.id, m.group_chat_id) for m in query]
+
+
+def choose_mentor(
+    current_mentor_id: int | None, results: dict[int, bool | None]
+) -> int | None:
+    """Given membership results per mentor id (None = check failed), pick the student's mentor.
+
+    The current mentor wins while the student is (or may still be) in their group; otherwise
+    the first mentor, by id, whose group confirmed the membership.
+    """
+    if current_mentor_id in results and results[current_mentor_id] is not False:
+        return current_mentor_id  # confirmed, or the check failed: keep what the student has
+    for mentor_id in sorted(results):
+        if results[mentor_id] is True:
+            return mentor_id
+    return None
+
+
+def enroll(profile: TelegramProfile, *, mentor_id: int, language: str) -> str:
+    """Create or refresh the Student row for a confirmed member of ``mentor_id``'s group.
+
+    Returns the mentor's name (for the welcome text).
+    """
+    now = utcnow()
+    student = Student.get_or_none(Student.telegram_id == profile.telegram_id)
+    if student is None:
+        Student.create(
+            telegram_id=profile.telegram_id,
+            username=profile.username,
+            first_name=profile.first_name[:100],
+            last_name=profile.last_name[:100],
+            mentor=mentor_id,
+            language=language,
+            membership_checked_at=now,
+            joined_at=now,
+            last_active=now,
+        )
+        return Mentor.get_by_id(mentor_id).name
+    student.username = profile.username
+    student.first_name = profile.first_name[:100]
+    student.last_name = profile.last_name[:100]
+    student.mentor = mentor_id
+    student.membership_checked_at = now
+    student.last_active = now
+    student.blocked_at = None
+    student.save()
+    return Mentor.get_by_id(mentor_id).name
+
+
+def confirm_membership(telegram_id: int) -> None:
+    """The student's own group confirmed them again: restart the TTL."""
+    Student.update(membership_checked_at=utcnow()).where(Student.telegram_id == telegram_id).execute()
+
+
+def revoke_access(telegram_id: int) -> None:
+    """The student is no longer in any active mentor's group: drop the mentor link."""
+    (
+        Student.update(mentor=None, membership_checked_at=utcnow())
+        .where(Student.telegram_id == telegram_id)
+        .execute()
+    )
+
+
+def set_language(telegram_id: int, language: str) -> bool:
+    """Store the language on the Mentor row (even inactive) or else the Student row."""
+    if Mentor.update(language=language).where(Mentor.telegram_id == telegram_id).execute():
+        return True
+    return bool(
+        Student.update(language=language, last_active=utcnow())
+        .where(Student.telegram_id == telegram_id)
+        .execute()
+    )
+
+
+def language_of(telegram_id: int, default_language: str) -> str:
+    """A recipient's own language (used for alerts and messages to other users)."""
+    mentor = Mentor.get_or_none(Mentor.telegram_id == telegram_id)
+    if mentor is not None:
+        return normalize_language(mentor.language, default_language)
+    student = Student.get_or_none(Student.telegram_id == telegram_id)
+    if student is not None:
+        return normalize_language(student.language, default_language)
+    return default_language
+
+
+def clear_blocked(telegram_id: int) -> None:
+    """A user who writes to the bot has evidently unblocked it."""
+    (
+        Student.update(blocked_at=None)
+        .where((Student.telegram_id == telegram_id) & Student.blocked_at.is_null(False))
+        .execute()
+    )

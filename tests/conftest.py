@@ -1,0 +1,111 @@
+"""Shared fixtures: a fresh database per test on the backend under test, services, env.
+
+Backend: ``STUDYMATE_TEST_BACKEND=sqlite`` (default) or ``postgres`` (needs
+``TEST_DATABASE_URL``). ``scripts/test.sh`` runs the suite once for each. A test that needs
+PostgreSQL or Redis skips without them, unless ``STUDYMATE_REQUIRE_SERVICES=1`` (CI), where a
+missing service is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+import pytest
+from peewee import Database
+
+from studymate.db import migrate
+from studymate.db.connection import open_database
+from studymate.db.models import MODELS
+
+REQUIRE_SERVICES = os.environ.get("STUDYMATE_REQUIRE_SERVICES") == "1"
+BACKEND = os.environ.get("STUDYMATE_TEST_BACKEND", "sqlite")
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def service_missing(what: str) -> None:
+    """Skip on a laptop without the service; fail in CI."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} is required here (STUDYMATE_REQUIRE_SERVICES=1) but unavailable")
+    pytest.skip(f"{what} unavailable")
+
+
+def _admin_dsn() -> str:
+    return TEST_DATABASE_URL
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A throwaway database on the test server, migrated once per session."""
+    try:
+        admin = psycopg2.connect(_admin_dsn(), connect_timeout=3)
+    except psycopg2.OperationalError:
+        service_missing("PostgreSQL at TEST_DATABASE_URL")
+    admin.autocommit = True
+    name = f"studymate_t_{uuid.uuid4().hex[:10]}"
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    base = TEST_DATABASE_URL.rsplit("/", 1)[0]
+    url = f"{base}/{name}"
+    database = open_database(url)
+    migrate.apply(database)
+    database.close_all()
+    yield url
+    with admin.cursor() as cur:
+        cur.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.close()
+
+
+def _truncate_postgres(database: Database) -> None:
+    tables = ", ".join(f'"{m._meta.table_name}"' for m in MODELS)
+    with database.connection_context():
+        database.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """URL of an empty, migrated database on the backend under test."""
+    if BACKEND == "postgres":
+        url = request.getfixturevalue("postgres_server_url")
+        database = open_database(url)
+        _truncate_postgres(database)
+        database.close_all()
+        return url
+    url = f"sqlite:///{tmp_path / 'studymate.db'}"
+    database = open_database(url)
+    migrate.apply(database)
+    database.close()
+    return url
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """The models bound to a fresh database, connected for synchronous service calls."""
+    database = open_database(database_url)
+    database.connect(reuse_if_open=True)
+    yield database
+    if hasattr(database, "close_all"):
+        database.close_all()
+    else:
+        database.close()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    import redis
+
+    client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        service_missing("Redis at TEST_REDIS_URL")
+    finally:
+        client.close()
+    return TEST_REDIS_URL
