@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     backup_retention_days: int = Field(default=30, ge=1)
     membership_cache_seconds: int = Field(default=300, ge=0)
     membership_check_concurrency: int = Field(default=10, ge=1)
+    throttle_message_seconds: float = Field(default=0.5, ge=0)
+    throttle_callback_seconds: float = Field(default=0.3, ge=0)
     shutdown_grace_seconds: float = Field(default=8.0, gt=0)
     db_threads: int = Field(default=4, ge=1, le=64)
     log_level: str = "INFO"

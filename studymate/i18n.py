@@ -50,8 +50,9 @@ class CatalogI18n(I18n):
 
 
 @cache
-def catalogs(default_locale: str = "ru") -> CatalogI18n:
-    return CatalogI18n(path=LOCALES_DIR, default_locale=default_locale, domain=DOMAIN)
+def catalogs() -> CatalogI18n:
+    """The one catalog set of the process; the locale is chosen per update or per call."""
+    return CatalogI18n(path=LOCALES_DIR, default_locale="ru", domain=DOMAIN)
 
 
 def escape_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -63,7 +64,7 @@ def escape_params(params: dict[str, Any]) -> dict[str, Any]:
 
 def t(key: str, locale: str | None = None, /, **params: Any) -> str:
     """The text of ``key`` in ``locale`` (default: the current update's), placeholders escaped."""
-    i18n = I18n.get_current(no_error=True) or catalogs()
+    i18n = catalogs()
     text = i18n.gettext(key, locale=locale)
     return text.format(**escape_params(params)) if params else text
 

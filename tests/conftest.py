@@ -109,3 +109,30 @@ def redis_url() -> str:
     finally:
         client.close()
     return TEST_REDIS_URL
+
+
+@pytest.fixture
+async def fake():
+    from studymate.testing.fake_telegram import FakeTelegram
+
+    async with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+async def run_bot(fake, database_url, tmp_path):
+    """Start real bot processes: ``await run_bot(**env_overrides)``; all stopped at the end."""
+    from e2e import BotProcess, bot_env
+
+    started: list[BotProcess] = []
+
+    async def start(**extra: str) -> BotProcess:
+        env = bot_env(fake=fake, database_url=database_url, tmp_path=tmp_path, **extra)
+        process = BotProcess(env=env, cwd=tmp_path, fake=fake)
+        started.append(process)
+        return await process.start()
+
+    yield start
+    for process in started:
+        if process.proc is not None:
+            await process.kill()

@@ -84,7 +84,7 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
     )
     storage, isolation, throttle = _storage(settings, db, alerter)
     inflight = InFlight()
-    i18n = catalogs(settings.default_language)
+    i18n = catalogs()
 
     dp = Dispatcher(storage=storage, events_isolation=isolation)
     dp.workflow_data.update(
@@ -97,7 +97,13 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(PrivateChatsOnly())
         observer.outer_middleware(
-            ThrottlingMiddleware(throttle, db=db, default_language=settings.default_language)
+            ThrottlingMiddleware(
+                throttle,
+                db=db,
+                default_language=settings.default_language,
+                message_interval=settings.throttle_message_seconds,
+                callback_interval=settings.throttle_callback_seconds,
+            )
         )
         observer.outer_middleware(
             ErrorMiddleware(alerter, default_language=settings.default_language)

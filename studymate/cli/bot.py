@@ -6,8 +6,6 @@ import argparse
 import asyncio
 import sys
 
-from aiogram.exceptions import TelegramUnauthorizedError
-
 from studymate.cli import exitcodes
 from studymate.cli.common import open_migrated
 from studymate.config import Settings
@@ -21,7 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     settings.require_token()
     open_migrated(settings).close()
-    from studymate.bot.runner import run_bot  # aiogram loads only for this role
+    from aiogram.exceptions import TelegramUnauthorizedError  # aiogram loads only for this role
+
+    from studymate.bot.runner import run_bot
 
     try:
         return asyncio.run(run_bot(settings))

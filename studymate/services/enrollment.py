@@ -16,6 +16,8 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
+from peewee import JOIN
+
 from studymate.config import normalize_language
 from studymate.db.models import Mentor, Student, utcnow
 
@@ -70,7 +72,7 @@ def identify(telegram_id: int, *, ttl: int, default_language: str = "ru") -> Ide
         )
     student = (
         Student.select(Student, Mentor)
-        .join(Mentor, on=(Student.mentor == Mentor.id), join_type="LEFT OUTER")
+        .join(Mentor, JOIN.LEFT_OUTER, on=(Student.mentor == Mentor.id))
         .where(Student.telegram_id == telegram_id)
         .first()
     )

@@ -13,14 +13,21 @@ from studymate.db.connection import Db
 from studymate.i18n import t
 from studymate.services.enrollment import language_of
 
-MESSAGE_INTERVAL: Final = 0.5
-CALLBACK_INTERVAL: Final = 0.3
 WARNINGS: Final = 3
 
 
 class ThrottlingMiddleware(BaseMiddleware):
-    def __init__(self, throttle: Throttle, *, db: Db, default_language: str) -> None:
+    def __init__(
+        self,
+        throttle: Throttle,
+        *,
+        db: Db,
+        default_language: str,
+        message_interval: float = 0.5,
+        callback_interval: float = 0.3,
+    ) -> None:
         self.throttle = throttle
+        self.intervals = {True: message_interval, False: callback_interval}
         self.db = db
         self.default_language = default_language
 
@@ -29,7 +36,9 @@ class ThrottlingMiddleware(BaseMiddleware):
         if user is None:
             return await handler(event, data)
         is_message = isinstance(event, Message)
-        interval = MESSAGE_INTERVAL if is_message else CALLBACK_INTERVAL
+        interval = self.intervals[is_message]
+        if interval <= 0:
+            return await handler(event, data)
         violations = await self.throttle.hit("msg" if is_message else "cb", user.id, interval)
         if violations == 0:
             return await handler(event, data)
