@@ -119,13 +119,17 @@ class Chat:
     ) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
         while True:
+            messages = self.fake.messages(self.user_id)
             new = [
-                m for m in self.fake.messages(self.user_id)
+                m for m in messages
                 if m["outgoing"] and m["message_id"] > max(after, not_before)
             ]
             if len(new) >= expect or time.monotonic() >= deadline:
                 return new
-            await self.fake.wait(self.user_id, after_message_id=max(after, not_before), timeout=0.5)
+            # Sleep until the chat changes (never spin: the fake shares this event loop).
+            seq = max((m["seq"] for m in messages), default=0)
+            last = max((m["message_id"] for m in messages), default=0)
+            await self.fake.wait(self.user_id, last, timeout=0.5, since_seq=seq)
 
     async def click(self, message_id: int, data: str, timeout: float = 10.0) -> dict[str, Any]:
         """Press a button; return the callback answer once the bot gave it."""
