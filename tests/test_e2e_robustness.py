@@ -7,7 +7,7 @@ import signal
 import time
 
 import pytest
-from e2e import ADMIN_ID, GROUP_ID, MENTOR_ID, STUDENT_ID, Chat, button_data, plain
+from e2e import ADMIN_ID, GROUP_ID, MENTOR_ID, STUDENT_ID, TOKEN, Chat, button_data, plain
 
 from studymate.db.models import Student
 from studymate.services import mentors
@@ -97,6 +97,7 @@ async def test_sigterm_while_handlers_run_exits_cleanly_and_loses_nothing(school
     elapsed = time.monotonic() - started
     assert code == 0 and elapsed < 10, bot.log
     assert "Traceback" not in bot.log
+    assert TOKEN.split(":")[1] not in bot.log  # the token's secret never reaches the log
     [welcome] = await chat.replies(after, timeout=1)
     assert welcome["text"] == plain("welcome_student", "ru", name="Anna")
     assert Student.get(Student.telegram_id == STUDENT_ID).mentor.telegram_id == MENTOR_ID
