@@ -22,7 +22,7 @@ export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:54
 export TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
 
 echo "== ruff"
-.venv/bin/ruff check --quiet studymate tests scripts bench
+.venv/bin/ruff check --quiet .
 
 echo "== tests on SQLite"
 STUDYMATE_TEST_BACKEND=sqlite .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
