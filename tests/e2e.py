@@ -179,3 +179,26 @@ async def studymate_cli(env: dict[str, str], cwd: Path, *args: str) -> CliResult
     )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     return CliResult(proc.returncode or 0, out.decode(), err.decode())
+
+
+def make_school(fake: FakeTelegram, *, students: int = 1, lang: str = "ru") -> None:
+    """Mentor Anna (1001, group -100500) and students 2001.. already registered (§11 fixture)."""
+    from studymate.services import enrollment, mentors
+    from studymate.services.enrollment import TelegramProfile
+
+    mentors.add_mentor(telegram_id=MENTOR_ID, name="Anna", group_chat_id=GROUP_ID, language="ru")
+    mentor_id = enrollment.identify(MENTOR_ID, ttl=0).mentor_id
+    fake.add_user(MENTOR_ID, "Anna")
+    fake.add_user(ADMIN_ID, "Admin")
+    for n in range(students):
+        user_id = STUDENT_ID + n
+        fake.add_user(user_id, f"Student{n}", username=f"s{n}")
+        fake.set_member(GROUP_ID, user_id, "member")
+        enrollment.enroll(
+            TelegramProfile(user_id, f"s{n}", f"Student{n}", ""), mentor_id=mentor_id, language=lang
+        )
+
+
+def inline_labels(message: dict[str, Any]) -> list[str]:
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+    return [button["text"] for row in rows for button in row]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -20,6 +19,8 @@ from studymate.bot.middlewares.basics import InFlight, PrivateChatsOnly
 from studymate.bot.middlewares.errors import ErrorMiddleware
 from studymate.bot.middlewares.identity import AccessGate, IdentityMiddleware
 from studymate.bot.middlewares.throttling import ThrottlingMiddleware
+from studymate.bot.outbox_sender import OutboxSender
+from studymate.bot.runtime import Services
 from studymate.bot.storage import DatabaseStorage, FailoverIsolation, FailoverStorage, redis_client
 from studymate.bot.throttling import Throttle
 from studymate.config import Settings
@@ -28,16 +29,6 @@ from studymate.i18n import catalogs, t
 from studymate.ops.alerts import AdminAlerter
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class Services:
-    """What the dispatcher was built with (handy for shutdown and for tests)."""
-
-    db: Db
-    storage: BaseStorage
-    alerter: AdminAlerter
-    inflight: InFlight
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -91,7 +82,13 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
         settings=settings,
         db=db,
         membership=Membership(db, settings),
-        services=Services(db=db, storage=storage, alerter=alerter, inflight=inflight),
+        services=Services(
+            db=db,
+            storage=storage,
+            alerter=alerter,
+            inflight=inflight,
+            sender=OutboxSender(db, default_language=settings.default_language),
+        ),
     )
     dp.update.outer_middleware(inflight)
     for observer in (dp.message, dp.callback_query):
@@ -116,13 +113,15 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
     return dp
 
 
-async def _on_startup(services: Services) -> None:
+async def _on_startup(services: Services, bot: Bot) -> None:
     if isinstance(services.storage, FailoverStorage):
         await services.storage.start()
+    services.sender.start(bot)
     logger.info("FSM storage: %s", getattr(services.storage, "backend_name", "database"))
 
 
 async def _on_shutdown(services: Services, settings: Settings) -> None:
     if not await services.inflight.wait_idle(settings.shutdown_grace_seconds):
         logger.warning("%d updates still running at shutdown", services.inflight.running)
+    await services.sender.stop()
     await services.storage.close()

@@ -9,6 +9,7 @@ from aiogram.types import Message
 
 from studymate.config import Settings
 from studymate.i18n import all_labels
+from studymate.services.enrollment import Identity, Role
 
 
 class MenuButton(BaseFilter):
@@ -28,3 +29,15 @@ class IsAdmin(BaseFilter):
     async def __call__(self, event: Any, settings: Settings) -> bool:
         user = getattr(event, "from_user", None)
         return user is not None and user.id in settings.admin_telegram_ids
+
+
+class IsMentor(BaseFilter):
+    """The update comes from an active mentor (resolved once per update by IdentityMiddleware)."""
+
+    async def __call__(self, event: Any, identity: Identity | None = None) -> bool:
+        return identity is not None and identity.role is Role.MENTOR
+
+
+class IsStudent(BaseFilter):
+    async def __call__(self, event: Any, identity: Identity | None = None) -> bool:
+        return identity is not None and identity.role is Role.STUDENT

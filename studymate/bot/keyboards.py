@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from aiogram.types import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
+from collections.abc import Callable
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
 from aiogram.utils.keyboard import InlineKeyboardBuilder, ReplyKeyboardBuilder
 
-from studymate.bot.callbacks import LanguageCb
+from studymate.bot.callbacks import LanguageCb, NoopCb
 from studymate.config import LANGUAGES
 from studymate.i18n import t
 
@@ -52,4 +60,51 @@ def language_picker(*, selected: str | None = None, start: bool = False) -> Inli
             label = f"✅ {label}"
         builder.button(text=label, callback_data=LanguageCb(code=code, start=start))
     builder.adjust(len(LANGUAGES))
+    return builder.as_markup()
+
+
+MATERIALS_MENU = (("btn_upload", "btn_manage"), ("btn_statistics", "btn_back_menu"))
+
+
+def materials_menu(lang: str) -> ReplyKeyboardMarkup:
+    return _reply_keyboard(MATERIALS_MENU, lang)
+
+
+def nav_row(
+    builder: InlineKeyboardBuilder, page: int, pages: int, make: Callable[[int], CallbackData]
+) -> None:
+    """◀️ n/total ▶️ under a list; only the buttons that apply (§3.4)."""
+    buttons = []
+    if page > 0:
+        buttons.append(InlineKeyboardButton(text=t("btn_prev"), callback_data=make(page - 1).pack()))
+    if pages > 1:
+        buttons.append(
+            InlineKeyboardButton(text=f"{page + 1}/{pages}", callback_data=NoopCb().pack())
+        )
+    if page < pages - 1:
+        buttons.append(InlineKeyboardButton(text=t("btn_next"), callback_data=make(page + 1).pack()))
+    if buttons:
+        builder.row(*buttons)
+
+
+def button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def list_keyboard(
+    items: list[InlineKeyboardButton],
+    *,
+    page: int = 0,
+    pages: int = 1,
+    make_page: Callable[[int], CallbackData] | None = None,
+    footer: list[list[InlineKeyboardButton]] | None = None,
+) -> InlineKeyboardMarkup:
+    """One button per row, then the page navigation, then footer rows."""
+    builder = InlineKeyboardBuilder()
+    for item in items:
+        builder.row(item)
+    if make_page is not None:
+        nav_row(builder, page, pages, make_page)
+    for row in footer or []:
+        builder.row(*row)
     return builder.as_markup()

@@ -21,7 +21,8 @@ from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import BotCommand, User
 
-from studymate.bot.app import Services, create_bot, create_dispatcher
+from studymate.bot.app import create_bot, create_dispatcher
+from studymate.bot.runtime import Services
 from studymate.config import LANGUAGES, Settings
 from studymate.i18n import t
 

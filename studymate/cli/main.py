@@ -7,11 +7,21 @@ import sys
 from collections.abc import Sequence
 
 from studymate import __version__
-from studymate.cli import bot, doctor, exitcodes, mentor, migrate
+from studymate.cli import (
+    backup,
+    bot,
+    doctor,
+    exitcodes,
+    logrotate,
+    mentor,
+    migrate,
+    status,
+    supervise,
+)
 from studymate.config import ConfigError, load_settings
 from studymate.logging_setup import setup_logging
 
-COMMANDS = (migrate, bot, mentor, doctor)
+COMMANDS = (migrate, bot, mentor, doctor, backup, supervise, status, logrotate)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,10 +4,32 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from studymate.bot.handlers import admin, fallback, language, start
+from studymate.bot.handlers import (
+    admin,
+    fallback,
+    language,
+    library,
+    materials_mentor,
+    messaging,
+    questions,
+    start,
+)
 
 
 def get_routers() -> list[Router]:
     # Global escape hatches first (start, cancel, language win over any input state, §3.1),
     # then the features, and the fallback last so it can never swallow a feature's update.
-    return [start.router, language.router, admin.router, fallback.router]
+    return [
+        start.router,
+        language.router,
+        admin.router,
+        materials_mentor.router,
+        library.router,
+        questions.router,
+        messaging.router,
+        # Text inputs of forms come after every menu button and command.
+        materials_mentor.inputs,
+        questions.inputs,
+        messaging.inputs,
+        fallback.router,
+    ]

@@ -9,8 +9,10 @@ from aiogram.types import Message, User
 
 from studymate.bot.access import Membership
 from studymate.bot.filters import MenuButton
+from studymate.bot.handlers.questions import deliver_pending
 from studymate.bot.keyboards import language_picker, mentor_menu, student_menu
 from studymate.config import normalize_language
+from studymate.db.connection import Db
 from studymate.i18n import t
 from studymate.services.enrollment import Identity, Role
 
@@ -19,10 +21,12 @@ PUBLIC = {"public": True}
 
 
 @router.message(CommandStart(), flags=PUBLIC)
-async def start(message: Message, state: FSMContext, identity: Identity, membership: Membership) -> None:
+async def start(
+    message: Message, state: FSMContext, identity: Identity, membership: Membership, db: Db
+) -> None:
     await state.clear()
     if identity.role is Role.MENTOR:
-        await greet_mentor(message, identity)
+        await greet_mentor(message, identity, db)
     elif not identity.known:
         # First contact: let them pick a language before anything else (B23).
         suggested = normalize_language(message.from_user.language_code, "")
@@ -36,18 +40,21 @@ async def start(message: Message, state: FSMContext, identity: Identity, members
 
 @router.message(Command("cancel"), flags=PUBLIC)
 @router.message(MenuButton("btn_cancel"), flags=PUBLIC)
-async def cancel(message: Message, state: FSMContext, identity: Identity, membership: Membership) -> None:
+async def cancel(
+    message: Message, state: FSMContext, identity: Identity, membership: Membership, db: Db
+) -> None:
     await state.clear()
     if identity.role is Role.MENTOR:
-        await greet_mentor(message, identity)
+        await greet_mentor(message, identity, db)
     else:
         await admit(message, identity, membership, welcome_key="cancelled")
 
 
-async def greet_mentor(message: Message, identity: Identity) -> None:
+async def greet_mentor(message: Message, identity: Identity, db: Db) -> None:
     await message.answer(
         t("welcome_mentor", name=identity.mentor_name), reply_markup=mentor_menu(identity.language)
     )
+    await deliver_pending(message.bot, db, identity)
 
 
 async def admit(

@@ -1,0 +1,207 @@
+"""The paced sender of the outbox: ≤ 25 messages/s overall, ≤ 1/s per chat, honours 429.
+
+One loop per bot process claims due rows (``services.outbox``), sends each with the Bot API
+method it names, records the outcome, and keeps the mentor's status message current. A 429
+pauses every send for ``retry_after``; 403 marks the student blocked; other 4xx fail the row;
+network and 5xx errors are retried with backoff. On stop it finishes the message in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from typing import Final
+
+from aiogram import Bot, methods
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+
+from studymate.db.connection import Db
+from studymate.db.models import utcnow
+from studymate.i18n import t
+from studymate.services import outbox
+from studymate.services.enrollment import language_of
+from studymate.services.outbox import BatchProgress, Claimed, Outgoing
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_METHODS: Final = {
+    "sendMessage": methods.SendMessage,
+    "copyMessage": methods.CopyMessage,
+    "sendDocument": methods.SendDocument,
+    "sendPhoto": methods.SendPhoto,
+    "editMessageText": methods.EditMessageText,
+}
+PROGRESS_EVERY: Final = 5
+IDLE_POLL_SECONDS: Final = 1.0
+
+
+async def send(bot: Bot, outgoing: Outgoing) -> None:
+    """Send one message as the outbox would, but now (direct replies to one person)."""
+    await bot(ALLOWED_METHODS[outgoing.method](chat_id=outgoing.chat_id, **outgoing.params))
+
+
+class Pacer:
+    """Spacing of sends: a global interval and one message per chat per ``chat_interval``."""
+
+    def __init__(self, per_second: float = 25.0, chat_interval: float = 1.05) -> None:
+        self.interval = 1.0 / per_second
+        self.chat_interval = chat_interval
+        self._next_global = 0.0
+        self._paused_until = 0.0
+        self._next_by_chat: dict[int, float] = {}
+
+    def chat_delay(self, chat_id: int) -> float:
+        return max(0.0, self._next_by_chat.get(chat_id, 0.0) - time.monotonic())
+
+    async def turn(self, chat_id: int) -> None:
+        """Wait for a global slot and the chat's slot, then reserve both."""
+        while True:
+            now = time.monotonic()
+            start = max(now, self._next_global, self._paused_until, self._next_by_chat.get(chat_id, 0.0))
+            if start <= now:
+                break
+            await asyncio.sleep(start - now)
+        self._next_global = now + self.interval
+        self._next_by_chat[chat_id] = now + self.chat_interval
+        if len(self._next_by_chat) > 10_000:  # forget chats whose slot has long passed
+            self._next_by_chat = {c: t_ for c, t_ in self._next_by_chat.items() if t_ > now}
+
+    def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+
+class OutboxSender:
+    def __init__(
+        self, db: Db, *, per_second: float = 25.0, default_language: str = "ru", batch: int = 25
+    ) -> None:
+        self.db = db
+        self.pacer = Pacer(per_second)
+        self.default_language = default_language
+        self.batch = batch
+        self._wakeup = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._reported: dict[int, float] = {}
+
+    def start(self, bot: Bot) -> None:
+        self._task = asyncio.create_task(self._run(bot), name="outbox-sender")
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wakeup.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout)
+            except TimeoutError:
+                logger.warning("outbox sender did not stop in %.0f s", timeout)
+
+    async def _run(self, bot: Bot) -> None:
+        for batch_id in await self.db.run(outbox.complete_unfinished_batches):
+            await self._report(bot, batch_id)
+        while not self._stop.is_set():
+            try:
+                rows = await self.db.run(outbox.claim_due, self.batch)
+            except Exception:
+                logger.exception("outbox: cannot claim messages")
+                rows = []
+            if not rows:
+                self._wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), IDLE_POLL_SECONDS)
+                continue
+            for index, row in enumerate(rows):
+                if self._stop.is_set():
+                    await self._release(rows[index:])
+                    break
+                try:
+                    await self._deliver(bot, row)
+                except Exception:  # one bad row must not stop the sender
+                    logger.exception("outbox: message %s failed unexpectedly", row.id)
+                    await self.db.run(outbox.mark_failed, row.id, "internal error")
+
+    async def _release(self, rows: list[Claimed]) -> None:
+        """Rows claimed but not started: back to the queue, attempt not counted."""
+        for row in rows:
+            await self.db.run(outbox.retry_later, row.id, utcnow(), count_attempt=False)
+
+    async def _deliver(self, bot: Bot, row: Claimed) -> None:
+        delay = self.pacer.chat_delay(row.chat_id)
+        if delay > 2.0:  # this chat is busy: do not hold the whole queue for it
+            at = utcnow() + dt.timedelta(seconds=delay)
+            await self.db.run(outbox.retry_later, row.id, at, count_attempt=False)
+            return
+        await self.pacer.turn(row.chat_id)
+        method = ALLOWED_METHODS[row.method](chat_id=row.chat_id, **row.params)
+        try:
+            await bot(method)
+        except TelegramRetryAfter as exc:
+            logger.warning("outbox: flood wait %s s", exc.retry_after)
+            self.pacer.pause(exc.retry_after)
+            at = utcnow() + dt.timedelta(seconds=exc.retry_after)
+            await self.db.run(outbox.retry_later, row.id, at, count_attempt=False)
+            return
+        except TelegramForbiddenError as exc:
+            await self.db.run(outbox.mark_failed, row.id, exc.message, blocked=True)
+        except TelegramBadRequest as exc:
+            await self.db.run(outbox.mark_failed, row.id, exc.message)
+        except (TelegramNetworkError, TelegramServerError, TimeoutError, OSError) as exc:
+            if row.attempts >= outbox.MAX_ATTEMPTS:
+                await self.db.run(outbox.mark_failed, row.id, f"gave up: {exc}")
+            else:
+                at = utcnow() + dt.timedelta(seconds=2**row.attempts)
+                await self.db.run(outbox.retry_later, row.id, at)
+            return
+        else:
+            await self.db.run(outbox.mark_sent, row.id)
+        if row.batch_id is not None:
+            await self._report(bot, row.batch_id)
+
+    async def _report(self, bot: Bot, batch_id: int) -> None:
+        state: BatchProgress = await self.db.run(outbox.progress, batch_id)
+        complete = state.done >= state.total
+        if state.finished:
+            return
+        if state.status_message_id is None or state.status_chat_id is None:
+            if complete:
+                await self.db.run(outbox.finish_batch, batch_id)
+            return
+        due = state.done % PROGRESS_EVERY == 0 and self.pacer.chat_delay(state.status_chat_id) == 0
+        if not (complete or due):
+            return
+        lang = await self.db.run(language_of, state.status_chat_id, self.default_language)
+        if not complete:
+            text = t("sending_broadcast", lang, sent=state.sent, total=state.total)
+        elif state.failed:
+            text = t("broadcast_complete_partial", lang, sent=state.sent, failed=state.failed)
+        else:
+            text = t("broadcast_complete", lang, sent=state.sent)
+        await self.pacer.turn(state.status_chat_id)
+        try:
+            await bot.edit_message_text(
+                text=text, chat_id=state.status_chat_id, message_id=state.status_message_id
+            )
+        except TelegramRetryAfter as exc:
+            self.pacer.pause(exc.retry_after)
+            if complete:  # the final count must reach the mentor
+                await self.pacer.turn(state.status_chat_id)
+                with contextlib.suppress(TelegramBadRequest, TelegramForbiddenError):
+                    await bot.edit_message_text(
+                        text=text, chat_id=state.status_chat_id, message_id=state.status_message_id
+                    )
+        except (TelegramBadRequest, TelegramForbiddenError) as exc:
+            logger.info("outbox: status message not updated: %s", exc.message)
+        if complete:
+            # Only after the final count was shown: a crash before this reports it at restart.
+            await self.db.run(outbox.finish_batch, batch_id)

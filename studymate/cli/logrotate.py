@@ -1,0 +1,58 @@
+"""``studymate logrotate [--once] [--dry-run]``: compress and prune rotated logs in LOG_DIR.
+
+Runs a pass every ``LOG_ROTATE_INTERVAL`` seconds until SIGTERM/SIGINT (then exits 0 after
+the pass in progress), or one pass with ``--once``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+
+from studymate.cli import exitcodes
+from studymate.config import Settings
+from studymate.ops.logrotate import MB, Policy, rotate_once
+
+logger = logging.getLogger(__name__)
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("logrotate", help="compress and prune rotated logs in LOG_DIR")
+    parser.add_argument("--once", action="store_true", help="one pass, then exit")
+    parser.add_argument("--dry-run", action="store_true", help="only say what would be done")
+    parser.set_defaults(handler=run)
+
+
+def _one_pass(settings: Settings, policy: Policy, dry_run: bool) -> None:
+    try:
+        report = rotate_once(settings.log_dir, policy, dry_run=dry_run)
+    except OSError as exc:  # a full or read-only disk must not kill the loop
+        logger.error("log rotation pass failed: %s", exc)
+        return
+    if report.did_work or dry_run:
+        logger.info(
+            "%scompressed %d, deleted %d; %s now holds %.1f MB (cap %.0f MB)",
+            "dry run: " if dry_run else "", len(report.compressed), len(report.deleted),
+            settings.log_dir, report.total_bytes / MB, policy.max_total_bytes / MB,
+        )
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    policy = Policy.from_config(settings)
+    if args.once:
+        _one_pass(settings, policy, args.dry_run)
+        return exitcodes.OK
+    # Signals stay pending while a pass runs and end the wait between passes.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    logger.info(
+        "rotating %s every %g s (max age %g days, cap %g MB)",
+        settings.log_dir, policy.interval, policy.max_age_days, policy.max_total_bytes / MB,
+    )
+    while True:
+        _one_pass(settings, policy, args.dry_run)
+        received = signal.sigtimedwait(STOP_SIGNALS, policy.interval)
+        if received is not None:
+            logger.info("received %s: stopping", signal.Signals(received.si_signo).name)
+            return exitcodes.OK

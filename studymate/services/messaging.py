@@ -1,0 +1,69 @@
+"""Mentor → student messages: the picker, one student, and broadcasts (PRODUCT.md §4.4, B28)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from studymate.db.models import Student
+from studymate.services.outbox import Outgoing, enqueue
+from studymate.services.paging import Page, paginate
+
+PICKER_PAGE_SIZE = 5
+
+
+class NotFound(LookupError):
+    """No such student of this mentor."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    id: int
+    telegram_id: int
+    name: str
+    language: str
+
+
+def messaging_name(student: Student) -> str:
+    """§2.2: full name, else first+last, else "ID: n"; plus " (@username)"."""
+    name = student.full_name or " ".join(p for p in (student.first_name, student.last_name) if p)
+    name = name or f"ID: {student.telegram_id}"
+    return f"{name} (@{student.username})" if student.username else name
+
+
+def _recipient(student: Student) -> Recipient:
+    return Recipient(student.id, student.telegram_id, messaging_name(student), student.language)
+
+
+def students_page(mentor_id: int, page: int) -> Page[Recipient]:
+    query = Student.select().where(Student.mentor == mentor_id).order_by(Student.joined_at, Student.id)
+    return paginate(query, page, _recipient, per_page=PICKER_PAGE_SIZE)
+
+
+def get_student(mentor_id: int, student_id: int) -> Recipient:
+    student = Student.get_or_none((Student.id == student_id) & (Student.mentor == mentor_id))
+    if student is None:
+        raise NotFound(student_id)
+    return _recipient(student)
+
+
+def broadcast_recipients(mentor_id: int, test_ids: frozenset[int]) -> list[Recipient]:
+    """Everyone a broadcast reaches: the mentor's students, minus test accounts and students
+    known to have blocked the bot."""
+    query = (
+        Student.select()
+        .where((Student.mentor == mentor_id) & Student.blocked_at.is_null())
+        .order_by(Student.id)
+    )
+    return [_recipient(s) for s in query if s.telegram_id not in test_ids]
+
+
+def queue_broadcast(
+    mentor_id: int, messages: list[Outgoing], *, status_chat_id: int, status_message_id: int
+) -> int:
+    return enqueue(
+        messages,
+        kind="broadcast",
+        mentor_id=mentor_id,
+        status_chat_id=status_chat_id,
+        status_message_id=status_message_id,
+    )

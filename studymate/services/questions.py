@@ -1,0 +1,102 @@
+"""Anonymous questions (PRODUCT.md §4.3, §4.8; B7, B8, B27 fixed).
+
+The mentor never learns who asked: what reaches them is the text and an id. A question that
+could not be delivered stays undelivered (``delivered_at`` null) and is sent on the mentor's next
+``/start``. Replies accumulate in ``reply_text`` separated by a line with "---".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from studymate.db.models import Mentor, Question, Student, utcnow
+from studymate.services.paging import Page, paginate
+
+REPLY_SEPARATOR: Final = "\n\n---\n\n"
+LIST_PAGE_SIZE: Final = 10
+TEXT_MAX: Final = 4000
+
+
+class NotFound(LookupError):
+    """No such question for this mentor."""
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionView:
+    id: int
+    text: str
+    is_answered: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Where a question goes (the mentor) or where a reply goes (the student)."""
+
+    question_id: int
+    chat_id: int
+    language: str
+    text: str
+    reply_to_message_id: int | None = None
+
+
+def ask(student_telegram_id: int, text: str, message_id: int) -> Delivery:
+    """Store a question from a student to their mentor; returns how to deliver it."""
+    student = Student.get(Student.telegram_id == student_telegram_id)
+    mentor = Mentor.get_by_id(student.mentor_id)
+    question = Question.create(
+        mentor=mentor.id,
+        student=student.id,
+        student_telegram_id=student_telegram_id,
+        text=text[:TEXT_MAX],
+        message_id=message_id,
+    )
+    return Delivery(question.id, mentor.telegram_id, mentor.language, question.text)
+
+
+def mark_delivered(question_id: int) -> None:
+    Question.update(delivered_at=utcnow()).where(Question.id == question_id).execute()
+
+
+def undelivered(mentor_id: int) -> list[Delivery]:
+    mentor = Mentor.get_by_id(mentor_id)
+    query = (
+        Question.select()
+        .where((Question.mentor == mentor_id) & Question.delivered_at.is_null())
+        .order_by(Question.created_at, Question.id)
+    )
+    return [Delivery(q.id, mentor.telegram_id, mentor.language, q.text) for q in query]
+
+
+def get(mentor_id: int, question_id: int) -> QuestionView:
+    question = Question.get_or_none((Question.id == question_id) & (Question.mentor == mentor_id))
+    if question is None:
+        raise NotFound(question_id)
+    return QuestionView(question.id, question.text, question.is_answered)
+
+
+def reply(mentor_id: int, question_id: int, text: str) -> Delivery | None:
+    """Store a reply; returns the delivery to the student, or None if they are unknown."""
+    question = Question.get_or_none((Question.id == question_id) & (Question.mentor == mentor_id))
+    if question is None:
+        raise NotFound(question_id)
+    question.reply_text = f"{question.reply_text}{REPLY_SEPARATOR}{text}" if question.reply_text else text
+    question.is_answered = True
+    question.replied_at = utcnow()
+    question.save()
+    if question.student_telegram_id is None:
+        return None
+    student = Student.get_or_none(Student.telegram_id == question.student_telegram_id)
+    language = student.language if student is not None else "ru"
+    return Delivery(question.id, question.student_telegram_id, language, text, question.message_id)
+
+
+def unanswered_page(mentor_id: int, page: int) -> Page[QuestionView]:
+    query = (
+        Question.select()
+        .where((Question.mentor == mentor_id) & ~Question.is_answered)
+        .order_by(Question.created_at.desc(), Question.id.desc())
+    )
+    return paginate(
+        query, page, lambda q: QuestionView(q.id, q.text, q.is_answered), per_page=LIST_PAGE_SIZE
+    )

@@ -1,0 +1,531 @@
+"""The quiz ``.txt`` format (PRODUCT.md §5.1, upload robustness B20): bytes → questions.
+
+The v1 syntax is kept (``Topic:`` line, ``1.``/``2#.``/``3##.`` questions, ``A)``…``D)`` options,
+``B*)`` marks the correct one) and made robust:
+
+- any sensible encoding is read (UTF-8 with or without BOM, UTF-16 with BOM, Windows-1251) and
+  CRLF/CR line endings are normalised;
+- a question starts only at an *unindented* ``N.`` line outside a ``````` fence, so code and
+  numbered lines can live inside a question (fenced or indented) and ``3.14`` never starts one;
+- nothing is silently dropped: every problem raises :class:`QuizFormatError` with a code the
+  bot renders as ``t(f"quiz_error_{code}", **error.params)``, naming the question and line.
+
+The exact rules for mentors are in ``docs/writing-a-quiz.md``; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+LETTERS: Final = ("A", "B", "C", "D")
+MAX_FILE_BYTES: Final = 2 * 1024 * 1024  # Telegram allows 20 MB; 200 long questions fit in 2 MB
+MAX_QUESTIONS: Final = 200
+MAX_TITLE: Final = 200  # Quiz.title varchar(200)
+MAX_TOPIC: Final = 100  # Quiz.topic varchar(100)
+MAX_OPTION: Final = 500  # QuizQuestion.option_* varchar(500)
+# Question text plus its four options, in UTF-16 units as Telegram counts them. The question
+# message and the upload preview (title 200 + topic 100 + ~200 of template) must stay under
+# Telegram's 4096-character limit.
+MAX_QUESTION_CHARS: Final = 3500
+TIME_BONUS: Final = {0: 0, 1: 5, 2: 10}  # number of '#' after the question number → seconds
+DEFAULT_TITLE: Final = "Quiz"
+_SNIPPET: Final = 60
+# Every QuizFormatError.code; the catalogs hold a text "quiz_error_<code>" for each.
+ERROR_CODES: Final = frozenset(
+    {
+        "empty_file",
+        "binary_file",
+        "unknown_encoding",
+        "file_too_large",
+        "no_questions",
+        "question_number_format",
+        "question_indented",
+        "text_before_first_question",
+        "topic_empty",
+        "topic_too_long",
+        "too_many_questions",
+        "time_bonus_invalid",
+        "code_block_not_closed",
+        "no_text",
+        "no_options",
+        "no_options_before_next",
+        "option_bad_format",
+        "option_extra",
+        "option_repeated",
+        "option_empty",
+        "option_too_long",
+        "option_missing",
+        "option_out_of_order",
+        "no_correct",
+        "multiple_correct",
+        "option_duplicate",
+        "unexpected_text_after_options",
+        "question_too_long",
+    }
+)
+
+_QUESTION_RE: Final = re.compile(r"^(\d{1,4})[ \t]*(#*)[ \t]*\.(?!\d)[ \t]*(.*)$")
+_NUMBER_PAREN_RE: Final = re.compile(r"^\d{1,4}[ \t]*#*[ \t]*\)")
+_TOPIC_RE: Final = re.compile(r"^(?:тема|topic|tema)\s*:\s*(.*)$", re.IGNORECASE)
+# Option letters: Latin A–D in either case, plus the Cyrillic look-alikes А, В, С, а, с that a
+# Russian keyboard layout produces (they cannot be told apart on screen).
+_LETTER: Final = "[A-Da-dАВСас]"
+_CYRILLIC_LETTERS: Final = str.maketrans("АВСас", "ABCac")
+_OPTION_RE: Final = re.compile(rf"^({_LETTER})\s*(\**)\s*\)\s*(.*)$")
+_EXTRA_OPTION_RE: Final = re.compile(r"^([E-Ze-z])\s*\**\s*\)")
+_BAD_OPTION_RE: Final = re.compile(rf"^({_LETTER})\s*\**\s*[.:]\s*\S")
+_FENCE_RE: Final = re.compile(r"^(`{3,}|~{3,})(.*)$")
+# C0 controls other than tab, LF, VT, FF (CR is normalised away) and DEL never occur in text.
+_CONTROL_RE: Final = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+
+
+class QuizFormatError(ValueError):
+    """A quiz file that cannot be imported; nothing of it is stored.
+
+    ``params`` holds every placeholder of the ``quiz_error_<code>`` text, including
+    ``question`` (the number written in the file) and ``line`` (1-based) when they apply.
+    """
+
+    def __init__(
+        self, code: str, *, line: int | None = None, question: int | None = None, **params: Any
+    ) -> None:
+        self.code = code
+        self.line = line
+        self.question = question
+        self.params: dict[str, Any] = dict(params)
+        if line is not None:
+            self.params["line"] = line
+        if question is not None:
+            self.params["question"] = question
+        super().__init__(f"{code} {self.params}")
+
+    @property
+    def key(self) -> str:
+        return f"quiz_error_{self.code}"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedQuestion:
+    number: int  # as written in the file (only used to point at it)
+    line: int  # line of the ``N.`` header
+    text: str  # may contain newlines and ``` fences (see question_html)
+    options: tuple[str, str, str, str]  # A, B, C, D
+    correct: str  # "A".."D"
+    time_bonus: int  # 0, 5 or 10 extra seconds
+
+    def option(self, letter: str) -> str:
+        return self.options[LETTERS.index(letter.upper())]
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedQuiz:
+    title: str
+    topic: str | None
+    questions: tuple[ParsedQuestion, ...]
+
+
+# --- bytes → text -------------------------------------------------------------------------
+
+
+def decode_quiz_bytes(data: bytes) -> str:
+    """Given an uploaded file, return its text with LF line endings, or raise QuizFormatError.
+
+    Tried in order: a BOM (UTF-8, UTF-16), BOM-less UTF-16 (NUL bytes in every other
+    position), strict UTF-8, Windows-1251. Anything with NUL or other control bytes is
+    reported as a non-text file (a .docx, .pdf or picture sent by mistake).
+    """
+    if len(data) > MAX_FILE_BYTES:
+        raise QuizFormatError("file_too_large", limit=MAX_FILE_BYTES // 1024)
+    text = _decode(data)
+    text = normalize_text(text).rstrip("\x1a")  # DOS editors end files with Ctrl-Z
+    if _CONTROL_RE.search(text):
+        raise QuizFormatError("binary_file")
+    if not text.strip():
+        raise QuizFormatError("empty_file")
+    return text
+
+
+def _decode(data: bytes) -> str:
+    boms = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+    for bom, encoding in boms:
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(encoding)
+            except UnicodeDecodeError:
+                raise QuizFormatError("unknown_encoding") from None
+    if b"\x00" in data:
+        encoding = _bomless_utf16(data)
+        if encoding is None:
+            raise QuizFormatError("binary_file")
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            raise QuizFormatError("binary_file") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        if _mostly_utf8(data):
+            raise QuizFormatError("unknown_encoding") from None
+    try:
+        return data.decode("cp1251")
+    except UnicodeDecodeError:  # byte 0x98 is the only hole in cp1251
+        raise QuizFormatError("unknown_encoding") from None
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """A UTF-8 file with a few damaged bytes (reading it as cp1251 would garble every letter).
+    Real cp1251 text almost never forms valid UTF-8 sequences, so it has far more errors."""
+    text = data.decode("utf-8", errors="replace")
+    damaged = text.count("\ufffd")
+    return sum(1 for char in text if char > "\x7f") - damaged > damaged
+
+
+def _bomless_utf16(data: bytes) -> str | None:
+    """UTF-16 without a BOM: text in Latin/Cyrillic has a NUL in (almost) every other byte."""
+    if len(data) % 2:
+        return None
+    half = len(data) // 2
+    even_nuls, odd_nuls = data[0::2].count(0), data[1::2].count(0)
+    if odd_nuls >= 0.3 * half and even_nuls == 0:
+        return "utf-16-le"
+    if even_nuls >= 0.3 * half and odd_nuls == 0:
+        return "utf-16-be"
+    return None
+
+
+def normalize_text(text: str) -> str:
+    """LF line endings and no byte-order marks (one may sit in the middle of pasted files)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+
+
+# --- text → quiz ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Line:
+    number: int  # 1-based line in the file
+    content: str  # right-stripped, tabs expanded
+    kind: str  # "text", "fence" (a ``` line) or "code" (inside a fence)
+
+
+@dataclass(slots=True)
+class _Block:
+    number: int
+    hashes: str
+    line: int
+    head: str  # text on the header line after "N."
+    body: list[_Line] = field(default_factory=list)
+    open_fence: int | None = None  # line of a fence still open at the end of the file
+
+
+def load_quiz(
+    data: bytes, *, file_name: str | None, fallback_title: str = DEFAULT_TITLE
+) -> ParsedQuiz:
+    """Given the bytes of an uploaded document, return the parsed quiz (see parse_quiz)."""
+    return parse_quiz(decode_quiz_bytes(data), file_name=file_name, fallback_title=fallback_title)
+
+
+def parse_quiz(
+    text: str, *, file_name: str | None, fallback_title: str = DEFAULT_TITLE
+) -> ParsedQuiz:
+    """Given the text of a quiz file, return its title, topic and questions.
+
+    The title is the topic line's text; without one, the file name without its extension
+    (cut to 200 characters); without a usable file name, ``fallback_title``.
+    Raises :class:`QuizFormatError` for the first problem in file order.
+    """
+    text = normalize_text(text)
+    if not text.strip():
+        raise QuizFormatError("empty_file")
+    preamble, blocks = _split(text.split("\n"))
+    if not blocks:
+        for line in preamble:
+            _misplaced_question(line)
+        raise QuizFormatError("no_questions")
+    topic = _topic(preamble)
+    if len(blocks) > MAX_QUESTIONS:
+        extra = blocks[MAX_QUESTIONS]
+        raise QuizFormatError(
+            "too_many_questions", line=extra.line, limit=MAX_QUESTIONS, count=len(blocks)
+        )
+    questions = tuple(
+        _question(block, next_block=blocks[i + 1] if i + 1 < len(blocks) else None)
+        for i, block in enumerate(blocks)
+    )
+    title = topic if topic is not None else _title_from_file_name(file_name) or fallback_title
+    return ParsedQuiz(title=title, topic=topic, questions=questions)
+
+
+def _split(lines: list[str]) -> tuple[list[_Line], list[_Block]]:
+    """Cut the file into the preamble and question blocks, tracking ``` fences."""
+    preamble: list[_Line] = []
+    blocks: list[_Block] = []
+    fence: str | None = None  # the opening marker while inside a fence
+    fence_line = 0
+    for number, raw in enumerate(lines, start=1):
+        content = raw.rstrip().expandtabs(4)
+        stripped = content.strip()
+        target = blocks[-1].body if blocks else preamble
+        if fence is not None:
+            closes = stripped.startswith(fence) and not stripped.strip(fence[0])
+            target.append(_Line(number, content, "fence" if closes else "code"))
+            if closes:
+                fence = None
+            continue
+        header = _QUESTION_RE.match(content)
+        if header:
+            number_text, hashes, head = header.groups()
+            blocks.append(_Block(int(number_text), hashes, number, head.strip()))
+            continue
+        opening = _FENCE_RE.match(stripped)
+        if opening:
+            fence = opening.group(1)
+            fence_line = number
+        target.append(_Line(number, content, "fence" if opening else "text"))
+    if fence is not None and blocks:
+        blocks[-1].open_fence = fence_line
+    return preamble, blocks
+
+
+def _topic(preamble: list[_Line]) -> str | None:
+    """The topic from the first non-blank line; any other text before question 1 is an error."""
+    topic: str | None = None
+    for index, line in enumerate(item for item in preamble if item.content.strip()):
+        match = _TOPIC_RE.match(line.content.strip()) if index == 0 else None
+        if match is None:
+            _misplaced_question(line)
+            raise QuizFormatError(
+                "text_before_first_question", line=line.number, snippet=_snippet(line.content)
+            )
+        topic = match.group(1).strip()
+        if not topic:
+            raise QuizFormatError("topic_empty", line=line.number)
+        if len(topic) > MAX_TOPIC:
+            raise QuizFormatError(
+                "topic_too_long", line=line.number, limit=MAX_TOPIC, length=len(topic)
+            )
+    return topic
+
+
+def _misplaced_question(line: _Line) -> None:
+    """Point at a line that was meant to start a question but does not (``1)``, indented)."""
+    if line.kind != "text":
+        return
+    if _NUMBER_PAREN_RE.match(line.content):
+        raise QuizFormatError(
+            "question_number_format", line=line.number, snippet=_snippet(line.content)
+        )
+    if line.content[:1].isspace() and _QUESTION_RE.match(line.content.strip()):
+        raise QuizFormatError("question_indented", line=line.number, snippet=_snippet(line.content))
+
+
+def _question(block: _Block, *, next_block: _Block | None) -> ParsedQuestion:
+    where: dict[str, int] = {"question": block.number, "line": block.line}
+    if len(block.hashes) > 2:
+        raise QuizFormatError(
+            "time_bonus_invalid", **where, snippet=f"{block.number}{block.hashes}."
+        )
+    if block.open_fence is not None:
+        raise QuizFormatError("code_block_not_closed", question=block.number, line=block.open_fence)
+    first_option = next(
+        (
+            i
+            for i, line in enumerate(block.body)
+            if line.kind == "text" and _OPTION_RE.match(line.content.strip())
+        ),
+        None,
+    )
+    text_lines = block.body if first_option is None else block.body[:first_option]
+    text = _question_text(block.head, text_lines)
+    if first_option is None:
+        for line in text_lines:
+            bad = _BAD_OPTION_RE.match(line.content.strip()) if line.kind == "text" else None
+            if bad:
+                raise QuizFormatError(
+                    "option_bad_format",
+                    question=block.number,
+                    line=line.number,
+                    option=_letter(bad.group(1)),
+                    snippet=_snippet(line.content),
+                )
+        if not text:
+            raise QuizFormatError("no_text", **where)
+        if next_block is not None:
+            raise QuizFormatError("no_options_before_next", **where, next_line=next_block.line)
+        raise QuizFormatError("no_options", **where)
+    if not text:
+        raise QuizFormatError("no_text", **where)
+    options, correct = _options(block, block.body[first_option:])
+    total = _utf16_len(text) + sum(_utf16_len(option) for option in options)
+    if total > MAX_QUESTION_CHARS:
+        raise QuizFormatError("question_too_long", **where, limit=MAX_QUESTION_CHARS, length=total)
+    return ParsedQuestion(
+        number=block.number,
+        line=block.line,
+        text=text,
+        options=options,
+        correct=correct,
+        time_bonus=TIME_BONUS[len(block.hashes)],
+    )
+
+
+def _question_text(head: str, lines: list[_Line]) -> str:
+    """Header text plus the following lines, their common indentation removed (code keeps its
+    relative indentation); blank lines inside are kept, leading and trailing ones dropped."""
+    indents = [
+        len(line.content) - len(line.content.lstrip()) for line in lines if line.content.strip()
+    ]
+    cut = min(indents, default=0)
+    body = [line.content[cut:] for line in lines]
+    text = "\n".join([head, *body] if head else body).strip("\n")
+    has_words = any(line.content.strip() for line in lines if line.kind != "fence") or bool(head)
+    return text if has_words else ""
+
+
+def _options(block: _Block, lines: list[_Line]) -> tuple[tuple[str, str, str, str], str]:
+    found: dict[str, tuple[int, str]] = {}  # letter → (line, text)
+    order: list[str] = []
+    starred: list[tuple[str, int]] = []
+    for line in lines:
+        content = line.content.strip()
+        if not content:
+            continue
+        where = {"question": block.number, "line": line.number}
+        match = _OPTION_RE.match(content) if line.kind == "text" else None
+        if match is None:
+            if line.kind == "text" and (extra := _EXTRA_OPTION_RE.match(content)):
+                raise QuizFormatError(
+                    "option_extra",
+                    **where,
+                    option=extra.group(1).upper(),
+                    snippet=_snippet(content),
+                )
+            if line.kind == "text" and (bad := _BAD_OPTION_RE.match(content)):
+                raise QuizFormatError(
+                    "option_bad_format",
+                    **where,
+                    option=_letter(bad.group(1)),
+                    snippet=_snippet(content),
+                )
+            _misplaced_question(line)
+            raise QuizFormatError(
+                "unexpected_text_after_options", **where, snippet=_snippet(content)
+            )
+        letter, stars, option_text = _letter(match.group(1)), match.group(2), match.group(3).strip()
+        if letter in found:
+            raise QuizFormatError("option_repeated", **where, option=letter)
+        if not option_text:
+            raise QuizFormatError("option_empty", **where, option=letter)
+        if len(option_text) > MAX_OPTION:
+            raise QuizFormatError(
+                "option_too_long", **where, option=letter, limit=MAX_OPTION, length=len(option_text)
+            )
+        found[letter] = (line.number, option_text)
+        order.append(letter)
+        if stars:
+            starred.append((letter, line.number))
+    where = {"question": block.number, "line": block.line}
+    for letter in LETTERS:
+        if letter not in found:
+            raise QuizFormatError("option_missing", **where, option=letter)
+    for letter, expected in zip(order, LETTERS, strict=True):
+        if letter != expected:
+            raise QuizFormatError(
+                "option_out_of_order",
+                question=block.number,
+                line=found[letter][0],
+                option=letter,
+                expected=expected,
+            )
+    if not starred:
+        raise QuizFormatError("no_correct", **where)
+    if len(starred) > 1:
+        raise QuizFormatError(
+            "multiple_correct",
+            question=block.number,
+            line=starred[1][1],
+            options=", ".join(letter for letter, _ in starred),
+        )
+    seen: dict[str, str] = {}
+    for letter in LETTERS:
+        line_number, option_text = found[letter]
+        key = _same_key(option_text)
+        if key in seen:
+            raise QuizFormatError(
+                "option_duplicate",
+                question=block.number,
+                line=line_number,
+                option=letter,
+                other=seen[key],
+            )
+        seen[key] = letter
+    a, b, c, d = (found[letter][1] for letter in LETTERS)
+    return (a, b, c, d), starred[0][0]
+
+
+def _letter(written: str) -> str:
+    return written.translate(_CYRILLIC_LETTERS).upper()
+
+
+def _same_key(option: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", option).casefold().split())
+
+
+def _title_from_file_name(file_name: str | None) -> str:
+    """``week3.txt`` → ``week3``; path parts and one extension (with a letter) are dropped."""
+    name = re.split(r"[\\/]", file_name or "")[-1].strip()
+    name = re.sub(r"\.(?=\d*[A-Za-z])[A-Za-z0-9]{1,5}$", "", name).strip()  # not "Quiz 1.2"
+    return name[:MAX_TITLE].strip()
+
+
+def _snippet(content: str) -> str:
+    content = content.strip()
+    return content if len(content) <= _SNIPPET else content[: _SNIPPET - 1] + "…"
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+# --- showing a question -------------------------------------------------------------------
+
+
+def question_html(text: str) -> str:
+    """Given a stored question text, return Telegram HTML: fenced code becomes ``<pre>`` (its
+    indentation then shows in monospace), everything else is escaped."""
+    out: list[str] = []
+    code: list[str] | None = None
+    language = ""
+    marker = ""
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if code is None:
+            opening = _FENCE_RE.match(stripped)
+            if opening:
+                marker, language, code = opening.group(1), opening.group(2).strip(), []
+            else:
+                out.append(html.escape(line, quote=False))
+        elif stripped.startswith(marker) and not stripped.strip(marker[0]):
+            out.append(_pre(code, language))
+            code = None
+        else:
+            code.append(line)
+    if code is not None:
+        out.append(_pre(code, language))
+    return "\n".join(out)
+
+
+def _pre(lines: list[str], language: str) -> str:
+    body = html.escape("\n".join(lines), quote=False)
+    if re.fullmatch(r"[\w+#.-]{1,30}", language):
+        return f'<pre><code class="language-{language}">{body}</code></pre>'
+    return f"<pre>{body}</pre>"
+
+
+def question_plain(text: str) -> str:
+    """The question text without fence lines, for short previews (lists, review pages)."""
+    return "\n".join(line for line in text.split("\n") if not _FENCE_RE.match(line.strip()))
