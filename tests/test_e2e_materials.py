@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from e2e import MENTOR_ID, STUDENT_ID, Chat, button_data, inline_labels, keyboard_labels, make_school, plain
+from e2e import (
+    MENTOR_ID,
+    STUDENT_ID,
+    Chat,
+    button_data,
+    inline_labels,
+    keyboard_labels,
+    make_school,
+    plain,
+)
 
 from studymate.db.models import Download, Material, Topic
 from studymate.services import materials

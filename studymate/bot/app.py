@@ -14,6 +14,7 @@ from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
 
 from studymate.bot.access import Membership
+from studymate.bot.flood import RetryAfter
 from studymate.bot.handlers import get_routers
 from studymate.bot.middlewares.basics import InFlight, PrivateChatsOnly
 from studymate.bot.middlewares.errors import ErrorMiddleware
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 def create_bot(settings: Settings) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session.middleware(RetryAfter())
     return Bot(
         token=settings.require_token(),
         session=session,

@@ -3,8 +3,8 @@
 The v1 syntax is kept (``Topic:`` line, ``1.``/``2#.``/``3##.`` questions, ``A)``…``D)`` options,
 ``B*)`` marks the correct one) and made robust:
 
-- any sensible encoding is read (UTF-8 with or without BOM, UTF-16 with BOM, Windows-1251) and
-  CRLF/CR line endings are normalised;
+- UTF-8 (with or without BOM), UTF-16 and Windows-1251 files are read, and CRLF/CR line
+  endings are normalised;
 - a question starts only at an *unindented* ``N.`` line outside a ``````` fence, so code and
   numbered lines can live inside a question (fenced or indented) and ``3.14`` never starts one;
 - nothing is silently dropped: every problem raises :class:`QuizFormatError` with a code the
@@ -54,6 +54,7 @@ ERROR_CODES: Final = frozenset(
         "no_options",
         "no_options_before_next",
         "option_bad_format",
+        "option_cyrillic_letter",
         "option_extra",
         "option_repeated",
         "option_empty",
@@ -78,6 +79,7 @@ _CYRILLIC_LETTERS: Final = str.maketrans("АВСас", "ABCac")
 _OPTION_RE: Final = re.compile(rf"^({_LETTER})\s*(\**)\s*\)\s*(.*)$")
 _EXTRA_OPTION_RE: Final = re.compile(r"^([E-Ze-z])\s*\**\s*\)")
 _BAD_OPTION_RE: Final = re.compile(rf"^({_LETTER})\s*\**\s*[.:]\s*\S")
+_CYRILLIC_OPTION_RE: Final = re.compile(r"^([А-ЯЁа-яё])\s*\**\s*\)")  # А) Б) В) Г) lists
 _FENCE_RE: Final = re.compile(r"^(`{3,}|~{3,})(.*)$")
 # C0 controls other than tab, LF, VT, FF (CR is normalised away) and DEL never occur in text.
 _CONTROL_RE: Final = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
@@ -343,15 +345,7 @@ def _question(block: _Block, *, next_block: _Block | None) -> ParsedQuestion:
     text = _question_text(block.head, text_lines)
     if first_option is None:
         for line in text_lines:
-            bad = _BAD_OPTION_RE.match(line.content.strip()) if line.kind == "text" else None
-            if bad:
-                raise QuizFormatError(
-                    "option_bad_format",
-                    question=block.number,
-                    line=line.number,
-                    option=_letter(bad.group(1)),
-                    snippet=_snippet(line.content),
-                )
+            _bad_option(block, line)
         if not text:
             raise QuizFormatError("no_text", **where)
         if next_block is not None:
@@ -371,6 +365,18 @@ def _question(block: _Block, *, next_block: _Block | None) -> ParsedQuestion:
         correct=correct,
         time_bonus=TIME_BONUS[len(block.hashes)],
     )
+
+
+def _bad_option(block: _Block, line: _Line) -> None:
+    """Point at a line that looks like an option written the wrong way (``A.``, ``Б)``)."""
+    content = line.content.strip()
+    if line.kind != "text":
+        return
+    where = {"question": block.number, "line": line.number, "snippet": _snippet(content)}
+    if bad := _BAD_OPTION_RE.match(content):
+        raise QuizFormatError("option_bad_format", **where, option=_letter(bad.group(1)))
+    if _CYRILLIC_OPTION_RE.match(content):
+        raise QuizFormatError("option_cyrillic_letter", **where)
 
 
 def _question_text(head: str, lines: list[_Line]) -> str:
@@ -404,13 +410,7 @@ def _options(block: _Block, lines: list[_Line]) -> tuple[tuple[str, str, str, st
                     option=extra.group(1).upper(),
                     snippet=_snippet(content),
                 )
-            if line.kind == "text" and (bad := _BAD_OPTION_RE.match(content)):
-                raise QuizFormatError(
-                    "option_bad_format",
-                    **where,
-                    option=_letter(bad.group(1)),
-                    snippet=_snippet(content),
-                )
+            _bad_option(block, line)
             _misplaced_question(line)
             raise QuizFormatError(
                 "unexpected_text_after_options", **where, snippet=_snippet(content)
