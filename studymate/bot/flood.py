@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextvars import ContextVar
 from typing import Any
 
 from aiogram import Bot
@@ -13,6 +14,9 @@ from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import Response
 
 logger = logging.getLogger(__name__)
+
+# Set by code that schedules its own retries (the outbox sender): 429s reach it at once.
+handles_flood_itself: ContextVar[bool] = ContextVar("handles_flood_itself", default=False)
 
 
 class RetryAfter(BaseRequestMiddleware):
@@ -29,6 +33,8 @@ class RetryAfter(BaseRequestMiddleware):
     async def __call__(
         self, make_request: NextRequestMiddlewareType[Any], bot: Bot, method: TelegramMethod[Any]
     ) -> Response[Any]:
+        if handles_flood_itself.get():
+            return await make_request(bot, method)
         for attempt in range(1, self.attempts + 1):
             try:
                 return await make_request(bot, method)

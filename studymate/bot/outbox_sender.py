@@ -24,6 +24,7 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 
+from studymate.bot.flood import handles_flood_itself
 from studymate.db.connection import Db
 from studymate.db.models import utcnow
 from studymate.i18n import t
@@ -63,17 +64,22 @@ class Pacer:
         return max(0.0, self._next_by_chat.get(chat_id, 0.0) - time.monotonic())
 
     async def turn(self, chat_id: int) -> None:
-        """Wait for a global slot and the chat's slot, then reserve both."""
-        while True:
-            now = time.monotonic()
-            start = max(now, self._next_global, self._paused_until, self._next_by_chat.get(chat_id, 0.0))
-            if start <= now:
-                break
-            await asyncio.sleep(start - now)
-        self._next_global = now + self.interval
-        self._next_by_chat[chat_id] = now + self.chat_interval
+        """Reserve the next global slot that is also free for this chat, and wait for it.
+
+        Slots follow an ideal schedule (not "now + interval"), so timer overshoot does not
+        add up: the rate stays at ``per_second`` instead of drifting below it.
+        """
+        now = time.monotonic()
+        start = max(now, self._next_global, self._paused_until, self._next_by_chat.get(chat_id, 0.0))
+        self._next_global = start + self.interval
+        self._next_by_chat[chat_id] = start + self.chat_interval
         if len(self._next_by_chat) > 10_000:  # forget chats whose slot has long passed
-            self._next_by_chat = {c: t_ for c, t_ in self._next_by_chat.items() if t_ > now}
+            self._next_by_chat = {c: at for c, at in self._next_by_chat.items() if at > now}
+        if start > now:
+            await asyncio.sleep(start - now)
+
+    def hold_chat(self, chat_id: int, seconds: float) -> None:
+        self._next_by_chat[chat_id] = max(self._next_by_chat.get(chat_id, 0.0), time.monotonic() + seconds)
 
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
@@ -108,6 +114,7 @@ class OutboxSender:
                 logger.warning("outbox sender did not stop in %.0f s", timeout)
 
     async def _run(self, bot: Bot) -> None:
+        handles_flood_itself.set(True)  # this task paces and reschedules on 429 by itself
         for batch_id in await self.db.run(outbox.complete_unfinished_batches):
             await self._report(bot, batch_id)
         while not self._stop.is_set():
@@ -187,21 +194,19 @@ class OutboxSender:
             text = t("broadcast_complete_partial", lang, sent=state.sent, failed=state.failed)
         else:
             text = t("broadcast_complete", lang, sent=state.sent)
-        await self.pacer.turn(state.status_chat_id)
-        try:
-            await bot.edit_message_text(
-                text=text, chat_id=state.status_chat_id, message_id=state.status_message_id
-            )
-        except TelegramRetryAfter as exc:
-            self.pacer.pause(exc.retry_after)
-            if complete:  # the final count must reach the mentor
-                await self.pacer.turn(state.status_chat_id)
-                with contextlib.suppress(TelegramBadRequest, TelegramForbiddenError):
-                    await bot.edit_message_text(
-                        text=text, chat_id=state.status_chat_id, message_id=state.status_message_id
-                    )
-        except (TelegramBadRequest, TelegramForbiddenError) as exc:
-            logger.info("outbox: status message not updated: %s", exc.message)
+        for _ in range(3 if complete else 1):  # progress may be skipped; the final count not
+            await self.pacer.turn(state.status_chat_id)
+            try:
+                await bot.edit_message_text(
+                    text=text, chat_id=state.status_chat_id, message_id=state.status_message_id
+                )
+                break
+            except TelegramRetryAfter as exc:
+                # The mentor's own chat is busy (they are using the bot): try again later.
+                self.pacer.hold_chat(state.status_chat_id, exc.retry_after)
+            except (TelegramBadRequest, TelegramForbiddenError) as exc:
+                logger.info("outbox: status message not updated: %s", exc.message)
+                break
         if complete:
             # Only after the final count was shown: a crash before this reports it at restart.
             await self.db.run(outbox.finish_batch, batch_id)
