@@ -1,0 +1,151 @@
+"""The quiz engine's rules: one answer per question, on time, score from stored answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import threading
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from studymate.db.models import Quiz, QuizAnswer, QuizAttempt, QuizQuestion, utcnow
+from studymate.services import enrollment, mentors, quiz_engine
+from studymate.services.enrollment import TelegramProfile
+from studymate.services.quiz_engine import Outcome, Refusal
+
+TZ = ZoneInfo("Asia/Tashkent")
+STUDENT = 2001
+T0 = dt.datetime(2026, 3, 10, 9, 0, 0)
+
+
+@pytest.fixture
+def quiz(db) -> Quiz:
+    mentors.add_mentor(telegram_id=1001, name="Anna", group_chat_id=-1, language="ru")
+    enrollment.enroll(TelegramProfile(STUDENT, None, "Ali", ""), mentor_id=1, language="ru")
+    quiz = Quiz.create(mentor=1, title="Python", quiz_type="practice")
+    for n, correct in enumerate("BCDA", start=1):
+        QuizQuestion.create(
+            quiz=quiz, question_text=f"Q{n}", option_a=f"a{n}", option_b=f"b{n}", option_c=f"c{n}",
+            option_d=f"d{n}", correct_answer=correct, order=n, time_bonus=5 if n == 2 else 0,
+        )
+    return quiz
+
+
+def start(quiz, now=T0, **kw):
+    return quiz_engine.start(STUDENT, quiz.id, tz=TZ, now=now, **kw)
+
+
+def answer(view, letter, now):
+    return quiz_engine.answer(STUDENT, view.attempt_id, view.question_id, letter, tz=TZ, now=now)
+
+
+def test_practice_run_with_timeouts_and_stale_taps(quiz):
+    q1 = start(quiz)
+    assert (q1.number, q1.total, q1.options) == (1, 4, ("a1", "b1", "c1", "d1"))
+    assert q1.deadline == T0 + dt.timedelta(seconds=20)
+    step = answer(q1, "B", T0 + dt.timedelta(seconds=3))
+    assert step.outcome is Outcome.ACCEPTED and step.correct
+    q2 = step.next
+    assert q2.deadline == T0 + dt.timedelta(seconds=3 + 25)  # 20 s + the '#' bonus
+    assert answer(q1, "A", T0 + dt.timedelta(seconds=4)).outcome is Outcome.DUPLICATE  # double tap
+    # Nobody answers question 2: the sweeper times it out exactly once.
+    [timeout] = quiz_engine.expire_due(tz=TZ, now=T0 + dt.timedelta(seconds=29))
+    assert timeout.outcome is Outcome.LATE and timeout.next.number == 3
+    assert quiz_engine.expire_due(tz=TZ, now=T0 + dt.timedelta(seconds=29)) == []
+    # A tap on the old message: that question already has its (timed-out) answer.
+    assert answer(q2, "C", T0 + dt.timedelta(seconds=30)).outcome is Outcome.DUPLICATE
+    q3 = timeout.next
+    late = answer(q3, "D", q3.deadline + dt.timedelta(seconds=1))  # correct, but too late
+    assert late.outcome is Outcome.LATE
+    q4 = late.next
+    done = answer(q4, "B", q4.deadline - dt.timedelta(seconds=1))
+    assert done.finished is not None and (done.finished.score, done.finished.total) == (1, 4)
+    letters = [a.selected_answer for a in QuizAnswer.select().order_by(QuizAnswer.id)]
+    assert letters == ["B", "-", "-", "B"]
+    result = quiz_engine.result(STUDENT, q1.attempt_id, now=T0 + dt.timedelta(minutes=5))
+    assert [(line.number, line.chosen, line.is_correct) for line in result.lines] == [
+        (1, "b1", True), (2, None, False), (3, None, False), (4, "b4", False),
+    ]
+    assert quiz_engine.result(9999, q1.attempt_id) is None  # only the owner sees it
+
+
+def test_exam_shuffles_options_and_scores_original_letters(quiz):
+    quiz.quiz_type, quiz.max_attempts = "ranked", 1
+    quiz.available_from, quiz.available_until = T0, T0 + dt.timedelta(hours=48)
+    quiz.save()
+    view = start(quiz, rng=random.Random(7))
+    assert view.is_exam and sorted(view.options) == ["a1", "b1", "c1", "d1"]
+    now = T0
+    while view is not None:
+        correct_text = {"B": "b", "C": "c", "D": "d", "A": "a"}[
+            QuizQuestion.get_by_id(view.question_id).correct_answer
+        ] + str(view.number)
+        now += dt.timedelta(seconds=2)
+        step = answer(view, "ABCD"[view.options.index(correct_text)], now)
+        assert step.correct
+        view, finished = step.next, step.finished
+    assert (finished.score, finished.total, finished.is_exam) == (4, 4, True)
+    assert {a.selected_answer for a in QuizAnswer.select()} <= set("ABCD")
+    assert start(quiz, now=now) is Refusal.MAX_ATTEMPTS
+
+
+def test_abandoned_ranked_attempt_is_finalised_and_cannot_be_restarted(quiz):
+    quiz.quiz_type, quiz.max_attempts = "ranked", 1
+    quiz.available_from, quiz.available_until = T0, T0 + dt.timedelta(hours=48)
+    quiz.save()
+    view = start(quiz)
+    answer(view, "ABCD"[view.options.index("b1")], T0 + dt.timedelta(seconds=1))  # shuffled
+    steps = quiz_engine.expire_due(tz=TZ, now=T0 + dt.timedelta(hours=1))  # the session is over
+    assert [s.finished.reason for s in steps] == ["expired"]
+    attempt = QuizAttempt.get()
+    assert (attempt.score, attempt.total, attempt.finish_reason) == (1, 4, "expired")
+    assert start(quiz, now=T0 + dt.timedelta(hours=2)) is Refusal.MAX_ATTEMPTS
+
+
+def test_refusals(quiz):
+    quiz.quiz_type, quiz.max_attempts = "ranked", 1
+    quiz.available_from, quiz.available_until = T0 + dt.timedelta(days=1), T0 + dt.timedelta(days=3)
+    quiz.save()
+    assert start(quiz) == (Refusal.NOT_STARTED, T0 + dt.timedelta(days=1))
+    quiz.is_active = False
+    quiz.save()
+    assert start(quiz) is Refusal.ARCHIVED
+    mentors.add_mentor(telegram_id=5, name="Bob", group_chat_id=-5)
+    other = Quiz.create(mentor=2, title="Other")
+    assert quiz_engine.start(STUDENT, other.id, tz=TZ) is Refusal.NOT_FOUND  # another mentor's
+    empty = Quiz.create(mentor=1, title="Empty")
+    assert quiz_engine.start(STUDENT, empty.id, tz=TZ) is Refusal.NO_QUESTIONS
+    assert QuizAttempt.select().count() == 0
+
+
+def test_lists_follow_modes(quiz):
+    ranked = Quiz.create(mentor=1, title="Exam", quiz_type="ranked", max_attempts=1,
+                         available_from=T0, available_until=T0 + dt.timedelta(hours=48))
+    now = T0 + dt.timedelta(hours=1)
+    assert [i.title for i in quiz_engine.quiz_list(STUDENT, ranked=True, now=now).items] == ["Exam"]
+    assert [i.title for i in quiz_engine.quiz_list(STUDENT, ranked=False, now=now).items] == ["Python"]
+    later = T0 + dt.timedelta(hours=49)
+    assert {i.title for i in quiz_engine.quiz_list(STUDENT, ranked=False, now=later).items} == {"Exam", "Python"}
+    assert ranked.id
+
+
+def test_two_answers_at_once_store_one(quiz, database_url):
+    from studymate.db.connection import open_database
+
+    view = start(quiz, now=utcnow())
+    results = []
+
+    def tap(letter):
+        database = open_database(database_url)  # each tap on its own connection
+        with database.connection_context(), database.atomic():
+            results.append(quiz_engine.answer(STUDENT, view.attempt_id, view.question_id, letter, tz=TZ).outcome)
+
+    threads = [threading.Thread(target=tap, args=(letter,)) for letter in "BA"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == sorted([Outcome.ACCEPTED, Outcome.DUPLICATE])
+    assert QuizAnswer.select().count() == 1
+    assert QuizAttempt.get().current_index == 1
