@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     membership_check_concurrency: int = Field(default=10, ge=1)
     throttle_message_seconds: float = Field(default=0.5, ge=0)
     throttle_callback_seconds: float = Field(default=0.3, ge=0)
+    quiz_question_seconds: int = Field(default=20, ge=3, le=600)
+    quiz_countdown_seconds: float = Field(default=5.0, ge=1)
     shutdown_grace_seconds: float = Field(default=8.0, gt=0)
     db_threads: int = Field(default=4, ge=1, le=64)
     log_level: str = "INFO"

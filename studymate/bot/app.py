@@ -21,6 +21,7 @@ from studymate.bot.middlewares.errors import ErrorMiddleware
 from studymate.bot.middlewares.identity import AccessGate, IdentityMiddleware
 from studymate.bot.middlewares.throttling import ThrottlingMiddleware
 from studymate.bot.outbox_sender import OutboxSender
+from studymate.bot.quiz_sweeper import QuizSweeper
 from studymate.bot.runtime import Services
 from studymate.bot.storage import DatabaseStorage, FailoverIsolation, FailoverStorage, redis_client
 from studymate.bot.throttling import Throttle
@@ -79,6 +80,7 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
     inflight = InFlight()
     i18n = catalogs()
 
+    sender = OutboxSender(db, default_language=settings.default_language)
     dp = Dispatcher(storage=storage, events_isolation=isolation)
     dp.workflow_data.update(
         settings=settings,
@@ -89,7 +91,8 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
             storage=storage,
             alerter=alerter,
             inflight=inflight,
-            sender=OutboxSender(db, default_language=settings.default_language),
+            sender=sender,
+            sweeper=QuizSweeper(db, settings, sender),
         ),
     )
     dp.update.outer_middleware(inflight)
@@ -119,11 +122,13 @@ async def _on_startup(services: Services, bot: Bot) -> None:
     if isinstance(services.storage, FailoverStorage):
         await services.storage.start()
     services.sender.start(bot)
+    services.sweeper.start(bot)
     logger.info("FSM storage: %s", getattr(services.storage, "backend_name", "database"))
 
 
 async def _on_shutdown(services: Services, settings: Settings) -> None:
     if not await services.inflight.wait_idle(settings.shutdown_grace_seconds):
         logger.warning("%d updates still running at shutdown", services.inflight.running)
+    await services.sweeper.stop()
     await services.sender.stop()
     await services.storage.close()

@@ -8,6 +8,7 @@ from aiogram.fsm.storage.base import BaseStorage
 
 from studymate.bot.middlewares.basics import InFlight
 from studymate.bot.outbox_sender import OutboxSender
+from studymate.bot.quiz_sweeper import QuizSweeper
 from studymate.db.connection import Db
 from studymate.ops.alerts import AdminAlerter
 
@@ -19,3 +20,4 @@ class Services:
     alerter: AdminAlerter
     inflight: InFlight
     sender: OutboxSender
+    sweeper: QuizSweeper

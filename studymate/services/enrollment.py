@@ -19,7 +19,7 @@ from enum import StrEnum
 from peewee import JOIN
 
 from studymate.config import normalize_language
-from studymate.db.models import Mentor, Student, utcnow
+from studymate.db.models import Mentor, QuizAttempt, Student, utcnow
 
 
 class Role(StrEnum):
@@ -41,6 +41,8 @@ class Identity:
     mentor_group_id: int | None = None
     student_id: int | None = None
     membership_fresh: bool = False  # student's membership confirmed within the TTL
+    quiz_attempt: int | None = None  # a running quiz attempt: other actions wait for it
+    quiz_exam: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,11 @@ def identify(telegram_id: int, *, ttl: int, default_language: str = "ru") -> Ide
     if student is None:
         return Identity(telegram_id, Role.STRANGER, language, known=mentor is not None)
     linked = student.mentor_id is not None and student.mentor.is_active
+    running = (
+        QuizAttempt.select(QuizAttempt.id, QuizAttempt.is_exam)
+        .where((QuizAttempt.student == student.id) & QuizAttempt.finished_at.is_null())
+        .first()
+    )
     fresh = bool(
         linked
         and student.membership_checked_at is not None
@@ -101,6 +108,8 @@ def identify(telegram_id: int, *, ttl: int, default_language: str = "ru") -> Ide
         mentor_group_id=student.mentor.group_chat_id if linked else None,
         student_id=student.id,
         membership_fresh=fresh,
+        quiz_attempt=running.id if running else None,
+        quiz_exam=bool(running and running.is_exam),
     )
 
 

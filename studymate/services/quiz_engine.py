@@ -88,8 +88,8 @@ def is_exam_mode(quiz: Quiz, now: dt.datetime) -> bool:
     return quiz.quiz_type == "ranked" and quiz.available_until is not None and now < quiz.available_until
 
 
-def question_seconds(question: QuizQuestion) -> int:
-    return QUESTION_SECONDS + int(question.time_bonus or 0)
+def question_seconds(question: QuizQuestion, base: int = QUESTION_SECONDS) -> int:
+    return base + int(question.time_bonus or 0)
 
 
 def _student(telegram_id: int) -> Student | None:
@@ -108,6 +108,7 @@ def start(
     tz: ZoneInfo,
     now: dt.datetime | None = None,
     rng: random.Random | None = None,
+    base_seconds: int = QUESTION_SECONDS,
 ) -> QuestionView | Refusal | tuple[Refusal, dt.datetime]:
     """Begin an attempt; a refusal says why (``NOT_STARTED`` comes with the start time)."""
     now = now or utcnow()
@@ -135,7 +136,7 @@ def start(
     if exam:
         rng = rng or random.SystemRandom()
         shuffle = {str(q.id): "".join(rng.sample(LETTERS, 4)) for q in questions}
-    session = sum(question_seconds(q) for q in questions) + SESSION_GRACE_SECONDS
+    session = sum(question_seconds(q, base_seconds) for q in questions) + SESSION_GRACE_SECONDS
     attempt = QuizAttempt.create(
         student=student.id,
         quiz=quiz.id,
@@ -143,7 +144,7 @@ def start(
         started_at=now,
         question_ids=json.dumps([q.id for q in questions]),
         current_index=0,
-        question_deadline=now + dt.timedelta(seconds=question_seconds(questions[0])),
+        question_deadline=now + dt.timedelta(seconds=question_seconds(questions[0], base_seconds)),
         session_deadline=now + dt.timedelta(seconds=session),
         shuffle_map=json.dumps(shuffle) if shuffle else None,
         is_exam=exam,
@@ -205,6 +206,7 @@ def answer(
     *,
     tz: ZoneInfo,
     now: dt.datetime | None = None,
+    base_seconds: int = QUESTION_SECONDS,
 ) -> Step:
     now = now or utcnow()
     attempt = QuizAttempt.get_or_none(QuizAttempt.id == attempt_id)
@@ -220,16 +222,22 @@ def answer(
         ).exists()
         return Step(Outcome.DUPLICATE if already else Outcome.STALE)
     if now > attempt.question_deadline:
-        step = _advance(attempt, ids, "-", now, tz=tz)
+        step = _advance(attempt, ids, "-", now, tz=tz, base=base_seconds)
         return Step(Outcome.LATE, step.next, step.finished) if step.outcome is Outcome.ACCEPTED else step
     if display_letter not in LETTERS:
         return Step(Outcome.STALE)
     original = _order(attempt, question_id)[LETTERS.index(display_letter)]
-    return _advance(attempt, ids, original, now, tz=tz)
+    return _advance(attempt, ids, original, now, tz=tz, base=base_seconds)
 
 
 def _advance(
-    attempt: QuizAttempt, ids: list[int], letter: str, now: dt.datetime, *, tz: ZoneInfo
+    attempt: QuizAttempt,
+    ids: list[int],
+    letter: str,
+    now: dt.datetime,
+    *,
+    tz: ZoneInfo,
+    base: int = QUESTION_SECONDS,
 ) -> Step:
     """Record ``letter`` for the current question and move on — once, whoever gets here first."""
     index = attempt.current_index
@@ -237,7 +245,9 @@ def _advance(
     last = index + 1 >= len(ids)
     following = None if last else QuizQuestion.get_or_none(QuizQuestion.id == ids[index + 1])
     deadline = (
-        now + dt.timedelta(seconds=question_seconds(following)) if following else attempt.question_deadline
+        now + dt.timedelta(seconds=question_seconds(following, base))
+        if following
+        else attempt.question_deadline
     )
     moved = (
         QuizAttempt.update(current_index=index + 1, question_deadline=deadline)
@@ -298,7 +308,11 @@ def _finish(attempt: QuizAttempt, now: dt.datetime, *, reason: str, tz: ZoneInfo
 
 
 def expire_due(
-    *, tz: ZoneInfo, now: dt.datetime | None = None, limit: int = 100
+    *,
+    tz: ZoneInfo,
+    now: dt.datetime | None = None,
+    limit: int = 100,
+    base_seconds: int = QUESTION_SECONDS,
 ) -> list[Step]:
     """The sweeper's step: time out overdue questions and end overdue sessions, for everyone."""
     now = now or utcnow()
@@ -316,7 +330,9 @@ def expire_due(
         if attempt.session_deadline is not None and attempt.session_deadline < now:
             steps.append(Step(Outcome.LATE, finished=_finish(attempt, now, reason="expired", tz=tz)))
             continue
-        step = _advance(attempt, json.loads(attempt.question_ids), "-", now, tz=tz)
+        step = _advance(
+            attempt, json.loads(attempt.question_ids), "-", now, tz=tz, base=base_seconds
+        )
         if step.outcome is Outcome.ACCEPTED:
             steps.append(Step(Outcome.LATE, step.next, step.finished, correct=False))
     return steps

@@ -12,6 +12,7 @@ from studymate.bot.handlers import (
     materials_mentor,
     messaging,
     questions,
+    quiz_student,
     start,
 )
 
@@ -27,6 +28,7 @@ def get_routers() -> list[Router]:
         library.router,
         questions.router,
         messaging.router,
+        quiz_student.router,
         # Text inputs of forms come after every menu button and command.
         materials_mentor.inputs,
         questions.inputs,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from aiogram import Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message, User
@@ -11,9 +14,10 @@ from studymate.bot.access import Membership
 from studymate.bot.filters import MenuButton
 from studymate.bot.handlers.questions import deliver_pending
 from studymate.bot.keyboards import language_picker, mentor_menu, student_menu
-from studymate.config import normalize_language
+from studymate.config import Settings, normalize_language
 from studymate.db.connection import Db
 from studymate.i18n import t
+from studymate.services import quiz_engine
 from studymate.services.enrollment import Identity, Role
 
 router = Router(name="start")
@@ -38,12 +42,25 @@ async def start(
         await admit(message, identity, membership, welcome_key="welcome_student")
 
 
-@router.message(Command("cancel"), flags=PUBLIC)
-@router.message(MenuButton("btn_cancel"), flags=PUBLIC)
+CANCEL = {"public": True, "cancel": True}
+
+
+@router.message(Command("cancel"), flags=CANCEL)
+@router.message(MenuButton("btn_cancel"), flags=CANCEL)
 async def cancel(
-    message: Message, state: FSMContext, identity: Identity, membership: Membership, db: Db
+    message: Message,
+    state: FSMContext,
+    identity: Identity,
+    membership: Membership,
+    db: Db,
+    settings: Settings,
 ) -> None:
     await state.clear()
+    if identity.quiz_attempt is not None:  # only a practice quiz gets here (the gate)
+        finished = await db.run(quiz_engine.give_up, identity.telegram_id, tz=settings.tz)
+        if finished is not None and finished.message_id is not None:
+            with contextlib.suppress(TelegramBadRequest):
+                await message.bot.unpin_chat_message(message.chat.id, message_id=finished.message_id)
     if identity.role is Role.MENTOR:
         await greet_mentor(message, identity, db)
     else:

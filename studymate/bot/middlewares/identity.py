@@ -42,13 +42,19 @@ class IdentityMiddleware(BaseMiddleware):
 class AccessGate(BaseMiddleware):
     """Inner: runs after a handler matched (PRODUCT.md §8.3, B12 fixed).
 
-    Mentors pass; handlers flagged ``public`` (start, cancel, language) pass; a student passes
-    while their mentor's group still has them (re-checked after the TTL); others are refused.
+    Mentors pass. During a quiz only its answers pass (and /cancel of a practice quiz, §8.3).
+    Handlers flagged ``public`` (start, cancel, language) pass; a student passes while their
+    mentor's group still has them (re-checked after the TTL); others are refused.
     """
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         identity = data.get("identity")
-        if identity is None or identity.role is Role.MENTOR or get_flag(data, "public"):
+        if identity is None or identity.role is Role.MENTOR:
+            return await handler(event, data)
+        if identity.quiz_attempt is not None and not get_flag(data, "quiz"):
+            if not (get_flag(data, "cancel") and not identity.quiz_exam):
+                return await _refuse(event, "quiz_in_progress")
+        if get_flag(data, "public") or get_flag(data, "quiz"):
             return await handler(event, data)
         if identity.role is Role.STUDENT:
             membership: Membership = data["membership"]

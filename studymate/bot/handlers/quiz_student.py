@@ -1,0 +1,185 @@
+"""Student: quiz lists, taking a quiz, results and reviews (PRODUCT.md §4.9, §5.4–5.7)."""
+
+from __future__ import annotations
+
+import contextlib
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+from studymate.bot.callbacks import AnswerCb, Take, TakeCb
+from studymate.bot.filters import IsStudent, MenuButton
+from studymate.bot.keyboards import button, list_keyboard
+from studymate.bot.quiz_views import (
+    finished_text,
+    local_time,
+    question_markup,
+    question_text,
+    review_markup,
+    review_text,
+)
+from studymate.config import Settings
+from studymate.db.connection import Db
+from studymate.i18n import t
+from studymate.services import quiz_engine
+from studymate.services.enrollment import Identity
+from studymate.services.quiz_engine import Finished, Outcome, QuestionView, Refusal
+
+router = Router(name="quiz_student")
+router.message.filter(IsStudent())
+router.callback_query.filter(IsStudent())
+QUIZ = {"quiz": True}  # allowed while an attempt runs (the access gate checks this flag)
+
+TOASTS = {
+    Outcome.DUPLICATE: "quiz_answer_duplicate",
+    Outcome.STALE: "quiz_answer_stale",
+    Outcome.LATE: "quiz_answer_late",
+    Outcome.NOT_YOURS: "callback_not_allowed",
+}
+REFUSALS = {
+    Refusal.NOT_FOUND: "callback_not_allowed",
+    Refusal.ARCHIVED: "quiz_archived_unavailable",
+    Refusal.NO_QUESTIONS: "quiz_no_questions",
+    Refusal.MAX_ATTEMPTS: "quiz_max_attempts",
+}
+
+
+def _menu_markup() -> InlineKeyboardMarkup:
+    return list_keyboard([
+        button(t("btn_ranked_quizzes"), TakeCb(action=Take.RANKED)),
+        button(t("btn_practice_quizzes"), TakeCb(action=Take.PRACTICE)),
+    ])
+
+
+@router.message(MenuButton("btn_quizzes"))
+async def quizzes(message: Message, state: FSMContext) -> None:
+    await state.clear()
+    await message.answer(t("quiz_student_header"), reply_markup=_menu_markup())
+
+
+@router.callback_query(TakeCb.filter(F.action.in_({Take.RANKED, Take.PRACTICE})))
+async def quiz_list(callback: CallbackQuery, callback_data: TakeCb, identity: Identity, db: Db) -> None:
+    ranked = callback_data.action is Take.RANKED
+    found = await db.run(quiz_engine.quiz_list, identity.telegram_id, ranked=ranked, page=callback_data.page)
+    if found is None:
+        await callback.answer(t("not_assigned"), show_alert=True)
+        return
+    icon = "🏆" if ranked else "📚"
+    items = []
+    for item in found.items:
+        if item.finished_attempt_id is not None:
+            label = f"✅ {item.title} — {item.score}/{item.total}"
+            items.append(button(label, TakeCb(action=Take.VIEW, quiz=item.quiz_id)))
+        else:
+            items.append(button(f"{icon} {item.title}", TakeCb(action=Take.START, quiz=item.quiz_id)))
+    other = (
+        button(t("btn_practice_short"), TakeCb(action=Take.PRACTICE))
+        if ranked else button(t("btn_ranked_short"), TakeCb(action=Take.RANKED))
+    )
+    markup = list_keyboard(
+        items, page=found.page, pages=found.pages, footer=[[other]],
+        make_page=lambda p: TakeCb(action=callback_data.action, page=p),
+    )
+    header = t("ranked_quizzes_header" if ranked else "practice_quizzes_header")
+    if not found.items:
+        header = f"{header}\n\n{t('no_ranked_quizzes' if ranked else 'no_practice_quizzes')}"
+    await callback.message.edit_text(header, reply_markup=markup)
+    await callback.answer()
+
+
+async def show_question(bot: Bot, view: QuestionView, lang: str) -> None:
+    """Edit the attempt's message into ``view`` and keep it pinned."""
+    with contextlib.suppress(TelegramBadRequest):
+        await bot.edit_message_text(
+            text=question_text(view, lang), chat_id=view.chat_id, message_id=view.message_id,
+            reply_markup=question_markup(view),
+        )
+
+
+async def show_finish(bot: Bot, db: Db, finished: Finished, lang: str) -> None:
+    result = await db.run(quiz_engine.result, finished.student_telegram_id, finished.attempt_id)
+    text = finished_text(finished, result, lang)
+    markup = None if finished.is_exam or result is None else review_markup(result, back=False)
+    if finished.chat_id is None or finished.message_id is None:
+        return
+    with contextlib.suppress(TelegramBadRequest):
+        await bot.edit_message_text(
+            text=text, chat_id=finished.chat_id, message_id=finished.message_id, reply_markup=markup
+        )
+    with contextlib.suppress(TelegramBadRequest):
+        await bot.unpin_chat_message(chat_id=finished.chat_id, message_id=finished.message_id)
+
+
+@router.callback_query(TakeCb.filter(F.action == Take.START))
+async def start(callback: CallbackQuery, callback_data: TakeCb, identity: Identity, db: Db,
+                settings: Settings) -> None:
+    outcome = await db.run(
+        quiz_engine.start, identity.telegram_id, callback_data.quiz, tz=settings.tz,
+        base_seconds=settings.quiz_question_seconds,
+    )
+    if isinstance(outcome, tuple):  # not open yet
+        opens = local_time(outcome[1], settings.tz)
+        await callback.message.edit_text(t("quiz_not_started", start=opens))
+        await callback.answer()
+        return
+    if isinstance(outcome, Refusal):
+        await callback.answer(t(REFUSALS[outcome]), show_alert=True)
+        return
+    message = callback.message
+    await db.run(quiz_engine.remember_message, outcome.attempt_id, message.chat.id, message.message_id)
+    view = await db.run(quiz_engine.current_view, outcome.attempt_id)
+    await message.edit_text(question_text(view, identity.language), reply_markup=question_markup(view))
+    with contextlib.suppress(TelegramBadRequest):
+        await message.pin(disable_notification=True)
+    await callback.answer()
+
+
+@router.callback_query(AnswerCb.filter(), flags=QUIZ)
+async def on_answer(callback: CallbackQuery, callback_data: AnswerCb, identity: Identity, db: Db,
+                    settings: Settings) -> None:
+    step = await db.run(
+        quiz_engine.answer, identity.telegram_id, callback_data.attempt, callback_data.question,
+        callback_data.letter, tz=settings.tz, base_seconds=settings.quiz_question_seconds,
+    )
+    toast = TOASTS.get(step.outcome)
+    await callback.answer(t(toast) if toast else None)
+    if step.next is not None:
+        await show_question(callback.bot, step.next, identity.language)
+    elif step.finished is not None:
+        await show_finish(callback.bot, db, step.finished, identity.language)
+
+
+@router.callback_query(TakeCb.filter(F.action == Take.VIEW))
+async def view_result(callback: CallbackQuery, callback_data: TakeCb, identity: Identity, db: Db) -> None:
+    attempt_id = await db.run(quiz_engine.latest_finished, identity.telegram_id, callback_data.quiz)
+    result = await db.run(quiz_engine.result, identity.telegram_id, attempt_id) if attempt_id else None
+    if result is None:
+        await callback.answer(t("callback_not_allowed"), show_alert=True)
+        return
+    if result.is_exam:
+        await callback.message.edit_text(t("quiz_exam_mode_result", score=result.score, total=result.total))
+    else:
+        markup = list_keyboard([], footer=[
+            [button(t("quiz_view_answers"), TakeCb(action=Take.REVIEW, attempt=result.attempt_id))],
+            [button(t("quiz_retake"), TakeCb(action=Take.START, quiz=result.quiz_id))],
+        ])
+        await callback.message.edit_text(
+            t("quiz_already_taken", score=result.score, total=result.total), reply_markup=markup
+        )
+    await callback.answer()
+
+
+@router.callback_query(TakeCb.filter(F.action == Take.REVIEW))
+async def review(callback: CallbackQuery, callback_data: TakeCb, identity: Identity, db: Db) -> None:
+    result = await db.run(quiz_engine.result, identity.telegram_id, callback_data.attempt, callback_data.page)
+    if result is None:  # not this student's attempt, or not finished
+        await callback.answer(t("callback_not_allowed"), show_alert=True)
+        return
+    if result.is_exam:
+        await callback.message.edit_text(t("quiz_exam_mode_result", score=result.score, total=result.total))
+    else:
+        text = f"{t('quiz_your_result', score=result.score, total=result.total)}\n\n{review_text(result, identity.language)}"
+        await callback.message.edit_text(text, reply_markup=review_markup(result, back=True))
+    await callback.answer()

@@ -1,0 +1,80 @@
+"""Rendering of quiz questions, results and reviews (shared by handlers and the sweeper)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from aiogram.types import InlineKeyboardMarkup
+
+from studymate.bot.callbacks import AnswerCb, Take, TakeCb
+from studymate.bot.keyboards import button, list_keyboard
+from studymate.bot.texts import shorten
+from studymate.db.models import utcnow
+from studymate.i18n import Html, t
+from studymate.services.quiz_engine import LETTERS, Finished, QuestionView, Result
+from studymate.services.quiz_format import question_html
+
+
+def local_time(moment: dt.datetime, tz: dt.tzinfo) -> str:
+    """A naive-UTC database time as the school reads it: "DD.MM HH:MM"."""
+    return moment.replace(tzinfo=dt.UTC).astimezone(tz).strftime("%d.%m %H:%M")
+
+
+def seconds_left(deadline: dt.datetime, now: dt.datetime | None = None) -> int:
+    return max(0, math.ceil((deadline - (now or utcnow())).total_seconds()))
+
+
+def question_text(view: QuestionView, lang: str, *, now: dt.datetime | None = None) -> str:
+    a, b, c, d = view.options
+    body = t(
+        "quiz_question", lang, current=view.number, total=view.total,
+        text=Html(question_html(view.text)), a=a, b=b, c=c, d=d,
+    )
+    return f"{body}\n\n{t('quiz_time_left', lang, seconds=seconds_left(view.deadline, now))}"
+
+
+def question_markup(view: QuestionView) -> InlineKeyboardMarkup:
+    letters = [
+        button(letter, AnswerCb(attempt=view.attempt_id, question=view.question_id, letter=letter))
+        for letter in LETTERS
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=[letters])
+
+
+def review_text(result: Result, lang: str) -> str:
+    if result.pages > 1:
+        lines = [t("quiz_review_header_page", lang, page=result.page + 1, total_pages=result.pages)]
+    else:
+        lines = [t("quiz_review_header", lang)]
+    for line in result.lines:
+        question = shorten(line.question, 50)
+        chosen = shorten(line.chosen, 100) if line.chosen is not None else t("quiz_time_expired", lang)
+        if line.is_correct:
+            lines.append(t("quiz_review_correct", lang, num=line.number, question=question, answer=chosen))
+        else:
+            lines.append(t("quiz_review_wrong", lang, num=line.number, question=question,
+                           answer=chosen, correct=shorten(line.correct_option, 100)))
+    return "\n\n".join(lines)
+
+
+def review_markup(result: Result, *, back: bool) -> InlineKeyboardMarkup:
+    footer = [[button(t("btn_back"), TakeCb(action=Take.VIEW, quiz=result.quiz_id))]] if back else []
+    return list_keyboard(
+        [], page=result.page, pages=result.pages, footer=footer,
+        make_page=lambda p: TakeCb(action=Take.REVIEW, attempt=result.attempt_id, page=p),
+    )
+
+
+def finished_text(finished: Finished, result: Result | None, lang: str) -> str:
+    """The end of an attempt: the score only while the exam runs, else the review too."""
+    if finished.reason == "expired":
+        head = t("quiz_session_expired", lang, score=finished.score, total=finished.total)
+    elif finished.is_exam or result is None:
+        head = t("quiz_exam_mode_result", lang, score=finished.score, total=finished.total)
+    else:
+        average = f"{result.group_average:.1f}/{finished.total}"
+        head = t("quiz_finished", lang, score=finished.score, total=finished.total, avg=average)
+    if finished.is_exam or result is None:
+        return head
+    return f"{head}\n\n{review_text(result, lang)}"

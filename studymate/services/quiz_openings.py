@@ -1,0 +1,49 @@
+"""Scheduled ranked quizzes: students are told when a quiz opens, not when it is published (B19)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from studymate.db.models import Quiz, Student, utcnow
+from studymate.services.outbox import Outgoing, enqueue
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    quiz_id: int
+    title: str
+    available_until: dt.datetime
+    students: list[tuple[int, str]]  # (telegram id, language)
+
+
+def claim_openings(*, now: dt.datetime | None = None) -> list[Opening]:
+    """Ranked quizzes that opened and whose students were not told yet; each is claimed once."""
+    now = now or utcnow()
+    due = Quiz.select().where(
+        (Quiz.quiz_type == "ranked")
+        & Quiz.is_active
+        & Quiz.notified_at.is_null()
+        & (Quiz.available_from <= now)
+        & (Quiz.available_until > now)
+    )
+    openings = []
+    for quiz in due:
+        claimed = (
+            Quiz.update(notified_at=now)
+            .where((Quiz.id == quiz.id) & Quiz.notified_at.is_null())
+            .execute()
+        )
+        if not claimed:
+            continue
+        students = [
+            (s.telegram_id, s.language)
+            for s in Student.select().where((Student.mentor == quiz.mentor_id) & Student.blocked_at.is_null())
+        ]
+        openings.append(Opening(quiz.id, quiz.title, quiz.available_until, students))
+    return openings
+
+
+def queue_notifications(quiz_id: int, messages: list[Outgoing]) -> int:
+    """Queue the opening notices; the dedupe key makes a repeated call send nothing twice."""
+    return enqueue(messages, kind="quiz_opened", dedupe_prefix=f"quiz-opened:{quiz_id}")
