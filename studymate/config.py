@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     runtime_dir: Path = Field(default_factory=lambda: _default_dirs()["runtime_dir"])
     backup_dir: Path | None = None
     backup_retention_days: int = Field(default=30, ge=1)
+    log_max_age_days: float = Field(default=30, gt=0)
+    log_max_total_mb: float = Field(default=200, gt=0)
+    log_rotate_interval: float = Field(default=600, gt=0)
     membership_cache_seconds: int = Field(default=300, ge=0)
     membership_check_concurrency: int = Field(default=10, ge=1)
     throttle_message_seconds: float = Field(default=0.5, ge=0)

@@ -3,6 +3,10 @@
 msgids are stable keys (``welcome_student``) named as in PRODUCT.md §7. The ``.po`` files are
 read directly (through Babel) so there is no compile step to forget. Placeholder values are
 HTML-escaped unless wrapped in :class:`Html`, so user text can never break a message.
+
+No aiogram here: the ops processes (backup, watchdog, log rotator) render admin texts too, and
+importing aiogram costs ~150 MB of memory per process. The bot sets the language of the
+current update with :func:`use_locale`.
 """
 
 from __future__ import annotations
@@ -10,11 +14,13 @@ from __future__ import annotations
 import gettext
 import html
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
-from aiogram.utils.i18n import I18n
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -22,6 +28,9 @@ from studymate.config import LANGUAGES
 
 LOCALES_DIR: Final = Path(__file__).with_name("locales")
 DOMAIN: Final = "messages"
+DEFAULT_LOCALE: Final = "ru"
+
+_current_locale: ContextVar[str] = ContextVar("studymate_locale", default=DEFAULT_LOCALE)
 
 
 class Html(str):
@@ -37,22 +46,25 @@ def _load_po(path: Path, locale: str) -> gettext.GNUTranslations:
     return gettext.GNUTranslations(buffer)
 
 
-class CatalogI18n(I18n):
-    """aiogram's I18n reading ``.po`` files instead of compiled ``.mo`` files."""
-
-    def find_locales(self) -> dict[str, gettext.GNUTranslations]:
-        translations = {}
-        for lang in LANGUAGES:
-            po = self.path / lang / "LC_MESSAGES" / f"{self.domain}.po"
-            if po.is_file():
-                translations[lang] = _load_po(po, lang)
-        return translations
-
-
 @cache
-def catalogs() -> CatalogI18n:
-    """The one catalog set of the process; the locale is chosen per update or per call."""
-    return CatalogI18n(path=LOCALES_DIR, default_locale="ru", domain=DOMAIN)
+def catalogs() -> dict[str, gettext.GNUTranslations]:
+    """Every language's catalog, loaded once per process."""
+    found = {}
+    for lang in LANGUAGES:
+        po = LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+        if po.is_file():
+            found[lang] = _load_po(po, lang)
+    return found
+
+
+@contextmanager
+def use_locale(lang: str) -> Iterator[None]:
+    """Texts rendered inside speak ``lang`` unless a call names another language."""
+    token = _current_locale.set(lang)
+    try:
+        yield
+    finally:
+        _current_locale.reset(token)
 
 
 def escape_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -64,12 +76,12 @@ def escape_params(params: dict[str, Any]) -> dict[str, Any]:
 
 def t(key: str, locale: str | None = None, /, **params: Any) -> str:
     """The text of ``key`` in ``locale`` (default: the current update's), placeholders escaped."""
-    i18n = catalogs()
-    text = i18n.gettext(key, locale=locale)
+    translations = catalogs()
+    catalog = translations.get(locale or _current_locale.get()) or translations.get(DEFAULT_LOCALE)
+    text = catalog.gettext(key) if catalog is not None else key
     return text.format(**escape_params(params)) if params else text
 
 
 def all_labels(key: str) -> frozenset[str]:
     """The label of ``key`` in every language (menu buttons match in any language, §3.1)."""
-    i18n = catalogs()
-    return frozenset(i18n.gettext(key, locale=lang) for lang in LANGUAGES)
+    return frozenset(t(key, lang) for lang in LANGUAGES)

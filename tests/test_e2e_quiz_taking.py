@@ -191,3 +191,30 @@ async def test_scheduled_quiz_notifies_students_when_it_opens(db, fake, run_bot)
     await asyncio.sleep(2)
     for n in range(3):
         assert len([m for m in fake.messages(STUDENT_ID + n) if m["outgoing"]]) == 1
+
+
+async def test_hundred_students_take_one_ranked_quiz_concurrently(db, fake, run_bot):
+    make_school(fake, students=100)
+    make_quiz("Big exam", 10, ranked=True, correct="BCDAB" * 2)
+    await run_bot(QUIZ_QUESTION_SECONDS="120")
+    correct = "BCDAB" * 2
+
+    async def take(n: int) -> None:
+        chat = Chat(fake, STUDENT_ID + n)
+        message = await open_quiz(fake, chat, "🏆", "Big exam")
+        mid = message["message_id"]
+        for i in range(10):
+            message = await wait_text(fake, chat.user_id, mid, f"Question {i + 1}\n", timeout=60)
+            # Student n answers question i correctly when (n + i) is even.
+            option = f"{correct[i].lower()}{i + 1}" if (n + i) % 2 == 0 else f"{'a' if correct[i] != 'A' else 'b'}{i + 1}"
+            await tap(fake, chat, message, option)
+        await wait_text(fake, chat.user_id, mid, "/10", timeout=60)
+
+    await asyncio.gather(*(take(n) for n in range(100)))
+    attempts = list(QuizAttempt.select())
+    assert len(attempts) == 100
+    for attempt in attempts:
+        assert attempt.finished_at is not None
+        assert QuizAnswer.select().where(QuizAnswer.attempt == attempt).count() == 10
+        n = attempt.student.telegram_id - STUDENT_ID
+        assert attempt.score == sum(1 for i in range(10) if (n + i) % 2 == 0)

@@ -27,7 +27,7 @@ from studymate.bot.storage import DatabaseStorage, FailoverIsolation, FailoverSt
 from studymate.bot.throttling import Throttle
 from studymate.config import Settings
 from studymate.db.connection import Db, open_database
-from studymate.i18n import catalogs, t
+from studymate.i18n import t
 from studymate.ops.alerts import AdminAlerter
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,6 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
     )
     storage, isolation, throttle = _storage(settings, db, alerter)
     inflight = InFlight()
-    i18n = catalogs()
 
     sender = OutboxSender(db, default_language=settings.default_language)
     dp = Dispatcher(storage=storage, events_isolation=isolation)
@@ -110,7 +109,7 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
         observer.outer_middleware(
             ErrorMiddleware(alerter, default_language=settings.default_language)
         )
-        observer.outer_middleware(IdentityMiddleware(db, i18n, settings))
+        observer.outer_middleware(IdentityMiddleware(db, settings))
         observer.middleware(AccessGate())
     dp.include_routers(*get_routers())
     dp.startup.register(_on_startup)

@@ -54,7 +54,7 @@ def _say(text: str) -> None:
     print(text, flush=True)
 
 
-def _fail(exc: BackupError) -> int:
+def _fail(exc: BackupError | OSError) -> int:
     print(f"studymate backup: {exc}", file=sys.stderr)
     return exitcodes.CONFIG if isinstance(exc, BackupConfigError) else exitcodes.FAILURE
 
@@ -70,7 +70,7 @@ def run_now(args: argparse.Namespace, settings: Settings) -> int:
         return exitcodes.OK if scheduled_run(settings, options) else exitcodes.FAILURE
     try:
         result = backups.run_backup(settings, policy=policy)
-    except BackupError as exc:
+    except (BackupError, OSError) as exc:
         return _fail(exc)
     manifest = result.manifest
     _say(
@@ -104,7 +104,10 @@ def _dry_run(settings: Settings, options: backups.BackupSettings) -> int:
 
 
 def list_all(args: argparse.Namespace, settings: Settings) -> int:
-    found, leftovers = backups.list_backups(settings)
+    try:
+        found, leftovers = backups.list_backups(settings)
+    except OSError as exc:
+        return _fail(exc)
     if not found and not leftovers:
         _say(f"no backups in {settings.effective_backup_dir}")
         return exitcodes.OK
@@ -134,7 +137,7 @@ def verify_one(args: argparse.Namespace, settings: Settings) -> int:
     try:
         path = resolve(args.file, settings.effective_backup_dir)
         manifest = backups.verify_backup(path)
-    except BackupError as exc:
+    except (BackupError, OSError) as exc:
         return _fail(exc)
     _say(
         f"OK {path.name}: sha256 matches, full read succeeded, {manifest.total_rows} rows in "
@@ -166,17 +169,17 @@ def restore_one(args: argparse.Namespace, settings: Settings) -> int:
     try:
         path = resolve(args.file, settings.effective_backup_dir)
         backups.restore_backup(settings, path, confirm=_confirm(settings, args.yes), say=_say)
-    except BackupError as exc:
+    except (BackupError, OSError) as exc:
         return _fail(exc)
     _say("restore complete")
     return exitcodes.OK
 
 
 def schedule_loop(args: argparse.Namespace, settings: Settings) -> int:
-    from studymate.ops.backup_schedule import serve
-
     overrides = {"time": args.at} if args.at else {}
-    options = backups.load_backup_settings(**overrides)
+    options = backups.load_backup_settings(**overrides)  # a bad BACKUP_TIME exits 2 at once
+    from studymate.ops.backup_schedule import serve  # pulls in the Telegram reporting stack
+
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:

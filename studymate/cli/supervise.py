@@ -58,6 +58,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     programs = None
     if args.programs:
         programs = [name.strip() for name in args.programs.split(",") if name.strip()]
+    try:
+        rendered = supervisor.render_config(text, settings=settings, programs=programs)
+    except ValueError as exc:
+        raise ConfigError(f"supervisord config: {exc}") from None
     sock = supervisor.socket_path(settings)
     try:
         pid = supervisor.SupervisorClient(sock, timeout=3.0).pid()
@@ -66,10 +70,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     else:
         logger.error("supervisord is already running (pid %s, socket %s)", pid, sock)
         return exitcodes.FAILURE
-    try:
-        rendered = supervisor.render_config(text, settings=settings, programs=programs)
-    except ValueError as exc:
-        raise ConfigError(f"supervisord config: {exc}") from None
     if "bot" in (programs or supervisor.template_programs(text)):
         _check_bot_can_start(settings)
     for directory in (settings.state_dir, settings.log_dir, settings.runtime_dir):

@@ -2,7 +2,7 @@
 
 The actions live here; each engine module (``backup_sqlite``, ``backup_postgres``) wraps its
 tools behind the same functions (``dump``, ``read_back``, ``count_rows``, ``prepare_restore``,
-``swap``, ``discard``). A backup counts as good only after a full read-back whose row counts
+``swap``, ``finish``, ``discard``). A backup counts as good only after a full read-back whose row counts
 match what was dumped; then, and only then, its manifest is written with ``verified: true``.
 """
 
@@ -38,6 +38,7 @@ from studymate.ops.backup_files import (
     ensure_dir,
     exclusive,
     fsync_dir,
+    fsync_file,
     manifest_path,
     read_manifest,
     scan,
@@ -91,7 +92,7 @@ class BackupSettings(BaseSettings):
 
 def load_backup_settings(**overrides: object) -> BackupSettings:
     try:
-        return BackupSettings(_env_file=_env_files(), **overrides)  # type: ignore[call-arg]
+        return BackupSettings(_env_file=_env_files(), **overrides)  # type: ignore[call-arg,arg-type]
     except ValidationError as exc:
         error = exc.errors()[0]
         name = "BACKUP_" + str(error["loc"][0]).upper() if error["loc"] else "backup settings"
@@ -149,6 +150,7 @@ def _create(settings: Settings, backup_dir: Path, created: dt.datetime) -> tuple
     started = time.monotonic()
     try:
         info = module.dump(url, temp)
+        fsync_file(temp)
         dumped = time.monotonic()
         read = module.read_back(temp)
         mismatch = count_mismatch(info.row_counts, read)
@@ -299,6 +301,7 @@ def _record(path: Path, manifest: Manifest, error: str | None) -> None:
     manifest.verified_at = _iso(_utcnow())
     try:
         write_atomic(manifest_path(path), manifest.to_json())
+        adopt_owner(manifest_path(path), path.parent)
     except OSError as exc:
         logger.warning("could not record the verification in %s: %s", manifest_path(path).name, exc)
 
@@ -344,7 +347,7 @@ def restore_backup(
         say(f"restored into a scratch copy beside {prepared.target}; row counts match")
         with programs_paused(settings.runtime_dir / SOCKET_NAME, say=say):
             try:
-                kept = module.swap(prepared)
+                kept: str | None = module.swap(prepared)
             except BaseException:
                 module.discard(prepared)
                 raise
@@ -354,6 +357,7 @@ def restore_backup(
             applied = _migrate(url)
             if applied:
                 say(f"applied migrations: {', '.join(applied)}")
+            module.finish(prepared)
             mismatch = count_mismatch(manifest.row_counts, module.count_rows(url))
             if mismatch:
                 raise BackupError(f"after migrations the row counts differ: {mismatch}")

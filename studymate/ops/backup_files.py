@@ -198,10 +198,13 @@ def ensure_dir(path: Path) -> None:
     """Create ``path`` (mode 0700: backups hold every student's data) or raise BackupError."""
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if path.stat().st_mode & 0o077:
-            path.chmod(0o700)
     except OSError as exc:
         raise BackupError(f"BACKUP_DIR {path} is not usable: {exc.strerror or exc}") from None
+    if path.stat().st_mode & 0o077:
+        try:
+            path.chmod(0o700)
+        except OSError:
+            logger.warning("BACKUP_DIR %s is readable by others; make it mode 0700", path)
     if not os.access(path, os.W_OK | os.X_OK):
         raise BackupError(f"BACKUP_DIR {path} is not writable by this user")
 
@@ -264,7 +267,11 @@ def adopt_owner(path: Path, like: Path) -> None:
 def exclusive(backup_dir: Path) -> Iterator[None]:
     """One backup, prune or restore at a time (the scheduler and an operator may race)."""
     lock_path = backup_dir / LOCK_NAME
-    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+    except OSError as exc:
+        raise BackupError(f"cannot open {lock_path}: {exc.strerror or exc}") from None
+    adopt_owner(lock_path, backup_dir)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -160,13 +161,20 @@ def tool(name: str) -> str:
     return path
 
 
+def _status(code: int) -> str:
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"crashed ({signal.Signals(-code).name})"
+    return f"exit status {code}"
+
+
 def _run(argv: Sequence[str], *, env: dict[str, str], what: str) -> str:
     """Run one PostgreSQL tool; a failure becomes a BackupError with the tool's own reason."""
     logger.debug("running %s", " ".join(argv))
     result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         lines = [line for line in result.stderr.splitlines() if line.strip()]
-        reason = lines[-1] if lines else f"exit status {result.returncode}"
+        reason = lines[-1] if lines else _status(result.returncode)
         raise BackupError(f"{what} failed: {reason.removeprefix(Path(argv[0]).name + ': ')}")
     return result.stdout
 
@@ -280,7 +288,7 @@ def read_back(path: Path) -> dict[str, int]:
         if code != 0:
             errors.seek(0)
             lines = [ln for ln in errors.read().decode(errors="replace").splitlines() if ln.strip()]
-            reason = lines[-1].removeprefix("pg_restore: ") if lines else f"exit status {code}"
+            reason = lines[-1].removeprefix("pg_restore: ") if lines else _status(code)
             raise BackupError(f"pg_restore cannot read {path.name}: {reason}")
     return {table: n for table, n in counts.items() if table in TABLES}
 
@@ -338,7 +346,7 @@ def prepare_restore(backup: Path, url: str, *, stamp: str) -> Prepared:
     except psycopg2.Error as exc:
         raise BackupError(
             f"cannot create database {fresh}: {_first_line(exc)} (the DATABASE_URL user needs "
-            "CREATEDB, or run the restore with a superuser's DATABASE_URL)"
+            f"CREATEDB: ALTER ROLE {pg.user or 'the_user'} CREATEDB)"
         ) from None
     try:
         _run(
@@ -392,6 +400,10 @@ def swap(prepared: Prepared) -> str | None:
     except psycopg2.Error as exc:
         raise BackupError(f"swapping in the restored database failed: {_first_line(exc)}") from None
     return aside if kept else None
+
+
+def finish(prepared: Prepared) -> None:
+    """Nothing left to settle: the restored database was created by the DATABASE_URL user."""
 
 
 def discard(prepared: Prepared) -> None:

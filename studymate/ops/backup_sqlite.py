@@ -26,7 +26,6 @@ from studymate.ops.backup_files import (
     DumpInfo,
     create_private,
     fsync_dir,
-    fsync_file,
 )
 
 logger = logging.getLogger(__name__)
@@ -99,7 +98,6 @@ def dump(url: str, target: Path) -> DumpInfo:
         raise BackupError(f"SQLite backup of {source} failed: {exc}") from None
     finally:
         src.close()
-    fsync_file(target)
     schema = SqliteDatabase(f"{target.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
     try:
         version = migrate.schema_version(schema)
@@ -114,6 +112,13 @@ def dump(url: str, target: Path) -> DumpInfo:
     )
 
 
+def _summary(report: list[str]) -> str:
+    """integrity_check can list thousands of problems over many lines: name the first one."""
+    lines = [ln for ln in "\n".join(report).splitlines() if ln.strip() and not ln.startswith("***")]
+    more = f" (and {len(lines) - 1} more problems)" if len(lines) > 1 else ""
+    return (lines[0] if lines else "unknown problem") + more
+
+
 def read_back(path: Path) -> dict[str, int]:
     """Given a backup file, read all of it (``integrity_check``) and return its row counts."""
     try:
@@ -121,7 +126,7 @@ def read_back(path: Path) -> dict[str, int]:
         try:
             result = [row[0] for row in conn.execute("PRAGMA integrity_check")]
             if result != ["ok"]:
-                raise BackupError(f"SQLite integrity check of {path.name} failed: {result[0]}")
+                raise BackupError(f"SQLite integrity check of {path.name} failed: {_summary(result)}")
             return _count(conn)
         finally:
             conn.close()
@@ -171,20 +176,41 @@ def swap(prepared: Prepared) -> str | None:
     """
     live, aside = prepared.live, prepared.aside
     kept = live.exists()
-    if kept:
-        try:
-            os.link(live, aside)
-        except OSError:
-            shutil.copy2(live, aside)
-    for suffix in SIDECARS:
-        side = live.with_name(live.name + suffix)
-        if side.exists():
-            os.replace(side, aside.with_name(aside.name + suffix))
-    os.replace(prepared.temp, live)
+    moved: list[tuple[Path, Path]] = []
+    try:
+        if kept:
+            try:
+                os.link(live, aside)
+            except OSError:
+                shutil.copy2(live, aside)
+        for suffix in SIDECARS:
+            side = live.with_name(live.name + suffix)
+            if side.exists():
+                os.replace(side, aside.with_name(aside.name + suffix))
+                moved.append((aside.with_name(aside.name + suffix), side))
+        os.replace(prepared.temp, live)
+    except OSError:
+        for source, back in moved:  # put the live database back as it was
+            os.replace(source, back)
+        if kept:
+            aside.unlink(missing_ok=True)
+        raise
     for suffix in SIDECARS:  # anything that opened the old file in between left these behind
         live.with_name(live.name + suffix).unlink(missing_ok=True)
     fsync_dir(live.parent)
     return str(aside) if kept else None
+
+
+def finish(prepared: Prepared) -> None:
+    """After migrations: a root-run restore must not leave root-owned ``-wal``/``-shm`` files
+    that the service user cannot open."""
+    if os.geteuid() != 0:
+        return
+    st = prepared.live.stat()
+    for suffix in SIDECARS:
+        side = prepared.live.with_name(prepared.live.name + suffix)
+        if side.exists():
+            os.chown(side, st.st_uid, st.st_gid)
 
 
 def discard(prepared: Prepared) -> None:

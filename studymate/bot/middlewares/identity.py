@@ -12,16 +12,15 @@ from studymate.bot.access import Membership
 from studymate.bot.middlewares.basics import Handler
 from studymate.config import Settings
 from studymate.db.connection import Db
-from studymate.i18n import CatalogI18n, t
+from studymate.i18n import t, use_locale
 from studymate.services.enrollment import Role, identify
 
 
 class IdentityMiddleware(BaseMiddleware):
     """Outer: puts ``identity`` into the handler data and switches the texts' language."""
 
-    def __init__(self, db: Db, i18n: CatalogI18n, settings: Settings) -> None:
+    def __init__(self, db: Db, settings: Settings) -> None:
         self.db = db
-        self.i18n = i18n
         self.settings = settings
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
@@ -35,7 +34,7 @@ class IdentityMiddleware(BaseMiddleware):
             default_language=self.settings.default_language,
         )
         data["identity"] = identity
-        with self.i18n.context(), self.i18n.use_locale(identity.language):
+        with use_locale(identity.language):
             return await handler(event, data)
 
 
