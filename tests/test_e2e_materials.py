@@ -188,3 +188,30 @@ async def test_student_without_materials(school, fake, run_bot):
     await run_bot()
     [reply] = await Chat(fake, STUDENT_ID).send("📚 Материалы")
     assert reply["text"] == plain("no_materials_yet", "ru")
+
+
+async def test_mentor_statistics_scenario_16(school, fake, run_bot):
+    from studymate.db.models import Download, Student
+    from studymate.services import enrollment, questions
+    from studymate.services.enrollment import TelegramProfile
+
+    for uid in (2002, 2003):
+        enrollment.enroll(TelegramProfile(uid, None, f"S{uid}", ""), mentor_id=1, language="ru")
+    topic = materials.create_topic(1, "HTML")
+    intro = materials.add_material(1, topic.id, title="Intro", file_id="f1", file_name="a", kind="document")
+    extra = materials.add_material(1, topic.id, title="Extra", file_id="f2", file_name="b", kind="document")
+    for n in range(5):
+        delivery = questions.ask(STUDENT_ID, f"q{n}", n)
+        if n < 3:
+            questions.reply(1, delivery.question_id, "ok")
+    # Test accounts are left out of every statistic, downloads included (one rule everywhere).
+    for uid, material in ((2001, extra), (2001, extra), (2002, intro), (2003, intro), (2003, extra)):
+        Download.create(student=Student.get(Student.telegram_id == uid), material=material.id)
+    await run_bot(TEST_STUDENT_IDS="2001")
+    [report] = await Chat(fake, MENTOR_ID).send("📊 Статистика")
+    text = report["text"]
+    assert f"{plain('stats_students', 'ru')} 2" in text  # the test account is not counted
+    assert plain("stats_questions", "ru", total=5) + " " + plain("stats_unanswered", "ru", count=2) in text
+    assert f"{plain('stats_active_today', 'ru')} 2" in text
+    assert plain("stats_popular_item", "ru", num=1, title="Intro", count=2) in text
+    assert plain("stats_popular_item", "ru", num=2, title="Extra", count=1) in text

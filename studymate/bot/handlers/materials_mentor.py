@@ -16,9 +16,10 @@ from studymate.bot.keyboards import (
     mentor_menu,
 )
 from studymate.bot.states import UploadStates
+from studymate.config import Settings
 from studymate.db.connection import Db
 from studymate.i18n import t
-from studymate.services import materials
+from studymate.services import materials, stats
 from studymate.services.enrollment import Identity
 from studymate.services.materials import InvalidName, NotFound
 from studymate.services.paging import Page
@@ -43,6 +44,36 @@ async def back_to_main(message: Message, state: FSMContext, identity: Identity) 
     await message.answer(
         t("welcome_mentor", name=identity.mentor_name), reply_markup=mentor_menu(identity.language)
     )
+
+
+@router.message(MenuButton("btn_statistics"))
+async def statistics(message: Message, state: FSMContext, identity: Identity, db: Db,
+                     settings: Settings) -> None:
+    await state.clear()
+    found = await db.run(
+        stats.mentor_stats, identity.mentor_id, tz=settings.tz,
+        test_ids=frozenset(settings.test_student_ids),
+    )
+    questions = t("stats_questions", total=found.questions)
+    if found.unanswered:
+        questions = f"{questions} {t('stats_unanswered', count=found.unanswered)}"
+    lines = [
+        t("statistics"),
+        f"{t('stats_students')} {found.students}",
+        f"{t('stats_topics')} {found.topics}",
+        f"{t('stats_materials')} {found.materials}",
+        questions,
+        "",
+        f"{t('stats_active_today')} {found.active_today}",
+        f"{t('stats_active_week')} {found.active_week}",
+    ]
+    if found.popular:
+        lines += ["", t("stats_popular")]
+        lines += [
+            t("stats_popular_item", num=n, title=item.title, count=item.downloads)
+            for n, item in enumerate(found.popular, start=1)
+        ]
+    await message.answer("\n".join(lines), reply_markup=materials_menu(identity.language))
 
 
 def _topics_markup(page: Page, *, upload: bool, footer: list | None = None) -> InlineKeyboardMarkup:
