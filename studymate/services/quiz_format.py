@@ -10,7 +10,7 @@ The v1 syntax is kept (``Topic:`` line, ``1.``/``2#.``/``3##.`` questions, ``A)`
 - nothing is silently dropped: every problem raises :class:`QuizFormatError` with a code the
   bot renders as ``t(f"quiz_error_{code}", **error.params)``, naming the question and line.
 
-The exact rules for mentors are in ``docs/writing-a-quiz.md``; keep the two in step.
+The exact rules for mentors are in the README ("Writing a quiz"); keep the two in step.
 """
 
 from __future__ import annotations
