@@ -42,6 +42,7 @@ ALLOWED_METHODS: Final = {
     "editMessageText": methods.EditMessageText,
 }
 PROGRESS_EVERY: Final = 5
+SEND_TIMEOUT: Final = 10  # seconds; well inside the outbox lease
 IDLE_POLL_SECONDS: Final = 1.0
 
 
@@ -152,7 +153,7 @@ class OutboxSender:
         await self.pacer.turn(row.chat_id)
         method = ALLOWED_METHODS[row.method](chat_id=row.chat_id, **row.params)
         try:
-            await bot(method)
+            await bot(method, request_timeout=SEND_TIMEOUT)
         except TelegramRetryAfter as exc:
             logger.warning("outbox: flood wait %s s", exc.retry_after)
             self.pacer.pause(exc.retry_after)

@@ -18,7 +18,7 @@ from peewee import fn
 
 from studymate.db.models import OutboxBatch, OutboxMessage, Student, utcnow
 
-LEASE_SECONDS: Final = 60
+LEASE_SECONDS: Final = 20  # > the sender's request timeout: a live claim never expires
 MAX_ATTEMPTS: Final = 5
 
 

@@ -62,7 +62,8 @@ def record_quiz_day(student_id: int, day: dt.date) -> None:
     and a day already counted (or older than the last counted day) changes nothing.
     """
     yesterday = day - dt.timedelta(days=1)
-    continues = Student.last_quiz_date == yesterday
+    # Null-safe: a first quiz (no last day) must not continue anything.
+    continues = Student.last_quiz_date.is_null(False) & (Student.last_quiz_date == yesterday)
     current = Case(None, [(continues, Student.current_streak + 1)], 1)
     longest = Case(
         None,
