@@ -12,16 +12,13 @@ from typing import Any, Final
 from peewee import JOIN, fn
 
 from studymate.db.models import Download, Material, Student, Topic
+from studymate.services.errors import NotFound
 from studymate.services.paging import Page, paginate
 
 PAGE_SIZE: Final = 5
 KINDS: Final = ("document", "photo", "video", "audio", "voice")
 TOPIC_NAME_MAX: Final = 100
 TITLE_MAX: Final = 200
-
-
-class NotFound(LookupError):
-    """The topic or material does not exist or belongs to someone else."""
 
 
 class InvalidName(ValueError):

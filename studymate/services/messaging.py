@@ -5,14 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from studymate.db.models import Student
+from studymate.services.errors import NotFound
 from studymate.services.outbox import Outgoing, enqueue
 from studymate.services.paging import Page, paginate
 
 PICKER_PAGE_SIZE = 5
-
-
-class NotFound(LookupError):
-    """No such student of this mentor."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,15 +11,12 @@ from dataclasses import dataclass
 from typing import Final
 
 from studymate.db.models import Mentor, Question, Student, utcnow
+from studymate.services.errors import NotFound
 from studymate.services.paging import Page, paginate
 
 REPLY_SEPARATOR: Final = "\n\n---\n\n"
 LIST_PAGE_SIZE: Final = 10
 TEXT_MAX: Final = 4000
-
-
-class NotFound(LookupError):
-    """No such question for this mentor."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -125,13 +125,17 @@ async def manage(message: Message, state: FSMContext, identity: Identity, db: Db
 
 @router.callback_query(MaterialsCb.filter(F.action == Materials.TOPICS_PAGE))
 async def manage_page(callback: CallbackQuery, callback_data: MaterialsCb, identity: Identity, db: Db) -> None:
-    page = await db.run(materials.topics_page, identity.mentor_id, callback_data.page)
-    if not page.items:
+    await _topics_page(callback, identity, db, page=callback_data.page)
+    await callback.answer()
+
+
+async def _topics_page(callback: CallbackQuery, identity: Identity, db: Db, *, page: int) -> None:
+    found = await db.run(materials.topics_page, identity.mentor_id, page)
+    if not found.items:
         await callback.message.edit_text(t("no_topics_left"))
     else:
-        markup = _topics_markup(page, upload=False)
+        markup = _topics_markup(found, upload=False)
         await callback.message.edit_text(t("select_topic_manage"), reply_markup=markup)
-    await callback.answer()
 
 
 # -- one topic: its files, deletion, rename ------------------------------------------------
@@ -157,11 +161,7 @@ async def _show_topic(callback: CallbackQuery, mentor_id: int, topic_id: int, pa
 
 @router.callback_query(MaterialsCb.filter(F.action.in_({Materials.TOPIC, Materials.FILES_PAGE})))
 async def topic(callback: CallbackQuery, callback_data: MaterialsCb, identity: Identity, db: Db) -> None:
-    try:
-        await _show_topic(callback, identity.mentor_id, callback_data.topic, callback_data.page, db)
-    except NotFound:
-        await callback.answer(t("callback_not_allowed"), show_alert=True)
-        return
+    await _show_topic(callback, identity.mentor_id, callback_data.topic, callback_data.page, db)
     await callback.answer()
 
 
@@ -182,22 +182,14 @@ async def ask_delete(callback: CallbackQuery, callback_data: MaterialsCb, identi
 
 @router.callback_query(MaterialsCb.filter(F.action == Materials.DELETE))
 async def delete(callback: CallbackQuery, callback_data: MaterialsCb, identity: Identity, db: Db) -> None:
-    try:
-        await db.run(materials.delete_material, identity.mentor_id, callback_data.material)
-    except NotFound:
-        await callback.answer(t("callback_not_allowed"), show_alert=True)
-        return
-    await callback.answer(t("file_deleted"))
+    await db.run(materials.delete_material, identity.mentor_id, callback_data.material)
     await _show_topic(callback, identity.mentor_id, callback_data.topic, callback_data.page, db)
+    await callback.answer(t("file_deleted"))
 
 
 @router.callback_query(MaterialsCb.filter(F.action == Materials.ASK_DELETE_TOPIC))
 async def ask_delete_topic(callback: CallbackQuery, callback_data: MaterialsCb, identity: Identity, db: Db) -> None:
-    try:
-        topic_row = await db.run(materials.get_topic, identity.mentor_id, callback_data.topic)
-    except NotFound:
-        await callback.answer(t("callback_not_allowed"), show_alert=True)
-        return
+    topic_row = await db.run(materials.get_topic, identity.mentor_id, callback_data.topic)
     markup = list_keyboard([], footer=[[
         button(t("btn_yes_delete_all"), callback_data.model_copy(update={"action": Materials.DELETE_TOPIC})),
         button(t("btn_no_cancel"), callback_data.model_copy(update={"action": Materials.TOPIC})),
@@ -209,23 +201,15 @@ async def ask_delete_topic(callback: CallbackQuery, callback_data: MaterialsCb, 
 
 @router.callback_query(MaterialsCb.filter(F.action == Materials.DELETE_TOPIC))
 async def delete_topic(callback: CallbackQuery, callback_data: MaterialsCb, identity: Identity, db: Db) -> None:
-    try:
-        removed = await db.run(materials.delete_topic, identity.mentor_id, callback_data.topic)
-    except NotFound:
-        await callback.answer(t("callback_not_allowed"), show_alert=True)
-        return
+    removed = await db.run(materials.delete_topic, identity.mentor_id, callback_data.topic)
+    await _topics_page(callback, identity, db, page=0)
     await callback.answer(t("topic_deleted", name=removed.name))
-    await manage_page(callback, MaterialsCb(action=Materials.TOPICS_PAGE), identity, db)
 
 
 @router.callback_query(MaterialsCb.filter(F.action == Materials.RENAME_TOPIC))
 async def rename_topic(callback: CallbackQuery, callback_data: MaterialsCb, state: FSMContext,
                        identity: Identity, db: Db) -> None:
-    try:
-        topic_row = await db.run(materials.get_topic, identity.mentor_id, callback_data.topic)
-    except NotFound:
-        await callback.answer(t("callback_not_allowed"), show_alert=True)
-        return
+    topic_row = await db.run(materials.get_topic, identity.mentor_id, callback_data.topic)
     await state.set_state(UploadStates.rename_topic)
     await state.update_data(topic_id=topic_row.id)
     await callback.message.answer(t("enter_new_topic_name", name=topic_row.name),
@@ -245,11 +229,7 @@ async def new_topic(callback: CallbackQuery, state: FSMContext, identity: Identi
 @router.callback_query(MaterialsCb.filter(F.action == Materials.UPLOAD_TO))
 async def upload_to(callback: CallbackQuery, callback_data: MaterialsCb, state: FSMContext,
                     identity: Identity, db: Db) -> None:
-    try:
-        topic_row = await db.run(materials.get_topic, identity.mentor_id, callback_data.topic)
-    except NotFound:
-        await callback.answer(t("callback_not_allowed"), show_alert=True)
-        return
+    topic_row = await db.run(materials.get_topic, identity.mentor_id, callback_data.topic)
     await state.set_state(UploadStates.file)
     await state.update_data(topic_id=topic_row.id, topic_name=topic_row.name)
     await callback.message.edit_text(t("send_file", name=topic_row.name))

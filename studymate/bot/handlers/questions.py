@@ -84,11 +84,7 @@ async def deliver_pending(bot: Bot, db: Db, identity: Identity) -> None:
 @router.callback_query(QuestionCb.filter(F.action == Questions.REPLY), IsMentor())
 async def start_reply(callback: CallbackQuery, callback_data: QuestionCb, state: FSMContext,
                       identity: Identity, db: Db) -> None:
-    try:
-        question = await db.run(questions.get, identity.mentor_id, callback_data.question)
-    except NotFound:
-        await callback.answer(t("callback_not_allowed"), show_alert=True)
-        return
+    question = await db.run(questions.get, identity.mentor_id, callback_data.question)
     await state.set_state(QuestionStates.reply)
     await state.update_data(question_id=question.id)
     await callback.message.answer(

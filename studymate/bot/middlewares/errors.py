@@ -13,6 +13,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 from studymate.bot.middlewares.basics import Handler
 from studymate.i18n import t
 from studymate.ops.alerts import AdminAlerter
+from studymate.services.errors import NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,10 @@ class ErrorMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         try:
             return await handler(event, data)
+        except NotFound:
+            # A crafted or outdated button naming someone else's object: refuse, change nothing.
+            await self._tell_user(event, t("callback_not_allowed"))
+            return None
         except Exception as exc:  # the one place that catches everything, on purpose
             user = data.get("event_from_user")
             logger.exception(
