@@ -96,6 +96,14 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(default=8.0, gt=0)
     db_threads: int = Field(default=4, ge=1, le=64)
     log_level: str = "INFO"
+    # `studymate watchdog`: how often it looks and what counts as a problem (0 turns a check off).
+    watchdog_interval: float = Field(default=15, gt=0)
+    heartbeat_stale_seconds: float = Field(default=90, gt=0)
+    disk_min_free_mb: float = Field(default=500, ge=0)
+    disk_min_free_percent: float = Field(default=10, ge=0, le=100)
+    backup_max_age_hours: float = Field(default=36, ge=0)
+    watchdog_max_errors: int = Field(default=20, ge=0)  # ERROR lines in bot.log per 10 minutes
+    healthcheck_ping_url: SecretStr | None = None  # dead-man's switch, GET while healthy
 
     @field_validator("admin_telegram_ids", "test_student_ids", mode="before")
     @classmethod

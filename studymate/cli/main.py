@@ -17,11 +17,12 @@ from studymate.cli import (
     migrate,
     status,
     supervise,
+    watchdog,
 )
 from studymate.config import ConfigError, load_settings
 from studymate.logging_setup import setup_logging
 
-COMMANDS = (migrate, bot, mentor, doctor, backup, supervise, status, logrotate)
+COMMANDS = (migrate, bot, mentor, doctor, backup, supervise, status, logrotate, watchdog)
 
 
 def build_parser() -> argparse.ArgumentParser:
