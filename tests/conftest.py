@@ -104,6 +104,11 @@ def redis_url() -> str:
     client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2)
     try:
         client.ping()
+        # Tests reuse the same user ids: leave no FSM state, lock or flood counter behind.
+        for pattern in ("fsm:*", "studymate:*"):
+            keys = list(client.scan_iter(pattern))
+            if keys:
+                client.delete(*keys)
     except redis.exceptions.ConnectionError:
         service_missing("Redis at TEST_REDIS_URL")
     finally:

@@ -124,3 +124,22 @@ async def test_redis_outage_keeps_answering_and_alerts_once(school, fake, run_bo
     assert admin_messages(fake)[-1]["text"] == plain("admin_alert_redis_back", "ru")
     [after] = await chat.send("/start")
     assert after["text"] == plain("welcome_mentor", "ru", name="Anna")
+
+
+@pytest.mark.parametrize("storage", ["database", "redis"])
+async def test_form_state_survives_a_bot_restart(db, fake, run_bot, redis_url, storage):
+    from e2e import make_school
+
+    from studymate.db.models import Question
+
+    make_school(fake)
+    env = {"REDIS_URL": redis_url} if storage == "redis" else {}
+    bot = await run_bot(**env)
+    student = Chat(fake, STUDENT_ID)
+    [prompt] = await student.send("❓ Задать вопрос")
+    assert prompt["text"] == plain("write_question", "ru")
+    assert await bot.stop(signal.SIGTERM) == 0
+    await run_bot(**env)
+    [sent] = await student.send("Сохранился ли вопрос?")  # the form goes on after the restart
+    assert sent["text"] == plain("question_sent", "ru")
+    assert Question.get().text == "Сохранился ли вопрос?"

@@ -196,10 +196,13 @@ class FailoverStorage(BaseStorage):
 class FailoverIsolation(BaseEventIsolation):
     """One update per user at a time: a Redis lock (shared by replicas), else a local lock."""
 
-    def __init__(self, storage: FailoverStorage, *, lock_timeout: float = 60.0) -> None:
+    def __init__(
+        self, storage: FailoverStorage, *, lock_timeout: float = 30.0, wait_timeout: float = 10.0
+    ) -> None:
         self.storage = storage
         self.local = SimpleEventIsolation()
-        self.lock_timeout = lock_timeout
+        self.lock_timeout = lock_timeout  # a lock left by a killed process frees itself
+        self.wait_timeout = wait_timeout  # then the update goes on with a local lock
 
     @contextlib.asynccontextmanager
     async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
@@ -207,7 +210,7 @@ class FailoverIsolation(BaseEventIsolation):
         if self.storage.using_redis:
             name = self.storage.redis.key_builder.build(key, "lock")
             candidate = self.storage.redis.redis.lock(
-                name=name, timeout=self.lock_timeout, blocking_timeout=self.lock_timeout
+                name=name, timeout=self.lock_timeout, blocking_timeout=self.wait_timeout
             )
             try:
                 if await candidate.acquire():
