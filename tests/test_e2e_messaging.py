@@ -116,21 +116,21 @@ async def test_broadcast_survives_a_restart_halfway(db, fake, run_bot, sig):
 
 
 async def test_broadcast_with_blocked_students(db, fake, run_bot):
-    make_school(fake, students=20)
-    for n in (3, 7, 11):
+    make_school(fake, students=200)
+    for n in (3, 77, 150):
         fake.set_blocked(STUDENT_ID + n, True)
     await run_bot()
     mentor = Chat(fake, MENTOR_ID)
-    status = await start_broadcast(fake, mentor, "Bring notebooks", count=20)
-    await wait_status(fake, status["message_id"], plain("broadcast_complete_partial", "ru", sent=17, failed=3))
+    status = await start_broadcast(fake, mentor, "Bring notebooks", count=200)
+    await wait_status(fake, status["message_id"], plain("broadcast_complete_partial", "ru", sent=197, failed=3))
     blocked = {s.telegram_id for s in Student.select().where(Student.blocked_at.is_null(False))}
-    assert blocked == {STUDENT_ID + 3, STUDENT_ID + 7, STUDENT_ID + 11}
+    assert blocked == {STUDENT_ID + 3, STUDENT_ID + 77, STUDENT_ID + 150}
     # The next broadcast skips them.
     [picker] = await mentor.send("✉️ Написать ученику")
     after = mentor.last_bot_message_id()
     await mentor.click(picker["message_id"], button_data(picker, "📢"))
     [prompt] = await mentor.replies(after)
-    assert prompt["text"] == plain("write_broadcast_message", "ru", count=17)
+    assert prompt["text"] == plain("write_broadcast_message", "ru", count=197)
 
 
 async def test_broadcast_cancel_at_confirmation_sends_nothing(db, fake, run_bot):
