@@ -26,6 +26,7 @@ from e2e import ADMIN_ID, TOKEN, plain
 
 from studymate.config import Settings
 from studymate.db.connection import open_database
+from studymate.db.migrate import MIGRATIONS_DIR
 from studymate.db.models import (
     MODELS,
     AlertLog,
@@ -217,7 +218,8 @@ def test_backup_verify_restore_preserves_every_row(database_url, tmp_path, drop_
     result = run_backup(settings)
     manifest = result.manifest
     assert manifest.verified and manifest.row_counts == before[0]
-    assert manifest.schema_version == "0001_initial"
+    newest = sorted(p.stem for p in MIGRATIONS_DIR.glob("[0-9]*.py"))[-1]
+    assert manifest.schema_version == newest
     assert manifest.engine == ("postgresql" if IS_POSTGRES else "sqlite")
     assert result.path.stat().st_mode & 0o777 == 0o600
     assert settings.effective_backup_dir.stat().st_mode & 0o777 == 0o700

@@ -130,16 +130,21 @@ def test_lists_follow_modes(quiz):
     assert ranked.id
 
 
-def test_two_answers_at_once_store_one(quiz, database_url):
-    from studymate.db.connection import open_database
+def test_two_answers_at_once_store_one(quiz, db):
+    from studymate.db.connection import transaction
 
     view = start(quiz, now=utcnow())
     results = []
 
     def tap(letter):
-        database = open_database(database_url)  # each tap on its own connection
-        with database.connection_context(), database.atomic():
-            results.append(quiz_engine.answer(STUDENT, view.attempt_id, view.question_id, letter, tz=TZ).outcome)
+        # The same database object gives each thread its own connection, as the bot's pool does.
+        db.connect(reuse_if_open=True)
+        try:
+            with transaction(db):
+                step = quiz_engine.answer(STUDENT, view.attempt_id, view.question_id, letter, tz=TZ)
+            results.append(step.outcome)
+        finally:
+            db.close()
 
     threads = [threading.Thread(target=tap, args=(letter,)) for letter in "BA"]
     for thread in threads:

@@ -13,7 +13,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from studymate.db.models import Mentor, Quiz, QuizAttempt, Season, SeasonRating, Student
+from studymate.db.models import (
+    AllTimeRating,
+    Mentor,
+    Quiz,
+    QuizAttempt,
+    Season,
+    SeasonRating,
+    Student,
+)
 from studymate.services import ratings
 from studymate.services.ratings import (
     AVG_TENTHS_SQL,
@@ -180,11 +188,31 @@ def test_only_valid_ranked_attempts_count(db):
     assert [(r.quizzes, r.avg_percentage) for r in board.items] == [(2, 50.0)]
 
 
+def test_all_time_rows_span_months_and_mentors_separately(db):
+    """§6.3: one AllTimeRating row per (mentor, student) over every month; no extra season."""
+    school, other = School(), School(1002, "Bob")
+    s = school.student(2001)
+    school.take(s, school.quiz("2026-01-20 09:00"), 8)
+    school.take(s, school.quiz("2026-02-10 09:00"), 9)
+    other.take(s, other.quiz("2026-02-11 09:00"), 3)
+    row = AllTimeRating.get((AllTimeRating.mentor == school.mentor) & (AllTimeRating.student == s))
+    assert (row.total_ranked_quizzes, row.total_score, row.total_possible) == (2, 17, 20)
+    assert (row.avg_percentage, row.rating_score) == (85.0, 93.5)
+    assert AllTimeRating.select().count() == 2
+    assert [s.start_date.month for s in Season.select().where(Season.mentor == school.mentor)
+            .order_by(Season.start_date)] == [1, 2]
+    board = alltime_leaderboard(school.mentor.id, test_ids=NO_TEST)
+    assert [(r.student_id, r.rating, r.quizzes) for r in board.items] == [(s.id, 93.5, 2)]
+    # the stored double equals the Python float (a REAL column would not: B14 ranks)
+    assert AllTimeRating.select().where(AllTimeRating.rating_score == 93.5).count() == 1
+    assert SeasonRating.select().where(SeasonRating.rating_score == 94.5).count() == 1
+
+
 def test_scenario_51_practice_does_not_rate(db):
     school = School()
     s = school.student(2001)
     school.take(s, school.quiz(ranked=False), 9, at="2026-02-05 10:00")
-    assert SeasonRating.select().count() == 0
+    assert SeasonRating.select().count() == 0 and AllTimeRating.select().count() == 0
     board = student_board(s.id, tz=TZ, test_ids=NO_TEST, now=utc("2026-02-05 11:00"))
     assert board.rows == () and board.your_rank is None
 
@@ -528,10 +556,9 @@ def test_generated_school_everything_agrees(db):
     season_ref, alltime_ref = _reference(school.mentor, test_ids)
     now = utc("2026-03-31 12:00")
     # stored season ratings equal the reference, for every (season, student)
-    months = Season.start_date != ratings.ALL_TIME_START
     stored = {
         (r.season.start_date, r.student_id): r
-        for r in SeasonRating.select(SeasonRating, Season).join(Season).where(months)
+        for r in SeasonRating.select(SeasonRating, Season).join(Season)
     }
     assert set(stored) == set(season_ref)
     for key, (rating, earliest) in season_ref.items():
@@ -553,7 +580,7 @@ def test_generated_school_everything_agrees(db):
     ]
     assert [r.rank for r in pages] == list(range(1, len(pages) + 1))
     # every season: the mentor list, each student's rank and each student's view agree
-    for season in Season.select().where(months):
+    for season in Season.select():
         listed, page = [], 0
         while True:
             board = season_leaderboard(season.id, test_ids=test_ids, page=page)
@@ -586,7 +613,7 @@ def test_generated_school_everything_agrees(db):
     ratings.recompute_mentor(school.mentor.id, tz=TZ, now=now)
     after = {
         (r.season.start_date, r.student_id): (r.rating_score, r.earliest_attempt_at)
-        for r in SeasonRating.select(SeasonRating, Season).join(Season).where(months)
+        for r in SeasonRating.select(SeasonRating, Season).join(Season)
     }
     assert after == before
     assert [r.student_id for r in alltime_leaderboard(

@@ -60,6 +60,15 @@ def is_postgres(database: Database) -> bool:
     return isinstance(database, PostgresqlDatabase)
 
 
+def transaction(database: Database) -> Any:
+    """A transaction for one use case. On SQLite it takes the write lock up front (IMMEDIATE):
+    a deferred read that later writes fails with SQLITE_BUSY when another process (the CLI, the
+    watchdog) wrote in between, instead of waiting its turn."""
+    if isinstance(database, SqliteDatabase):
+        return database.atomic("IMMEDIATE")
+    return database.atomic()
+
+
 class Db:
     """The bot's handle on the database: ``await db.run(service_fn, *args)``."""
 
@@ -78,7 +87,7 @@ class Db:
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         database = self.database
         database.connect(reuse_if_open=True)
-        with database.atomic():
+        with transaction(database):
             return fn(*args, **kwargs)
 
     def close(self) -> None:

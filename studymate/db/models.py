@@ -16,7 +16,7 @@ from peewee import (
     DatabaseProxy,
     DateField,
     DateTimeField,
-    FloatField,
+    DoubleField,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -213,8 +213,10 @@ class SeasonRating(BaseModel):
     total_ranked_quizzes = IntegerField(default=0)
     total_score = IntegerField(default=0)
     total_possible = IntegerField(default=0)
-    avg_percentage = FloatField(default=0.0)
-    rating_score = FloatField(default=0.0)
+    # Double precision: PostgreSQL's ``real`` (FloatField) is single precision, and a stored
+    # 81.9 compared with a Python 81.9 (a double) is 81.90000153 ≠ 81.9.
+    avg_percentage = DoubleField(default=0.0)
+    rating_score = DoubleField(default=0.0)
     earliest_attempt_at = DateTimeField(null=True)
     updated_at = DateTimeField(default=utcnow)
 
@@ -222,6 +224,26 @@ class SeasonRating(BaseModel):
         indexes = (
             (("season", "student"), True),
             (("season", "rating_score"), False),
+        )
+
+
+class AllTimeRating(BaseModel):
+    """A student's all-time rating with one mentor (§6.3), kept like a SeasonRating."""
+
+    mentor = ForeignKeyField(Mentor, on_delete="CASCADE", backref="all_time_ratings")
+    student = ForeignKeyField(Student, on_delete="CASCADE", backref="all_time_ratings")
+    total_ranked_quizzes = IntegerField(default=0)
+    total_score = IntegerField(default=0)
+    total_possible = IntegerField(default=0)
+    avg_percentage = DoubleField(default=0.0)
+    rating_score = DoubleField(default=0.0)
+    earliest_attempt_at = DateTimeField(null=True)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = (
+            (("mentor", "student"), True),
+            (("mentor", "rating_score"), False),
         )
 
 
@@ -291,6 +313,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     QuizAnswer,
     Season,
     SeasonRating,
+    AllTimeRating,
     OutboxBatch,
     OutboxMessage,
     FsmRecord,

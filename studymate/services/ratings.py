@@ -17,10 +17,10 @@ Rules as implemented:
 - Leaderboards and ranks are computed in the database. Test accounts are excluded from every
   list, count and rank; zero ratings are never listed nor counted (B14). The student's rank
   is their position in exactly the list a mentor sees.
-- The all-time board (§6.3) is kept the same way, as SeasonRating rows of one extra season
-  per mentor without bounds: ``start_date`` 0001-01-01 (``ALL_TIME_START``), inactive, never
-  returned as a month. Aggregating every attempt on each view measured 230–350 ms for
-  3,000 students × 60 quizzes on SQLite; reading the kept rows is an indexed read.
+- The all-time board (§6.3) is kept the same way, in AllTimeRating rows (mentor, student)
+  recomputed by the same upsert without a time window. Aggregating every attempt on each view
+  measured 230–350 ms for 3,000 students × 60 quizzes on SQLite; reading the kept rows is an
+  indexed read.
 - Student view: anonymised with an animal that belongs to the person for the whole season,
   not to the rank (B14): the n-th student to get a rating row in the season is animal n mod 15,
   with ``animal_number`` = n // 15 + 1 to tell apart people sharing an animal.
@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 from peewee import SQL, Expression, Select, fn
 
 from studymate.db.models import (
+    AllTimeRating,
     Quiz,
     QuizAttempt,
     Season,
@@ -64,9 +65,6 @@ MONTHS_RU: Final = (
     "Январь", "Февраль", "Март", "Апрель", "Май", "Июнь",
     "Июль", "Август", "Сентябрь", "Октябрь", "Ноябрь", "Декабрь",
 )
-ALL_TIME_START: Final = dt.date(1, 1, 1)
-ALL_TIME_END: Final = dt.date(9999, 12, 31)
-ALL_TIME_NAME: Final = "Все время"
 Mode = Literal["season", "alltime"]
 
 
@@ -126,10 +124,6 @@ class SeasonInfo:
     def month(self) -> int:
         """1–12: the bot shows ``t(f"month_{month}") {year}``."""
         return self.start_date.month
-
-    @property
-    def is_all_time(self) -> bool:
-        return self.start_date == ALL_TIME_START
 
 
 def month_start(day: dt.date) -> dt.date:
@@ -191,14 +185,6 @@ def season_for_date(
     return _season_info(_get_or_create_season(mentor_id, start, end, name, active=active))
 
 
-def alltime_season(mentor_id: int) -> SeasonInfo:
-    """The mentor's unbounded season that keeps the all-time ratings."""
-    season = _get_or_create_season(
-        mentor_id, ALL_TIME_START, ALL_TIME_END, ALL_TIME_NAME, active=False
-    )
-    return _season_info(season)
-
-
 def current_season(mentor_id: int, *, tz: ZoneInfo, now: dt.datetime | None = None) -> SeasonInfo:
     """The season of today's local month (created on demand, like v1)."""
     return season_for_date(mentor_id, local_today(tz, now), tz=tz, now=now)
@@ -223,7 +209,7 @@ AVG_TENTHS_SQL: Final = "CASE WHEN t > 0 THEN (s * 2000 + t) / (t * 2) ELSE 0 EN
 RATING_TENTHS_SQL: Final = "(avg_t * (CASE WHEN q > 10 THEN 10 ELSE q END + 20) * 2 + 20) / 40"
 _VALID_SQL: Final = "z.available_until IS NOT NULL AND a.started_at < z.available_until"
 _RECOMPUTE_SQL: Final = f"""
-INSERT INTO season_rating (season_id, student_id, total_ranked_quizzes, total_score,
+INSERT INTO {{table}} ({{owner}}, student_id, total_ranked_quizzes, total_score,
     total_possible, avg_percentage, rating_score, earliest_attempt_at, updated_at)
 SELECT {{p}}, student_id, q, s, t, avg_t / 10.0, {RATING_TENTHS_SQL} / 10.0, e, {{p}}
 FROM (
@@ -241,7 +227,7 @@ FROM (
     ) AS sums
 ) AS rated
 WHERE true
-ON CONFLICT (season_id, student_id) DO UPDATE SET
+ON CONFLICT ({{owner}}, student_id) DO UPDATE SET
     total_ranked_quizzes = excluded.total_ranked_quizzes,
     total_score = excluded.total_score,
     total_possible = excluded.total_possible,
@@ -252,31 +238,35 @@ ON CONFLICT (season_id, student_id) DO UPDATE SET
 """
 
 
-def recompute_season(
-    season: SeasonInfo,
-    *,
-    tz: ZoneInfo,
-    student_ids: list[int] | None = None,
-    quiz_id: int | None = None,
-) -> None:
-    """Recompute SeasonRating rows of ``season`` from scratch, in one INSERT … SELECT upsert.
+RatingTable = type[SeasonRating] | type[AllTimeRating]
 
-    Which students: those given, or those with a finished attempt of ``quiz_id`` in the
-    season, or (neither given) every student with a ranked attempt in the season. Every such
-    student with a finished ranked-type attempt in the season gets a row (zeros if none is
-    valid); rows of named students with no such attempt any more are zeroed.
+
+def _recompute(
+    table: RatingTable,
+    owner_id: int,
+    mentor_id: int,
+    window: tuple[dt.datetime, dt.datetime] | None,
+    student_ids: list[int] | None,
+    quiz_id: int | None,
+) -> None:
+    """Recompute rating rows of one season (``SeasonRating``, within ``window``) or of one
+    mentor's all time (``AllTimeRating``, no window) in one INSERT … SELECT upsert.
+
+    Which students: those given, or those with a finished attempt of ``quiz_id`` (in the
+    window), or (neither given) every student with a ranked attempt (in the window). Every
+    such student with a finished ranked-type attempt gets a row (zeros if none is valid);
+    rows of named students with no such attempt any more are zeroed.
     """
     p = database_proxy.param
     stamp = utcnow()
-    args: list[object] = [season.id, SeasonRating.updated_at.db_value(stamp),
-                          season.mentor_id, RANKED]
+    owner = SeasonRating.season if table is SeasonRating else AllTimeRating.mentor
+    args: list[object] = [owner_id, table.updated_at.db_value(stamp), mentor_id, RANKED]
     scope = ""
-    window: list[object] = []
-    if not season.is_all_time:
-        start, end = (QuizAttempt.started_at.db_value(t) for t in season_window(season.start_date, tz))
+    bounds: list[object] = []
+    if window is not None:
+        bounds = [QuizAttempt.started_at.db_value(t) for t in window]
         scope += f" AND a.started_at >= {p} AND a.started_at < {p}"
-        window = [start, end]
-        args += window
+        args += bounds
     if student_ids is not None:
         scope += f" AND a.student_id IN ({', '.join([p] * len(student_ids))})"
         args += student_ids
@@ -284,25 +274,46 @@ def recompute_season(
         scope += (
             " AND a.student_id IN (SELECT b.student_id FROM quiz_attempt AS b"
             f" WHERE b.quiz_id = {p} AND b.finished_at IS NOT NULL"
-            + (f" AND b.started_at >= {p} AND b.started_at < {p})" if window else ")")
+            + (f" AND b.started_at >= {p} AND b.started_at < {p})" if bounds else ")")
         )
-        args += [quiz_id, *window]
+        args += [quiz_id, *bounds]
     zeros = {
-        SeasonRating.total_ranked_quizzes: 0, SeasonRating.total_score: 0,
-        SeasonRating.total_possible: 0, SeasonRating.avg_percentage: 0.0,
-        SeasonRating.rating_score: 0.0, SeasonRating.earliest_attempt_at: None,
-        SeasonRating.updated_at: stamp,
+        table.total_ranked_quizzes: 0, table.total_score: 0, table.total_possible: 0,
+        table.avg_percentage: 0.0, table.rating_score: 0.0, table.earliest_attempt_at: None,
+        table.updated_at: stamp,
     }
+    sql = _RECOMPUTE_SQL.format(
+        p=p, scope=scope, table=table._meta.table_name, owner=owner.column_name
+    )
     with database_proxy.atomic():
         # Rows in scope start from zero: a student whose last attempt in the season was
         # removed or fell outside the window keeps a row, but an empty one.
         if student_ids is not None:
-            SeasonRating.update(zeros).where(
-                (SeasonRating.season == season.id) & SeasonRating.student.in_(student_ids)
+            table.update(zeros).where(
+                (owner == owner_id) & table.student.in_(student_ids)
             ).execute()
         elif quiz_id is None:
-            SeasonRating.update(zeros).where(SeasonRating.season == season.id).execute()
-        database_proxy.execute_sql(_RECOMPUTE_SQL.format(p=p, scope=scope), args)
+            table.update(zeros).where(owner == owner_id).execute()
+        database_proxy.execute_sql(sql, args)
+
+
+def recompute_season(
+    season: SeasonInfo,
+    *,
+    tz: ZoneInfo,
+    student_ids: list[int] | None = None,
+    quiz_id: int | None = None,
+) -> None:
+    """Recompute the SeasonRating rows of ``season`` from scratch (see :func:`_recompute`)."""
+    window = season_window(season.start_date, tz)
+    _recompute(SeasonRating, season.id, season.mentor_id, window, student_ids, quiz_id)
+
+
+def recompute_alltime(
+    mentor_id: int, *, student_ids: list[int] | None = None, quiz_id: int | None = None
+) -> None:
+    """Recompute the mentor's AllTimeRating rows from scratch (see :func:`_recompute`)."""
+    _recompute(AllTimeRating, mentor_id, mentor_id, None, student_ids, quiz_id)
 
 
 def _months(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -384,8 +395,7 @@ def on_attempt_finished(
             return FinishEffects(day, None, None)
         season = season_for_date(attempt.quiz.mentor_id, day, tz=tz, now=now)
         recompute_season(season, tz=tz, student_ids=[attempt.student_id])
-        alltime = alltime_season(attempt.quiz.mentor_id)
-        recompute_season(alltime, tz=tz, student_ids=[attempt.student_id])
+        recompute_alltime(attempt.quiz.mentor_id, student_ids=[attempt.student_id])
     return FinishEffects(day, season, season_rating(season.id, attempt.student_id))
 
 
@@ -404,7 +414,7 @@ def recompute_quiz(quiz_id: int, *, tz: ZoneInfo, now: dt.datetime | None = None
             season = season_for_date(quiz.mentor_id, month, tz=tz, now=now)
             recompute_season(season, tz=tz, quiz_id=quiz_id)
         if months:
-            recompute_season(alltime_season(quiz.mentor_id), tz=tz, quiz_id=quiz_id)
+            recompute_alltime(quiz.mentor_id, quiz_id=quiz_id)
     logger.info("recomputed ratings of quiz %s in %d season(s)", quiz_id, len(months))
     return len(months)
 
@@ -414,13 +424,12 @@ def recompute_mentor(mentor_id: int, *, tz: ZoneInfo, now: dt.datetime | None = 
     importing data or changing TIMEZONE). Returns the number of months recomputed."""
     months = set(_attempt_months(_ranked_finished(mentor_id), tz))
     months.update(
-        s.start_date for s in Season.select(Season.start_date).where(
-            (Season.mentor == mentor_id) & (Season.start_date != ALL_TIME_START))
+        s.start_date for s in Season.select(Season.start_date).where(Season.mentor == mentor_id)
     )
     with database_proxy.atomic():
         for month in sorted(months):
             recompute_season(season_for_date(mentor_id, month, tz=tz, now=now), tz=tz)
-        recompute_season(alltime_season(mentor_id), tz=tz)
+        recompute_alltime(mentor_id)
     return len(months)
 
 
@@ -534,24 +543,26 @@ def season_leaderboard(
     season_id: int, *, test_ids: frozenset[int], page: int = 0, per_page: int = MENTOR_PAGE_SIZE
 ) -> Page[BoardRow]:
     """§6.6: ranked students of a season, rating desc, earliest valid finish, student id."""
-    return _board(_season_ranked(season_id, test_ids), _SEASON_ORDER, page, per_page)
+    return _board(SeasonRating, _season_ranked(season_id, test_ids), _SEASON_ORDER, page, per_page)
 
 
 _ALLTIME_ORDER = (
-    SeasonRating.rating_score.desc(),
-    SeasonRating.avg_percentage.desc(),
-    SeasonRating.total_ranked_quizzes.desc(),
-    SeasonRating.earliest_attempt_at.asc(nulls="LAST"),
-    SeasonRating.student.asc(),
+    AllTimeRating.rating_score.desc(),
+    AllTimeRating.avg_percentage.desc(),
+    AllTimeRating.total_ranked_quizzes.desc(),
+    AllTimeRating.earliest_attempt_at.asc(nulls="LAST"),
+    AllTimeRating.student.asc(),
 )
 
 
-def _board(where: Expression, order: tuple, page: int, per_page: int) -> Page[BoardRow]:
+def _board(
+    table: RatingTable, where: Expression, order: tuple, page: int, per_page: int
+) -> Page[BoardRow]:
     def fetch(offset: int, limit: int) -> list[tuple]:
         return list(
-            SeasonRating.select(
-                SeasonRating.student, SeasonRating.rating_score, SeasonRating.avg_percentage,
-                SeasonRating.total_ranked_quizzes, fn.COUNT(SQL("*")).over(),
+            table.select(
+                table.student, table.rating_score, table.avg_percentage,
+                table.total_ranked_quizzes, fn.COUNT(SQL("*")).over(),
             )
             .where(where)
             .order_by(*order)
@@ -574,15 +585,10 @@ def alltime_leaderboard(
 ) -> Page[BoardRow]:
     """§6.3: every student with valid ranked attempts of the mentor's quizzes (T > 0, even
     at rating 0, as v1); rating desc, avg% desc, quizzes desc, earliest valid finish, id."""
-    season = Season.get_or_none(
-        (Season.mentor == mentor_id) & (Season.start_date == ALL_TIME_START)
-    )
-    if season is None:
-        return Page([], 0, 1, 0, 0)
-    where = (SeasonRating.season == season.id) & (SeasonRating.total_possible > 0)
+    where = (AllTimeRating.mentor == mentor_id) & (AllTimeRating.total_possible > 0)
     if test_ids:
-        where &= SeasonRating.student.not_in(_test_students(test_ids))
-    return _board(where, _ALLTIME_ORDER, page, per_page)
+        where &= AllTimeRating.student.not_in(_test_students(test_ids))
+    return _board(AllTimeRating, where, _ALLTIME_ORDER, page, per_page)
 
 
 def mentor_board(
@@ -604,8 +610,8 @@ def mentor_board(
 def season_rank(season_id: int, student_id: int, *, test_ids: frozenset[int]) -> int | None:
     """The student's position in :func:`season_leaderboard` (None when not on it).
 
-    Compared against the student's own row inside the query: the rating column is a REAL
-    (float4) on PostgreSQL, so a Python float would not compare equal to it.
+    Compared against the student's own row inside the query, so the ordering is exactly
+    the one the database applies to the list.
     """
     me_row = (
         SeasonRating.select(SeasonRating.rating_score, Student.telegram_id)
