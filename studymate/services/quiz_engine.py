@@ -18,9 +18,10 @@ from enum import StrEnum
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from peewee import IntegrityError, fn
+from peewee import IntegrityError
 
 from studymate.db.models import Quiz, QuizAnswer, QuizAttempt, QuizQuestion, Student, utcnow
+from studymate.services.quizzes import first_attempts_average
 from studymate.services.ratings import on_attempt_finished
 
 QUESTION_SECONDS: Final = 20
@@ -194,7 +195,8 @@ def current_view(attempt_id: int) -> QuestionView | None:
     if attempt is None or attempt.finished_at is not None:
         return None
     ids = json.loads(attempt.question_ids)
-    return _view(attempt, QuizQuestion.get_by_id(ids[attempt.current_index]))
+    question = QuizQuestion.get_or_none(QuizQuestion.id == ids[attempt.current_index])
+    return _view(attempt, question) if question is not None else None  # deleted meanwhile
 
 
 # -- answering and timing out -----------------------------------------------------------------
@@ -401,21 +403,6 @@ class Result:
     pages: int
 
 
-def group_average(quiz_id: int) -> float:
-    """Mean score of every student's first finished attempt of the quiz (§5.7)."""
-    first = (
-        QuizAttempt.select(QuizAttempt.student, fn.MIN(QuizAttempt.id).alias("first_id"))
-        .where((QuizAttempt.quiz == quiz_id) & QuizAttempt.finished_at.is_null(False))
-        .group_by(QuizAttempt.student)
-    )
-    value = (
-        QuizAttempt.select(fn.AVG(QuizAttempt.score))
-        .where(QuizAttempt.id.in_(first.select_from(first.c.first_id)))
-        .scalar()
-    )
-    return round(float(value or 0), 1)
-
-
 def result(
     student_telegram_id: int, attempt_id: int, page: int = 0, *, now: dt.datetime | None = None
 ) -> Result | None:
@@ -454,7 +441,7 @@ def result(
         score=attempt.score,
         total=attempt.total,
         is_exam=is_exam_mode(quiz, now),
-        group_average=group_average(quiz.id),
+        group_average=float(first_attempts_average(quiz.id)),  # same rule as the mentor's
         lines=lines,
         page=page,
         pages=pages,

@@ -1,0 +1,418 @@
+"""Quiz authoring through the real bot: upload, preview, publish, lists, the quiz screen,
+archive, questions and CSV export (PRODUCT.md §11 scenarios 26–37, B1, B12, B19, B21)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as dt
+import io
+from zoneinfo import ZoneInfo
+
+import pytest
+from e2e import (
+    ADMIN_ID,
+    MENTOR_ID,
+    STUDENT_ID,
+    Chat,
+    button_data,
+    inline_labels,
+    keyboard_labels,
+    make_school,
+    plain,
+)
+
+from studymate.bot.quiz_callbacks import (
+    Draft,
+    DraftCb,
+    QuestionAction,
+    QuestionCb,
+    QuizAction,
+    QuizCb,
+)
+from studymate.db.models import Quiz, QuizAttempt, QuizQuestion, Student, utcnow
+from studymate.i18n import t
+from studymate.services import mentors, quiz_export, quizzes
+from studymate.services.quiz_format import MAX_FILE_BYTES, QuizFormatError, parse_quiz
+from studymate.services.quiz_questions import Field
+from studymate.services.quizzes import SaveMode
+
+pytestmark = pytest.mark.e2e
+TZ = ZoneInfo("Asia/Tashkent")
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6300010000050001"
+    "0d0a2db40000000049454e44ae426082"
+)
+QUESTIONS = """1. Which keyword defines a function?
+A) func
+B*) def
+C) lambda
+D) define
+
+2#. What does this code print?
+x = [1, 2, 3]
+print(len(x))
+
+A) 2
+B) 1
+C*) 3
+D) error
+
+3##. Which of these is immutable?
+A) list
+B) dict
+C) set
+D*) tuple
+"""
+EXAMPLE = "Тема: Python basics\n\n" + QUESTIONS
+SEVEN = QUESTIONS + "".join(f"\n{n}. Question number {n}?\nA*) yes\nB) no\nC) maybe\nD) never\n" for n in range(4, 8))
+
+
+def ru(key: str, **params) -> str:
+    return t(key, "ru", **params)
+
+
+def current(fake, message_id: int, chat_id: int = MENTOR_ID) -> dict:
+    return next(m for m in fake.messages(chat_id) if m["message_id"] == message_id)
+
+
+def local(moment: dt.datetime) -> str:
+    return moment.replace(tzinfo=dt.UTC).astimezone(TZ).strftime("%d.%m %H:%M")
+
+
+async def upload(mentor: Chat, fake, content: str | bytes, name: str) -> dict:
+    """📝 → 📤 Upload → send the file; returns the bot's answer to the file."""
+    [menu] = await mentor.send("📝 Квизы")
+    await mentor.click(menu["message_id"], button_data(menu, ru("btn_upload_quiz")))
+    return await send_file(mentor, fake, content, name)
+
+
+async def send_file(mentor: Chat, fake, content: str | bytes, name: str) -> dict:
+    after = mentor.last_bot_message_id()
+    data = content.encode() if isinstance(content, str) else content
+    await fake.send_document(MENTOR_ID, data, name, mime_type="text/plain")
+    [reply] = await mentor.replies(after)
+    return reply
+
+
+async def press(mentor: Chat, fake, message: dict, label: str) -> dict:
+    """Press the button labelled ``label`` and return the message as it is afterwards."""
+    await mentor.click(message["message_id"], button_data(message, label))
+    return current(fake, message["message_id"])
+
+
+async def publish_flow(mentor: Chat, fake, preview: dict, save_label: str, mode_label: str) -> dict:
+    modes = await press(mentor, fake, preview, save_label)
+    assert modes["text"] == plain("choose_publish_mode")
+    return await press(mentor, fake, modes, mode_label)
+
+
+async def finish(mentor: Chat, fake, message: dict, label: str) -> tuple[dict, dict]:
+    """Press the last button of a publish; returns the edited message and the menu after it."""
+    after = mentor.last_bot_message_id()
+    done = await press(mentor, fake, message, label)
+    [ready] = await mentor.replies(after)
+    assert ready["text"] == plain("quiz_ready_actions") and ru("btn_quizzes") in keyboard_labels(ready)
+    return done, ready
+
+
+@pytest.fixture
+def school(db, fake):
+    make_school(fake, students=2)
+
+
+async def test_upload_errors_preview_pages_and_practice_publish(school, fake, run_bot):
+    await run_bot()
+    mentor = Chat(fake, MENTOR_ID)
+    [menu] = await mentor.send("📝 Квизы")
+    assert menu["text"] == plain("quiz_management_header")
+    assert inline_labels(menu) == [ru("btn_active_quizzes"), ru("btn_archived_quizzes"), ru("btn_upload_quiz")]
+    await mentor.click(menu["message_id"], button_data(menu, ru("btn_upload_quiz")))
+    assert current(fake, menu["message_id"])["text"] == plain("upload_quiz")
+
+    [prompt] = await mentor.send("here it comes")
+    assert prompt["text"] == plain("quiz_send_txt_file")
+    reply = await send_file(mentor, fake, b"PK\x03\x04", "quiz.docx")
+    assert reply["text"] == plain("quiz_file_not_txt", name="quiz.docx")
+    # Scenario 27: the specific problem is named, nothing is stored, the mentor may retry.
+    broken = EXAMPLE.replace("D) error\n", "")
+    with pytest.raises(QuizFormatError) as expected:
+        parse_quiz(broken, file_name="x.txt")
+    reply = await send_file(mentor, fake, broken, "x.txt")
+    assert reply["text"] == plain("quiz_parse_error") + "\n\n" + plain(expected.value.key, **expected.value.params)
+    assert expected.value.params["question"] == 2 and expected.value.params["option"] == "D"
+    downloads = len(fake.calls("getFile"))
+    reply = await send_file(mentor, fake, b"1" * (MAX_FILE_BYTES + 1), "huge.txt")
+    assert reply["text"].endswith(plain("quiz_error_file_too_large", limit=MAX_FILE_BYTES // 1024))
+    assert len(fake.calls("getFile")) == downloads  # refused before downloading it
+    assert Quiz.select().count() == 0
+
+    # B20: three questions of 3,400 characters still fit a page (compacted), the preview too.
+    long_file = "Тема: " + "T" * 100 + "\n\n" + "".join(
+        f"{n}. {'word ' * 600}\nA*) {'a' * 100}\nB) {'b' * 100}\nC) {'c' * 100}\nD) {'d' * 100}\n"
+        for n in range(1, 4))
+    preview = await send_file(mentor, fake, long_file, "long.txt")
+    assert preview["text"].startswith(plain("quiz_preview", title="T" * 100, topic="T" * 100, count=3, preview="").rstrip())
+    page = await press(mentor, fake, preview, ru("btn_view_all_questions"))
+    assert len(page["text"]) <= 4096 and page["text"].count("✅ Правильный: A") == 3 and "…" in page["text"]
+    after = mentor.last_bot_message_id()
+    cancelled = await press(mentor, fake, page, ru("btn_back_to_preview"))
+    cancelled = await press(mentor, fake, cancelled, ru("btn_cancel_quiz"))
+    assert cancelled["text"] == plain("cancelled") and (await mentor.replies(after))[0]["text"] == plain("quiz_ready_actions")
+    [menu] = await mentor.send("📝 Квизы")
+    await mentor.click(menu["message_id"], button_data(menu, ru("btn_upload_quiz")))
+
+    # Scenario 28: no topic line → the file name is the title, topic "-". Scenario 33: 7 questions.
+    preview = await send_file(mentor, fake, SEVEN, "week3.txt")
+    assert preview["text"].startswith(plain("quiz_preview", title="week3", topic="-", count=7, preview="").rstrip())
+    assert "A) func\nB) def\nC) lambda\nD) define" in preview["text"]
+    assert inline_labels(preview) == [ru("btn_view_all_questions"), ru("btn_save_quiz"), ru("btn_cancel_quiz")]
+    page = await press(mentor, fake, preview, ru("btn_view_all_questions"))
+    assert page["text"].startswith(plain("quiz_all_questions_header", current=1, total=3))
+    assert [line for line in page["text"].split("\n") if line.startswith("✅")] == [
+        "✅ Правильный: B", "✅ Правильный: C", "✅ Правильный: D"]
+    assert inline_labels(page) == ["1/3", "▶️", ru("btn_back_to_preview")]
+    page = await press(mentor, fake, page, "▶️")
+    page = await press(mentor, fake, page, "▶️")
+    assert "7. Question number 7?" in page["text"] and "6." not in page["text"]
+    assert inline_labels(page) == ["◀️", "3/3", ru("btn_back_to_preview")]
+    back = await press(mentor, fake, page, ru("btn_back_to_preview"))
+    assert back["text"] == preview["text"]
+
+    modes = await press(mentor, fake, back, ru("btn_save_quiz"))
+    done, _ = await finish(mentor, fake, modes, ru("btn_publish_practice"))
+    assert done["text"] == plain("quiz_published_practice", title="week3")
+    quiz = Quiz.get()
+    assert (quiz.title, quiz.topic, quiz.quiz_type, quiz.max_attempts, quiz.is_active) == ("week3", None, "practice", 999, True)
+    rows = list(QuizQuestion.select().where(QuizQuestion.quiz == quiz.id).order_by(QuizQuestion.order))
+    assert [(q.order, q.correct_answer, q.time_bonus) for q in rows[:3]] == [(1, "B", 0), (2, "C", 5), (3, "D", 10)]
+    assert len(rows) == 7 and "x = [1, 2, 3]\nprint(len(x))" in rows[1].question_text
+    assert not [m for m in fake.messages(STUDENT_ID) if m["outgoing"]]  # practice: nobody is told
+
+
+async def test_duplicate_copy_then_replace_with_ranked_start_now(school, fake, run_bot):
+    Student.update(language="kaa").where(Student.telegram_id == STUDENT_ID + 1).execute()
+    old = quizzes.publish(1, parse_quiz(EXAMPLE, file_name="a.txt"), mode=SaveMode.NEW, ranked=False).quiz
+    quizzes.publish(1, parse_quiz(EXAMPLE, file_name="a.txt"), mode=SaveMode.COPY, ranked=False)
+    await run_bot()
+    mentor = Chat(fake, MENTOR_ID)
+
+    # Scenario 30: "Python basics" and "Python basics (copy)" exist → "(copy 2)".
+    preview = await upload(mentor, fake, EXAMPLE, "basics.txt")
+    assert preview["text"].startswith(plain("quiz_duplicate_found", title="Python basics"))
+    assert inline_labels(preview) == [
+        ru("btn_view_all_questions"), ru("btn_replace_quiz"), ru("btn_copy_quiz"), ru("btn_cancel_quiz")]
+    modes = await press(mentor, fake, preview, ru("btn_copy_quiz"))
+    done, _ = await finish(mentor, fake, modes, ru("btn_publish_practice"))
+    assert done["text"] == plain("quiz_published_practice", title="Python basics (copy 2)")
+
+    # Scenarios 29 and 31: replace, as a ranked quiz that starts now; students are told.
+    preview = await upload(mentor, fake, EXAMPLE, "basics.txt")
+    start = await publish_flow(mentor, fake, preview, ru("btn_replace_quiz"), ru("btn_publish_ranked"))
+    assert start["text"] == plain("choose_ranked_start")
+    done, _ = await finish(mentor, fake, start, ru("btn_start_now"))
+    new = Quiz.select().where(Quiz.quiz_type == "ranked").get()
+    assert (new.title, new.is_active, new.max_attempts) == ("Python basics", True, 1)
+    assert new.available_until - new.available_from == dt.timedelta(hours=48)
+    assert new.notified_at is not None and abs(new.available_from - utcnow()) < dt.timedelta(seconds=30)
+    assert not Quiz.get_by_id(old.id).is_active
+    assert Quiz.select().where(Quiz.is_active).count() == 3  # (copy), (copy 2) and the new one
+    window = {"start": local(new.available_from), "end": local(new.available_until)}
+    assert done["text"] == (
+        plain("quiz_scheduled", title="Python basics", **window) + "\n\n" + plain("quiz_students_notified", count=2))
+    for user_id, lang in ((STUDENT_ID, "ru"), (STUDENT_ID + 1, "kaa")):
+        [notice] = await Chat(fake, user_id).replies(0)
+        assert notice["text"] == plain("new_ranked_quiz_notification", lang, title="Python basics", **window)
+
+
+async def test_scheduled_ranked_start_validates_the_typed_time(school, fake, run_bot):
+    await run_bot()
+    mentor = Chat(fake, MENTOR_ID)
+    preview = await upload(mentor, fake, EXAMPLE, "basics.txt")
+    start = await publish_flow(mentor, fake, preview, ru("btn_save_quiz"), ru("btn_publish_ranked"))
+    asking = await press(mentor, fake, start, ru("btn_schedule_start"))
+    assert asking["text"] == plain("enter_ranked_start_time")
+    now_local = dt.datetime.now(TZ)
+    past = (now_local - dt.timedelta(hours=1)).strftime("%d.%m %H:%M")
+    for typed in ("31.02 10:00", "tomorrow", past):
+        [refused] = await mentor.send(typed)
+        assert refused["text"] == plain("invalid_datetime_format")
+    after = mentor.last_bot_message_id()
+    await fake.send_photo(MENTOR_ID, PNG)
+    [prompt] = await mentor.replies(after)
+    assert prompt["text"] == plain("not_text_prompt")
+    assert Quiz.select().count() == 0
+
+    typed = (now_local + dt.timedelta(days=2)).replace(second=0, microsecond=0)
+    scheduled, ready = await mentor.send(typed.strftime("%d.%m %H:%M"), expect=2)
+    quiz = Quiz.get()
+    assert quiz.available_from == typed.astimezone(dt.UTC).replace(tzinfo=None)
+    assert quiz.available_until - quiz.available_from == dt.timedelta(hours=48)
+    assert quiz.notified_at is None  # the sweeper announces it when it opens (B19)
+    window = {"start": local(quiz.available_from), "end": local(quiz.available_until)}
+    assert scheduled["text"] == (
+        plain("quiz_scheduled", title="Python basics", **window) + "\n\n" + plain("quiz_students_notified_later"))
+    assert ready["text"] == plain("quiz_ready_actions")
+    # B1: no generic error after the success, and no alert to the admins.
+    await asyncio.sleep(0.5)
+    assert mentor.last_bot_message_id() == ready["message_id"]
+    assert not fake.messages(ADMIN_ID) and not fake.messages(STUDENT_ID)
+
+
+async def test_quiz_screen_stats_archive_and_csv_export(school, fake, run_bot):
+    ten = "Тема: Списки\n\n" + "".join(f"{n}. Вопрос {n}?\nA*) да\nB) нет\nC) может\nD) никогда\n" for n in range(1, 11))
+    quiz = quizzes.publish(1, parse_quiz(ten, file_name="x.txt"), mode=SaveMode.NEW, ranked=False).quiz
+    empty = quizzes.publish(1, parse_quiz(EXAMPLE, file_name="x.txt"), mode=SaveMode.NEW, ranked=False).quiz
+    a = Student.get(Student.telegram_id == STUDENT_ID)
+    b = Student.get(Student.telegram_id == STUDENT_ID + 1)
+    Student.update(full_name="Али Валиев").where(Student.id == a.id).execute()
+    base = utcnow() - dt.timedelta(days=1)
+    for who, minutes, score, finished in ((a, 0, 6, True), (b, 5, 8, True), (a, 60, 10, True), (b, 90, 0, False)):
+        started = base + dt.timedelta(minutes=minutes)
+        QuizAttempt.create(student=who, quiz=quiz.id, score=score, total=10, started_at=started,
+                           finished_at=started + dt.timedelta(minutes=3) if finished else None)
+    await run_bot()
+    mentor = Chat(fake, MENTOR_ID)
+    [menu] = await mentor.send("📝 Квизы")
+    listing = await press(mentor, fake, menu, ru("btn_active_quizzes"))
+    assert listing["text"] == plain("active_quizzes_header")
+    label = "📚 Списки • " + ru("quiz_list_counts", questions=10, attempts=2)
+    assert inline_labels(listing) == [
+        "📚 Python basics • " + ru("quiz_list_counts", questions=3, attempts=0), label,
+        ru("btn_archived_short"), ru("btn_upload_quiz"), ru("btn_back")]
+
+    # Scenario 37: first attempts only (A 6/10, not the 10/10 retake; B 8/10).
+    screen = await press(mentor, fake, listing, label)
+    stats = plain("quiz_results", title="Списки", attempts=2, avg="7.0/10", top="1. @s1 — 8/10\n2. Али Валиев — 6/10")
+    assert screen["text"] == stats + "\n\n" + plain("quiz_details_practice", questions=10)
+    assert inline_labels(screen) == [
+        ru("btn_archive_quiz"), ru("btn_manage_questions"), ru("btn_export_results"), ru("btn_back")]
+
+    # Scenario 35: archive and restore, the screen (with its "—", B9) re-rendered each time.
+    answer = await mentor.click(screen["message_id"], button_data(screen, ru("btn_archive_quiz")))
+    screen = current(fake, screen["message_id"])
+    assert answer["text"] == plain("quiz_archived") and not Quiz.get_by_id(quiz.id).is_active
+    assert inline_labels(screen)[0] == ru("btn_unarchive_quiz") and "1. @s1 — 8/10" in screen["text"]
+    assert screen["text"].endswith(plain("quiz_details_archived"))
+    answer = await mentor.click(screen["message_id"], button_data(screen, ru("btn_unarchive_quiz")))
+    assert answer["text"] == plain("quiz_unarchived") and Quiz.get_by_id(quiz.id).is_active
+
+    # Scenario 36: every finished attempt, oldest first, readable with Cyrillic names.
+    after = mentor.last_bot_message_id()
+    await mentor.click(screen["message_id"], button_data(screen, ru("btn_export_results")))
+    [document] = await mentor.replies(after)
+    assert document["document"]["file_name"] == f"quiz_{quiz.id}_results.csv"
+    assert document["text"] == plain("quiz_export_ready")
+    content = fake.file_bytes(document["document"]["file_id"])
+    assert content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"), newline=""), delimiter=";"))
+    assert rows[0] == list(quiz_export.CSV_COLUMNS)
+    assert [(r[1], r[2], r[6]) for r in rows[1:]] == [
+        (str(STUDENT_ID), "Али Валиев", "6"), (str(STUDENT_ID + 1), "", "8"), (str(STUDENT_ID), "Али Валиев", "10")]
+    answer = await mentor.click(screen["message_id"], QuizCb(action=QuizAction.EXPORT, quiz=empty.id).pack())
+    assert answer["text"] == plain("quiz_export_empty")
+
+
+async def test_question_management(school, fake, run_bot):
+    six = "".join(f"{n}. A rather long question number {n} that does not fit a button\nA*) a\nB) b\nC) c\nD) d\n"
+                  for n in range(1, 7))
+    quiz = quizzes.publish(1, parse_quiz(six, file_name="six.txt"), mode=SaveMode.NEW, ranked=False).quiz
+    await run_bot()
+    mentor = Chat(fake, MENTOR_ID)
+    [menu] = await mentor.send("📝 Квизы")
+    listing = await press(mentor, fake, menu, ru("btn_active_quizzes"))
+    screen = await press(mentor, fake, listing, "six")
+    questions = await press(mentor, fake, screen, ru("btn_manage_questions"))
+    assert questions["text"] == plain("quiz_questions_title", title="six", count=6)
+    labels = inline_labels(questions)
+    assert labels[0] == "1. A rather long question number 1 that doe..."
+    assert labels[5:] == ["1/2", "▶️", ru("btn_add_question"), ru("btn_back_quiz")]
+    page2 = await press(mentor, fake, questions, "▶️")
+    assert inline_labels(page2)[0].startswith("6. ")
+
+    # Scenario 34, add: non-text and duplicate options get a prompt, the letter is checked.
+    after = mentor.last_bot_message_id()
+    await mentor.click(page2["message_id"], button_data(page2, ru("btn_add_question")))
+    [ask] = await mentor.replies(after)
+    assert ask["text"] == plain("enter_question_text") and keyboard_labels(ask) == [ru("btn_cancel")]
+    after = mentor.last_bot_message_id()
+    await fake.send_photo(MENTOR_ID, PNG)
+    assert (await mentor.replies(after))[0]["text"] == plain("not_text_prompt")
+    for typed, expected in (
+        ("What does print(2**3) show?", plain("enter_option_a")),
+        ("6", plain("enter_option_b")),
+        ("8", plain("enter_option_c")),
+        ("9", plain("enter_option_d")),
+        (" 8 ", plain("question_input_duplicate", other="B")),
+        ("10", plain("enter_correct_option")),
+        ("e", plain("invalid_correct_option")),
+    ):
+        [reply] = await mentor.send(typed)
+        assert reply["text"] == expected
+    [added] = await mentor.send("c")
+    assert added["text"] == plain("question_added") and ru("btn_quizzes") in keyboard_labels(added)
+    new = QuizQuestion.select().where(QuizQuestion.quiz == quiz.id).order_by(QuizQuestion.order.desc()).get()
+    assert (new.order, new.correct_answer, new.option_d) == (7, "C", "10")
+
+    # A menu button always wins over a form: it is not taken as the question text.
+    after = mentor.last_bot_message_id()
+    await mentor.click(page2["message_id"], button_data(page2, ru("btn_add_question")))
+    await mentor.replies(after)
+    [menu] = await mentor.send("📝 Квизы")
+    assert menu["text"] == plain("quiz_management_header")
+    [hint] = await mentor.send("Some text")
+    assert hint["text"] == plain("unknown_input_hint")
+    assert QuizQuestion.select().where(QuizQuestion.quiz == quiz.id).count() == 7
+
+    # Edit the correct answer; the refreshed detail shows it.
+    questions = await press(mentor, fake, page2, "◀️")
+    detail = await press(mentor, fake, questions, "1. ")
+    fields = await press(mentor, fake, detail, ru("btn_edit_question"))
+    after = mentor.last_bot_message_id()
+    await mentor.click(fields["message_id"], button_data(fields, ru("btn_edit_correct")))
+    assert (await mentor.replies(after))[0]["text"] == plain("enter_correct_option")
+    [refused] = await mentor.send("x")
+    assert refused["text"] == plain("invalid_correct_option")
+    updated, detail = await mentor.send("b", expect=2)
+    assert updated["text"] == plain("question_updated")
+    assert detail["text"].endswith("B") and QuizQuestion.get(QuizQuestion.order == 1).correct_answer == "B"
+
+    # Delete with confirmation; the list comes back one shorter.
+    confirm = await press(mentor, fake, detail, ru("btn_delete_question"))
+    assert confirm["text"] == plain("confirm_delete_question", text="A rather long question number 1 that does not fit a button")
+    answer = await mentor.click(confirm["message_id"], button_data(confirm, ru("btn_yes_delete")))
+    assert answer["text"] == plain("question_deleted")
+    assert current(fake, confirm["message_id"])["text"] == plain("quiz_questions_title", title="six", count=6)
+    orders = [q.order for q in QuizQuestion.select().where(QuizQuestion.quiz == quiz.id).order_by(QuizQuestion.order)]
+    assert orders == [1, 2, 3, 4, 5, 6]
+
+
+async def test_buttons_for_another_mentors_quiz_or_an_old_upload_change_nothing(school, fake, run_bot):
+    mentors.add_mentor(telegram_id=1002, name="Bob", group_chat_id=-2, language="ru")
+    foreign = quizzes.publish(2, parse_quiz(EXAMPLE, file_name="x.txt"), mode=SaveMode.NEW, ranked=False).quiz
+    own = quizzes.publish(1, parse_quiz(EXAMPLE, file_name="x.txt"), mode=SaveMode.NEW, ranked=False).quiz
+    bob = Student.create(telegram_id=3001, mentor=2, first_name="Боб")
+    QuizAttempt.create(student=bob, quiz=foreign.id, score=1, total=3, finished_at=utcnow())
+    question = QuizQuestion.select().where(QuizQuestion.quiz == foreign.id).first()
+    await run_bot()
+    mentor = Chat(fake, MENTOR_ID)
+    [menu] = await mentor.send("/start")
+    crafted = [
+        QuizCb(action=QuizAction.ARCHIVE, quiz=foreign.id),
+        QuizCb(action=QuizAction.EXPORT, quiz=foreign.id),
+        QuizCb(action=QuizAction.SHOW, quiz=foreign.id),
+        QuestionCb(action=QuestionAction.DELETE, quiz=foreign.id, question=question.id),
+        QuestionCb(action=QuestionAction.DELETE, quiz=own.id, question=question.id),
+        QuestionCb(action=QuestionAction.FIELD, quiz=foreign.id, question=question.id, field=Field.TEXT),
+        QuestionCb(action=QuestionAction.ADD, quiz=foreign.id),
+        DraftCb(action=Draft.SAVE, draft="deadbeef"),
+    ]
+    for data in crafted:
+        answer = await mentor.click(menu["message_id"], data.pack())
+        assert answer["show_alert"] and answer["text"] == plain("callback_not_allowed"), data
+    assert Quiz.get_by_id(foreign.id).is_active
+    assert QuizQuestion.select().where(QuizQuestion.quiz == foreign.id).count() == 3
+    assert not [c for c in fake.calls("sendDocument")]
+    [reply] = await mentor.send("New text")  # no form was started by the crafted buttons
+    assert reply["text"] == plain("unknown_input_hint")
