@@ -1,0 +1,138 @@
+"""Benchmark: N students answering one quiz as fast as they can, through the real bot process.
+
+    .venv/bin/python bench/quiz_load.py [--students 300] [--questions 20] [--database-url URL]
+
+Each simulated student presses an answer as soon as the bot shows the next question. Prints
+handled answers per second, p50/p99 time from the press to the bot's edit showing the next
+question (or the result), and the bot's peak resident memory (VmHWM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from studymate.db import migrate
+from studymate.db.connection import open_database
+from studymate.db.models import Quiz, QuizQuestion, utcnow
+from studymate.services import enrollment, mentors
+from studymate.services.enrollment import TelegramProfile
+from studymate.testing.fake_telegram import FakeTelegram
+
+TOKEN = "123456789:" + "Q" * 35
+MENTOR, GROUP, FIRST = 1001, -100500, 200_000
+
+
+def seed(url: str, students: int, questions: int) -> None:
+    database = open_database(url)
+    migrate.apply(database)
+    with database.connection_context(), database.atomic():
+        mentors.add_mentor(telegram_id=MENTOR, name="Anna", group_chat_id=GROUP, language="en")
+        for n in range(students):
+            enrollment.enroll(TelegramProfile(FIRST + n, None, f"S{n}", ""), mentor_id=1, language="en")
+        now = utcnow()
+        quiz = Quiz.create(mentor=1, title="Load", quiz_type="ranked", max_attempts=1,
+                           available_from=now - dt.timedelta(minutes=1),
+                           available_until=now + dt.timedelta(hours=48), notified_at=now)
+        for i in range(questions):
+            QuizQuestion.create(quiz=quiz, question_text=f"Q{i + 1}", option_a="a", option_b="b",
+                                option_c="c", option_d="d", correct_answer="B", order=i + 1)
+    database.close()
+
+
+def button(message: dict, needle: str) -> str:
+    for row in message["reply_markup"]["inline_keyboard"]:
+        for b in row:
+            if needle in b["text"]:
+                return b["callback_data"]
+    raise RuntimeError(f"no {needle!r}")
+
+
+def message(fake: FakeTelegram, chat: int, message_id: int) -> dict:
+    return next(m for m in fake.messages(chat) if m["message_id"] == message_id)
+
+
+async def changed(fake: FakeTelegram, chat: int, message_id: int, seq: int) -> dict:
+    while True:
+        current = message(fake, chat, message_id)
+        if current["seq"] > seq:
+            return current
+        await fake.wait(chat, message_id, timeout=5, since_seq=seq)
+
+
+async def student(fake: FakeTelegram, n: int, questions: int, latencies: list[float]) -> None:
+    chat = FIRST + n
+    sent = await fake.send_text(chat, "📝 Quizzes")
+    while not [m for m in fake.messages(chat) if m["outgoing"]]:
+        await fake.wait(chat, sent["message_id"], timeout=5)
+    menu = [m for m in fake.messages(chat) if m["outgoing"]][-1]
+    mid = menu["message_id"]
+    await fake.click(chat, mid, button(menu, "Ranked"))
+    listing = await changed(fake, chat, mid, menu["seq"])
+    await fake.click(chat, mid, button(listing, "Load"))
+    current = await changed(fake, chat, mid, listing["seq"])
+    for _ in range(questions):
+        pressed = time.monotonic()
+        seq = current["seq"]
+        await fake.click(chat, mid, button(current, "B"))
+        current = await changed(fake, chat, mid, seq)
+        latencies.append(time.monotonic() - pressed)
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def run(students: int, questions: int, database_url: str | None) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="studymate-quizbench-"))
+    url = database_url or f"sqlite:///{workdir / 'bench.db'}"
+    seed(url, students, questions)
+    async with FakeTelegram() as fake:
+        for n in range(students):
+            fake.add_user(FIRST + n, f"S{n}")
+        env = {**os.environ, "BOT_TOKEN": TOKEN, "DATABASE_URL": url, "TELEGRAM_API_URL": fake.base_url,
+               "STATE_DIR": str(workdir), "RUNTIME_DIR": str(workdir), "LOG_DIR": str(workdir),
+               "STUDYMATE_ENV_FILE": os.devnull, "THROTTLE_MESSAGE_SECONDS": "0",
+               "THROTTLE_CALLBACK_SECONDS": "0", "QUIZ_QUESTION_SECONDS": "600"}
+        bot = await asyncio.create_subprocess_exec(sys.executable, "-m", "studymate", "bot", env=env,
+                                                   stderr=asyncio.subprocess.DEVNULL)
+        try:
+            while not fake.calls("getUpdates"):  # noqa: ASYNC110
+                await asyncio.sleep(0.1)
+            latencies: list[float] = []
+            started = time.monotonic()
+            await asyncio.gather(*(student(fake, n, questions, latencies) for n in range(students)))
+            elapsed = time.monotonic() - started
+            peak = peak_rss_mb(bot.pid)
+        finally:
+            bot.terminate()
+            await bot.wait()
+    latencies.sort()
+    p99 = latencies[int(len(latencies) * 0.99) - 1]
+    print(f"backend={url.split(':')[0]} students={students} questions={questions} answers={len(latencies)}")
+    print(f"answers/s: {len(latencies) / elapsed:.1f} (whole run {elapsed:.1f} s, including opening the quiz)")
+    print(f"answer → next question: p50 {statistics.median(latencies) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
+    print(f"bot peak memory: {peak:.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=300)
+    parser.add_argument("--questions", type=int, default=20)
+    parser.add_argument("--database-url", default=None, help="an empty database (default: temp SQLite)")
+    args = parser.parse_args()
+    asyncio.run(run(args.students, args.questions, args.database_url))
+
+
+if __name__ == "__main__":
+    main()
