@@ -27,6 +27,21 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@1
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
+# Modules whose tests do not depend on the database engine: the PostgreSQL pass of
+# scripts/test.sh leaves them out (-m "not backend_agnostic") to keep CI short.
+BACKEND_AGNOSTIC = {
+    "test_config", "test_fake_telegram", "test_i18n", "test_layers", "test_quiz_format",
+    "test_throttling", "test_logrotate", "test_supervise", "test_watchdog", "test_systemd_unit",
+    "test_install",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in BACKEND_AGNOSTIC:
+            item.add_marker(pytest.mark.backend_agnostic)
+
+
 def service_missing(what: str) -> None:
     """Skip on a laptop without the service; fail in CI."""
     if REQUIRE_SERVICES:
