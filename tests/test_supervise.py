@@ -26,6 +26,7 @@ from studymate.ops.supervisor import find_template, render_config, stop_budget, 
 pytestmark = pytest.mark.e2e
 
 UNIT_FILE = Path(__file__).resolve().parents[1] / "systemd" / "studymate.service"
+ENTRY_SCRIPT = Path(__file__).resolve().parents[1] / "packaging" / "entry.py"  # the binary's
 
 
 def _registered(*words: str) -> bool:
@@ -137,7 +138,8 @@ async def test_supervised_bot_restarts_after_kill_and_sigterm_stops_in_order(app
     rows = _rows(healthy.stdout)
     assert rows["bot"][1] == "RUNNING" and rows["logrotate"][1] == "RUNNING"
     assert "healthy: 2/2 programs RUNNING" in healthy.stdout
-    assert re.search(r"^memory: \d+\.\d MB resident \(supervisord \+ 2 programs", healthy.stdout, re.M)
+    assert re.search(r"^memory: \d+\.\d MB resident \(supervisord \+ 2 programs, \d+ processes\), "
+                     r"\d+\.\d MB PSS", healthy.stdout, re.M)
     await _wait_polling(fake, since)
     message = await asyncio.wait_for(asyncio.get_running_loop().sock_recv(notify, 4096), 10)
     assert message.startswith(b"READY=1\nSTATUS=healthy")  # systemd learns we are up
@@ -188,25 +190,41 @@ async def test_supervised_bot_restarts_after_kill_and_sigterm_stops_in_order(app
 async def test_full_appliance_runs_every_program(appliance, fake):
     await appliance.start()
     healthy = await appliance.wait_healthy(timeout=60)
-    assert set(_rows(healthy.stdout)) >= {"bot", "watchdog", "backup_schedule", "logrotate"}
+    rows = _rows(healthy.stdout)
+    assert set(rows) >= {"bot", "watchdog", "backup_schedule", "logrotate"}
     print("\n" + healthy.stdout)
+    # The appliance's memory (issue 6): RSS counts shared pages once per process, PSS once.
+    memory = re.search(r"^memory: ([\d.]+) MB resident \(supervisord \+ 4 programs, (\d+) processes\), "
+                       r"([\d.]+) MB PSS", healthy.stdout, re.M)
+    assert memory, healthy.stdout
+    rss, processes, pss = float(memory[1]), int(memory[2]), float(memory[3])
+    assert processes >= 5 and 0 < pss < rss
+    programs_pss = [float(rows[name][-2]) for name in ("bot", "watchdog", "backup_schedule", "logrotate")]
+    assert all(p > 0 for p in programs_pss) and sum(programs_pss) < pss  # + supervisord's share
+    assert pss < 200, healthy.stdout  # the target: under 200 MB for the whole appliance
     assert await appliance.terminate(timeout=60) == 0
     log = (appliance.log_dir / "supervisord.log").read_text()
     order = [log.index(f"stopped: {name} ") for name in ("bot", "backup_schedule", "logrotate", "watchdog")]
     assert order == sorted(order)
 
 
-FROZEN = """
+FROZEN = f"""
 import sys
-sys.frozen = True  # a PyInstaller build: supervisord runs inside the CLI process
+sys.frozen = True  # a PyInstaller build: it starts its own entry script again as supervisord
 from studymate.ops import supervisor
 supervisor.studymate_command = lambda: [sys.executable, "-m", "studymate"]  # children: not frozen
+supervisor.lean_command = lambda: [sys.executable, {str(ENTRY_SCRIPT)!r}, supervisor.LEAN_SUPERVISORD]
 from studymate.cli.main import main
 sys.exit(main(["supervise", "--programs", "logrotate"]))
 """
 
 
-async def test_frozen_build_runs_supervisord_in_process(appliance):
+def _mapped_files(pid: int) -> set[str]:
+    return {line.split()[-1] for line in Path(f"/proc/{pid}/maps").read_text().splitlines()
+            if len(line.split()) == 6}
+
+
+async def test_frozen_build_runs_a_lean_supervisord_in_the_same_process(appliance):
     out = (appliance.cwd / "supervise.out").open("wb")
     appliance.proc = await asyncio.create_subprocess_exec(
         sys.executable, "-c", FROZEN, env=appliance.env, cwd=appliance.cwd,
@@ -216,7 +234,10 @@ async def test_frozen_build_runs_supervisord_in_process(appliance):
     healthy = await appliance.wait_healthy()
     assert "healthy: 1/1 programs RUNNING" in healthy.stdout
     client = supervisor.SupervisorClient(appliance.run_dir / "supervisor.sock")
-    assert client.pid() == appliance.proc.pid
+    pid = client.pid()
+    assert pid == appliance.proc.pid  # still systemd's MainPID ...
+    loaded = _mapped_files(pid)
+    assert not [f for f in loaded if "pydantic_core" in f or "psycopg2" in f]  # ... and lean
     assert await appliance.terminate() == 0
     assert "stopped: logrotate (exit status 0)" in appliance.output
 

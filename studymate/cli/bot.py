@@ -1,4 +1,4 @@
-"""``studymate bot``: run the Telegram bot (long polling) until SIGTERM."""
+"""``studymate bot``: run the Telegram bot (long polling, or a webhook) until SIGTERM."""
 
 from __future__ import annotations
 
@@ -18,7 +18,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     settings.require_token()
+    settings.require_webhook()
     open_migrated(settings).close()
+    from studymate.bot import lean_models  # noqa: F401  first: aiogram's models build on use
+
+    # isort: split
     from aiogram.exceptions import TelegramUnauthorizedError  # aiogram loads only for this role
 
     from studymate.bot.runner import run_bot

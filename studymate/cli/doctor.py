@@ -30,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from studymate.bot import lean_models  # noqa: F401  before aiogram: seconds faster
+
     checks = [Check(True, "configuration loaded")]
     mentor_rows = _check_database(settings, checks)
     if settings.redis_url:

@@ -41,18 +41,25 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except supervisor.SupervisorUnavailable as exc:
         print(f"studymate: supervisor is not running ({exc})", file=sys.stderr)
         return exitcodes.CONFIG
-    rows = [("PROGRAM", "STATE", "PID", "UPTIME", f"CRASHES/{supervisor.CRASH_LOOP_WINDOW / 60:.0f}m")]
+    rows = [("PROGRAM", "STATE", "PID", "UPTIME", f"CRASHES/{supervisor.CRASH_LOOP_WINDOW / 60:.0f}m",
+             "PSS MB", "RSS MB")]
     for p in health.programs:
-        rows.append((p.name, p.state, str(p.pid or "-"), format_duration(p.uptime), str(p.crashes)))
+        used = supervisor.Memory.of(supervisor.process_tree([p.pid])) if p.pid else None
+        rows.append((
+            p.name, p.state, str(p.pid or "-"), format_duration(p.uptime), str(p.crashes),
+            supervisor.Memory.mb(used.pss_kb) if used else "-",
+            supervisor.Memory.mb(used.rss_kb) if used else "-",
+        ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     for note in health.notes:
         print(note)
-    total_kb = sum(supervisor.resident_kb(pids).values())
+    total = supervisor.Memory.of(pids)
     print(
-        f"memory: {total_kb / 1024:.1f} MB resident (supervisord + {len(health.programs)} "
-        f"programs, {len(pids)} processes)"
+        f"memory: {total.mb(total.rss_kb)} MB resident (supervisord + {len(health.programs)} "
+        f"programs, {total.processes} processes), {total.mb(total.pss_kb)} MB PSS "
+        "(shared pages counted once)"
     )
     print(health.summary())
     return exitcodes.OK if health.healthy else exitcodes.FAILURE

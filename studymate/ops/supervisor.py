@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TEMPLATE_NAME: Final = "supervisord.conf"
+LEAN_SUPERVISORD: Final = "__supervisord__"  # a frozen binary's first argument: run only supervisord
 SOCKET_NAME: Final = "supervisor.sock"
 CRASH_LOOP_EXITS: Final = 3  # unexpected exits of one program ...
 CRASH_LOOP_WINDOW: Final = 600.0  # ... within this many seconds = a crash loop
@@ -362,6 +363,47 @@ def resident_kb(pids: Iterable[int]) -> dict[int, int]:
     return {pid: _status_kb(pid, "VmRSS") for pid in pids}
 
 
+def proportional_kb(pid: int) -> int | None:
+    """Pss (KiB) from /proc/PID/smaps_rollup; None when unreadable (another user's process)."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return None
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Resident memory of a set of processes, in KiB.
+
+    RSS counts a shared page (the interpreter, shared libraries) once in every process that
+    maps it, as ``ps`` and ``top`` show it; PSS splits it between them, so summed over
+    processes PSS is what the machine really spends. ``pss_kb`` is None when some process's
+    smaps_rollup could not be read.
+    """
+
+    rss_kb: int
+    pss_kb: int | None
+    processes: int
+
+    @staticmethod
+    def of(pids: Iterable[int]) -> Memory:
+        pids = list(pids)
+        pss = [proportional_kb(pid) for pid in pids]
+        return Memory(
+            rss_kb=sum(resident_kb(pids).values()),
+            pss_kb=None if None in pss else sum(p or 0 for p in pss),
+            processes=len(pids),
+        )
+
+    @staticmethod
+    def mb(kb: int | None) -> str:
+        return "?" if kb is None else f"{kb / 1024:.1f}"
+
+
 def appliance_pids(client: SupervisorClient) -> set[int]:
     """supervisord, its programs and their children."""
     roots = [client.pid()] + [int(i.get("pid") or 0) for i in client.processes()]
@@ -410,20 +452,29 @@ def _report_readiness(sock: Path, address: str, heartbeat_file: Path | None) -> 
             last = status
 
 
+def lean_command() -> list[str]:
+    """How this program starts again as nothing but supervisord (arguments follow)."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, LEAN_SUPERVISORD]  # packaging/entry.py, before the CLI loads
+    return [sys.executable, "-m", __name__]
+
+
 def run_supervisord(conf: Path, *, sock: Path, heartbeat_file: Path | None = None) -> int:
     """Become supervisord, in the foreground, keeping this PID (systemd's MainPID).
 
-    From a Python install this process image is replaced (``exec``) by a lean interpreter that
-    imports only this module and supervisor: about 26 MB resident for the life of the
-    appliance instead of about 50 MB with the whole CLI loaded. A frozen binary cannot start
-    a bare module, so there supervisord runs right here; both paths end in :func:`serve`.
+    This process image is replaced (``exec``) by a lean one that imports only this module and
+    supervisor: about 26 MB resident for the life of the appliance instead of about 47 MB
+    with the CLI, its settings and the database driver loaded. From a Python install that is
+    ``python -m`` this module; a frozen binary starts itself again with ``LEAN_SUPERVISORD``
+    as its first argument. Both paths end in :func:`serve`.
     """
-    if not getattr(sys, "frozen", False) and sys.executable:
+    if sys.executable:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
+        command = lean_command()
         beat = str(heartbeat_file) if heartbeat_file else ""
-        os.execv(sys.executable, [sys.executable, "-m", __name__, str(conf), str(sock), beat])
+        os.execv(command[0], [*command, str(conf), str(sock), beat])
     return serve(conf, sock=sock, heartbeat_file=heartbeat_file)
 
 
@@ -448,7 +499,12 @@ def serve(conf: Path, *, sock: Path, heartbeat_file: Path | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":  # the lean supervisord process that run_supervisord execs
+def main(argv: Sequence[str]) -> int:
+    """The lean supervisord process that :func:`run_supervisord` execs: CONF SOCK HEARTBEAT."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    conf_arg, sock_arg, beat_arg = sys.argv[1:4]
-    sys.exit(serve(Path(conf_arg), sock=Path(sock_arg), heartbeat_file=Path(beat_arg) if beat_arg else None))
+    conf_arg, sock_arg, beat_arg = argv[:3]
+    return serve(Path(conf_arg), sock=Path(sock_arg), heartbeat_file=Path(beat_arg) if beat_arg else None)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
