@@ -34,6 +34,18 @@ def run_cli(env: dict[str, str], *args: str, cwd: str) -> subprocess.CompletedPr
         ({"ADMIN_TELEGRAM_IDS": "12,abc"}, ("migrate",), "ADMIN_TELEGRAM_IDS", "numeric"),
         ({"TEST_STUDENT_IDS": "x"}, ("migrate",), "TEST_STUDENT_IDS", "numeric"),
         ({"REDIS_URL": "localhost:6379"}, ("migrate",), "REDIS_URL", "redis://"),
+        ({"HTTP_PORT": "70000"}, ("migrate",), "HTTP_PORT", "65535"),
+        ({"WATCHDOG_HTTP_PORT": "-1"}, ("migrate",), "WATCHDOG_HTTP_PORT", "0"),
+        ({"HTTP_HOST": "0.0.0.0/0"}, ("migrate",), "HTTP_HOST", "127.0.0.1"),
+        ({"TELEGRAM_MODE": "push"}, ("migrate",), "TELEGRAM_MODE", "webhook"),
+        ({"WEBHOOK_URL": "bot.example.org/hook"}, ("migrate",), "WEBHOOK_URL", "https://"),
+        ({"WEBHOOK_SECRET": "has spaces"}, ("migrate",), "WEBHOOK_SECRET", "A-Z"),
+        ({"WEBHOOK_SECRET": "x" * 257}, ("migrate",), "WEBHOOK_SECRET", "1-256"),
+        ({"BOT_TOKEN": GOOD_TOKEN, "TELEGRAM_MODE": "webhook"}, ("bot",), "WEBHOOK_URL", "https://"),
+        ({"BOT_TOKEN": GOOD_TOKEN, "TELEGRAM_MODE": "webhook", "WEBHOOK_URL": "https://b.example/h"},
+         ("bot",), "WEBHOOK_SECRET", "openssl rand"),
+        ({"BOT_TOKEN": GOOD_TOKEN, "TELEGRAM_MODE": "webhook", "WEBHOOK_URL": "https://b.example/h",
+          "WEBHOOK_SECRET": "s3cret", "HTTP_PORT": "0"}, ("bot",), "HTTP_PORT", "own port"),
     ],
 )
 def test_bad_value_exits_2_with_one_clear_line(env, args, variable, hint, tmp_path):

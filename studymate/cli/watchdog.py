@@ -38,7 +38,24 @@ def _notifier(settings: Settings, db: health.GuardedDb, quiet: bool) -> wd.Notif
     if settings.bot_token is None or not settings.admin_telegram_ids:
         logger.warning("no BOT_TOKEN or ADMIN_TELEGRAM_IDS: alerts go to this log only")
         return wd.LogNotifier()
-    return wd.TelegramNotifier(settings, db)
+    return NotifierOnFirstMessage(settings, db)
+
+
+class NotifierOnFirstMessage:
+    """:class:`wd.TelegramNotifier`, made when the first message is due.
+
+    It loads aiohttp (~10 MB resident), which the watchdog of a healthy appliance then never
+    holds; the first alert waits the fraction of a second that takes.
+    """
+
+    def __init__(self, settings: Settings, db: health.GuardedDb) -> None:
+        self.settings, self.db = settings, db
+        self.notifier: wd.TelegramNotifier | None = None
+
+    def send(self, key: str, render: wd.Render, *, recovery: bool = False) -> bool:
+        if self.notifier is None:
+            self.notifier = wd.TelegramNotifier(self.settings, self.db)
+        return self.notifier.send(key, render, recovery=recovery)
 
 
 def _print(findings: list[health.Finding]) -> None:
@@ -61,12 +78,19 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         dry_run=args.dry_run or args.once,
         checks=wd.standard_checks(settings, db, time.time()),
     )
+    metrics = None
+    notifier = _notifier(settings, db, quiet=args.dry_run or args.once)
+    if settings.watchdog_http_port and not args.once:
+        from studymate.ops.watchdog_metrics import WatchdogMetrics
+
+        metrics = WatchdogMetrics()
+        notifier = metrics.counting(notifier)
     reporter = wd.Reporter(
-        _notifier(settings, db, quiet=args.dry_run or args.once),
+        notifier,
         state_path=None if args.dry_run or args.once else settings.state_dir / "watchdog-state.json",
     )
     control = wd.SupervisorControl(supervisor.socket_path(settings), timeout=10.0)
-    dog = wd.Watchdog(config, control=control, reporter=reporter)
+    dog = wd.Watchdog(config, control=control, reporter=reporter, metrics=metrics)
     try:
         if args.once:
             findings, _ = dog.collect(time.time())
@@ -79,6 +103,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             )
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda received, _frame: dog.request_stop())
+        if metrics is not None:
+            metrics.serve(settings.http_host, settings.watchdog_http_port)
         logger.info(
             "watching every %g s (heartbeat stale after %g s)%s",
             config.interval, config.stale, "; dry run" if args.dry_run else "",
@@ -87,4 +113,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         logger.info("watchdog stopped")
         return exitcodes.OK
     finally:
+        if metrics is not None:
+            metrics.close()
         db.close()

@@ -113,10 +113,11 @@ class GuardedDb:
         with database.connection_context(), database.atomic():
             return fn(*args, **kwargs)
 
-    def close(self) -> None:
+    def close(self, *, pool: bool = True) -> None:
+        """Stop the worker; ``pool=False`` leaves a connection pool shared with others open."""
         self._executor.shutdown(wait=False, cancel_futures=True)
         close_all = getattr(self.database, "close_all", None)  # the PostgreSQL pool
-        if close_all is not None:
+        if pool and close_all is not None:
             close_all()
 
 

@@ -336,8 +336,10 @@ class Watchdog:
         clock: Clock = time.time,
         ping: Callable[[str], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        metrics: Any = None,  # WatchdogMetrics, when its port is on
     ) -> None:
         self.config = config
+        self.metrics = metrics
         self.control = control
         self.reporter = reporter
         self.clock = clock
@@ -372,6 +374,8 @@ class Watchdog:
         for finding in findings:
             self._log(finding)
             self.reporter.report(finding, now)
+        if self.metrics is not None:
+            self.metrics.round(findings, now)
         bot = next((f for f in findings if f.subject == f"program:{BOT}"), None)
         self.bot_in_doubt = bot is None or not bot.known or bot.problem
         if not any(f.problem for f in findings) and self.reporter.all_clear:
@@ -499,6 +503,8 @@ class Watchdog:
         else:
             if name in self.programs:
                 self.programs[name].stopped_by_us = False
+            if self.metrics is not None:
+                self.metrics.acted(action)
 
     def restart(self, full_name: str) -> None:
         """Stop (SIGTERM, SIGKILL after stopwaitsecs) and start again, through supervisor.

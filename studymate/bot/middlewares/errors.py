@@ -11,6 +11,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from studymate.bot.middlewares.basics import Handler
+from studymate.bot.update_outcome import note_outcome
 from studymate.i18n import t
 from studymate.ops.alerts import AdminAlerter
 from studymate.services.errors import NotFound
@@ -38,6 +39,7 @@ class ErrorMiddleware(BaseMiddleware):
             await self._tell_user(event, t("callback_not_allowed"))
             return None
         except Exception as exc:  # the one place that catches everything, on purpose
+            note_outcome("error")
             user = data.get("event_from_user")
             logger.exception(
                 "handler failed: user=%s update=%s", getattr(user, "id", None), type(event).__name__

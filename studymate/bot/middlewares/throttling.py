@@ -9,6 +9,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from studymate.bot.middlewares.basics import Handler
 from studymate.bot.throttling import Throttle
+from studymate.bot.update_outcome import note_outcome
 from studymate.db.connection import Db
 from studymate.i18n import t
 from studymate.services.enrollment import language_of
@@ -42,6 +43,7 @@ class ThrottlingMiddleware(BaseMiddleware):
         violations = await self.throttle.hit("msg" if is_message else "cb", user.id, interval)
         if violations == 0:
             return await handler(event, data)
+        note_outcome("throttled")
         if violations <= WARNINGS:
             # Looked up only for the (at most three) warnings, never for the dropped flood.
             lang = await self.db.run(language_of, user.id, self.default_language)

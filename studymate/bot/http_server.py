@@ -1,0 +1,163 @@
+"""The bot's local HTTP port: ``GET /metrics`` (Prometheus) and ``GET /healthz``.
+
+Creating the application and starting the server are two steps, so the runner can add more
+routes (the webhook) to the same application in between. ``/healthz`` answers 200 while the
+database answers and the last getUpdates (or webhook update) is recent, else 503; Redis being
+down is reported but is not a 503: the bot keeps working on the database storage then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from typing import TYPE_CHECKING, Any, Final
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from studymate import __version__
+from studymate.bot.metrics import BotMetrics, LastPoll
+from studymate.bot.storage import REDIS_ERRORS, FailoverStorage
+from studymate.db import migrate
+from studymate.ops.health import GuardedDb, check_database
+
+if TYPE_CHECKING:
+    from studymate.bot.runtime import Services
+    from studymate.config import Settings
+
+logger = logging.getLogger(__name__)
+
+CHECK_TIMEOUT: Final = 3.0  # /healthz answers within about this, whatever hangs
+
+
+class Health:
+    """What ``/healthz`` reports; :meth:`check` returns the status code and the JSON body."""
+
+    def __init__(
+        self, services: Services, heartbeat: LastPoll, *, stale_after: float,
+        started: float | None = None,
+    ) -> None:
+        self.services = services
+        self.heartbeat = heartbeat
+        self.stale_after = stale_after
+        self.started = time.time() if started is None else started
+        self.schema_version: str | None = None
+        # Its own worker thread and timeout: a hung query never holds the bot's threads.
+        self.guarded = GuardedDb(services.db.database, timeout=CHECK_TIMEOUT)
+
+    async def check(self) -> tuple[int, dict[str, Any]]:
+        now = time.time()
+        database, redis = await asyncio.gather(self._database(), self._redis())
+        if database == "ok" and self.schema_version is None:
+            self.schema_version = await self._schema_version()
+        last = self.heartbeat.last_poll
+        age = now - (last or self.started)  # a young process is given time for its first poll
+        problems = []
+        if database != "ok":
+            problems.append("database")
+        if age > self.stale_after:
+            problems.append("no_updates" if last else "never_polled")
+        body = {
+            "status": "unhealthy" if problems else "ok",
+            "problems": problems,
+            "version": __version__,
+            "schema_version": self.schema_version,
+            "last_poll": _iso(last) if last else None,
+            "last_poll_age_seconds": round(now - last, 1) if last else None,
+            "database": database,
+            "redis": redis,
+            "fsm_storage": getattr(self.services.storage, "backend_name", "database"),
+        }
+        return (503 if problems else 200), body
+
+    async def _database(self) -> str:
+        finding = await asyncio.to_thread(check_database, self.guarded)
+        return "ok" if not finding.problem else "down"
+
+    async def _redis(self) -> str:
+        storage = self.services.storage
+        if not isinstance(storage, FailoverStorage):
+            return "not configured"
+        try:
+            await asyncio.wait_for(storage.redis.redis.ping(), CHECK_TIMEOUT)
+        except REDIS_ERRORS:
+            return "down"
+        return "ok"
+
+    async def _schema_version(self) -> str | None:
+        try:
+            return await asyncio.wait_for(
+                asyncio.to_thread(migrate.schema_version, self.services.db.database), CHECK_TIMEOUT
+            )
+        except Exception as exc:  # asked again on the next request
+            logger.warning("healthz: cannot read the schema version: %s", type(exc).__name__)
+            return None
+
+    def close(self) -> None:
+        self.guarded.close(pool=False)  # the pool belongs to the bot, which closes it last
+
+
+METRICS: Final = web.AppKey("metrics", BotMetrics)
+HEALTH: Final = web.AppKey("health", Health)
+
+
+def _iso(timestamp: float) -> str:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="seconds")
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    metrics = request.app[METRICS]
+    await metrics.snapshot.refresh()  # database figures, read on a database thread
+    return web.Response(body=generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    status, body = await request.app[HEALTH].check()
+    return web.json_response(body, status=status, headers={"Cache-Control": "no-store"})
+
+
+def create_http_app(
+    settings: Settings, services: Services, heartbeat: LastPoll, metrics: BotMetrics
+) -> web.Application:
+    """The application with ``/metrics`` and ``/healthz``; more routes may be added before start."""
+    app = web.Application()
+    app[METRICS] = metrics
+    app[HEALTH] = Health(services, heartbeat, stale_after=settings.heartbeat_stale_seconds)
+    app.router.add_get("/metrics", _metrics)
+    app.router.add_get("/healthz", _healthz)
+    return app
+
+
+async def start_http(
+    app: web.Application, host: str, port: int, *, required: bool = False
+) -> web.AppRunner | None:
+    """Serve ``app`` on ``host:port``; None when ``port`` is 0.
+
+    A port already taken is logged and the bot goes on without its endpoints, unless
+    ``required`` (the webhook cannot do without), when the error is raised.
+    """
+    if not port:
+        return None
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        if required:
+            raise
+        logger.error("cannot serve /metrics and /healthz on %s:%s: %s", host, port, exc.strerror or exc)
+        return None
+    logger.info("serving /metrics and /healthz on http://%s:%s", host, port)
+    return runner
+
+
+async def stop_http(runner: web.AppRunner | None) -> None:
+    if runner is None:
+        return
+    health = runner.app.get(HEALTH)
+    await runner.cleanup()
+    if health is not None:
+        health.close()
