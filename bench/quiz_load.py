@@ -1,10 +1,12 @@
 """Benchmark: N students answering one quiz as fast as they can, through the real bot process.
 
     .venv/bin/python bench/quiz_load.py [--students 300] [--questions 20] [--database-url URL]
+                                        [--redis-url URL]
 
 Each simulated student presses an answer as soon as the bot shows the next question. Prints
 handled answers per second, p50/p99 time from the press to the bot's edit showing the next
-question (or the result), and the bot's peak resident memory (VmHWM).
+question (or the result), the bot's CPU time per answer (steadier than the rates on a busy
+machine: the students and the fake server share it) and its peak resident memory (VmHWM).
 """
 
 from __future__ import annotations
@@ -86,6 +88,12 @@ async def student(fake: FakeTelegram, n: int, questions: int, latencies: list[fl
         latencies.append(time.monotonic() - pressed)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process used so far (fields 14 and 15 of /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -93,7 +101,7 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def run(students: int, questions: int, database_url: str | None) -> None:
+async def run(students: int, questions: int, database_url: str | None, redis_url: str | None) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="studymate-quizbench-"))
     url = database_url or f"sqlite:///{workdir / 'bench.db'}"
     seed(url, students, questions)
@@ -103,25 +111,29 @@ async def run(students: int, questions: int, database_url: str | None) -> None:
         env = {**os.environ, "BOT_TOKEN": TOKEN, "DATABASE_URL": url, "TELEGRAM_API_URL": fake.base_url,
                "STATE_DIR": str(workdir), "RUNTIME_DIR": str(workdir), "LOG_DIR": str(workdir),
                "STUDYMATE_ENV_FILE": os.devnull, "THROTTLE_MESSAGE_SECONDS": "0",
-               "THROTTLE_CALLBACK_SECONDS": "0", "QUIZ_QUESTION_SECONDS": "600"}
+               "THROTTLE_CALLBACK_SECONDS": "0", "QUIZ_QUESTION_SECONDS": "600",
+               "REDIS_URL": redis_url or ""}
         bot = await asyncio.create_subprocess_exec(sys.executable, "-m", "studymate", "bot", env=env,
                                                    stderr=asyncio.subprocess.DEVNULL)
         try:
             while not fake.calls("getUpdates"):  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
             latencies: list[float] = []
-            started = time.monotonic()
+            started, cpu_before = time.monotonic(), cpu_seconds(bot.pid)
             await asyncio.gather(*(student(fake, n, questions, latencies) for n in range(students)))
             elapsed = time.monotonic() - started
+            cpu = cpu_seconds(bot.pid) - cpu_before
             peak = peak_rss_mb(bot.pid)
         finally:
             bot.terminate()
             await bot.wait()
     latencies.sort()
     p99 = latencies[int(len(latencies) * 0.99) - 1]
-    print(f"backend={url.split(':')[0]} students={students} questions={questions} answers={len(latencies)}")
+    storage = "redis" if redis_url else "database"
+    print(f"backend={url.split(':')[0]} fsm={storage} students={students} questions={questions} answers={len(latencies)}")
     print(f"answers/s: {len(latencies) / elapsed:.1f} (whole run {elapsed:.1f} s, including opening the quiz)")
     print(f"answer → next question: p50 {statistics.median(latencies) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
+    print(f"bot CPU: {cpu:.1f} s, {cpu / len(latencies) * 1000:.1f} ms per answer (quiz opening included)")
     print(f"bot peak memory: {peak:.0f} MB")
 
 
@@ -130,8 +142,9 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=300)
     parser.add_argument("--questions", type=int, default=20)
     parser.add_argument("--database-url", default=None, help="an empty database (default: temp SQLite)")
+    parser.add_argument("--redis-url", default=None, help="FSM storage in Redis (default: in the database)")
     args = parser.parse_args()
-    asyncio.run(run(args.students, args.questions, args.database_url))
+    asyncio.run(run(args.students, args.questions, args.database_url, args.redis_url))
 
 
 if __name__ == "__main__":

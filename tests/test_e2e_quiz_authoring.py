@@ -201,6 +201,9 @@ async def test_duplicate_copy_then_replace_with_ranked_start_now(school, fake, r
     # Scenario 30: "Python basics" and "Python basics (copy)" exist → "(copy 2)".
     preview = await upload(mentor, fake, EXAMPLE, "basics.txt")
     assert preview["text"].startswith(plain("quiz_duplicate_found", title="Python basics"))
+    # Scenario 26: the topic line gives title and topic; three questions, the first shown.
+    intro = plain("quiz_preview", title="Python basics", topic="Python basics", count=3, preview="").rstrip()
+    assert intro in preview["text"] and "A) func\nB) def\nC) lambda\nD) define" in preview["text"]
     assert inline_labels(preview) == [
         ru("btn_view_all_questions"), ru("btn_replace_quiz"), ru("btn_copy_quiz"), ru("btn_cancel_quiz")]
     modes = await press(mentor, fake, preview, ru("btn_copy_quiz"))

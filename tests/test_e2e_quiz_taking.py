@@ -146,11 +146,16 @@ async def test_blocking_during_quizzes(db, fake, run_bot):
     make_quiz("Exam", 3, ranked=True)
     await run_bot(QUIZ_QUESTION_SECONDS="60")
     chat = Chat(fake, STUDENT_ID)
+    [old_menu] = await chat.send("📝 Квизы")  # its buttons stay under the old message
     await open_quiz(fake, chat, "🏆", "Exam")
-    [blocked] = await chat.send("📚 Материалы")
-    assert blocked["text"] == plain("quiz_in_progress", "ru")
-    [blocked] = await chat.send("/cancel")
-    assert blocked["text"] == plain("quiz_in_progress", "ru")
+    for label in ("📚 Материалы", "🏆 Рейтинг"):
+        [blocked] = await chat.send(label)
+        assert blocked["text"] == plain("quiz_in_progress", "ru")
+    alert = await chat.click(old_menu["message_id"], button_data(old_menu, "📚"))
+    assert alert["show_alert"] and alert["text"] == plain("quiz_in_progress", "ru")
+    for label in ("/cancel", "❌ Отмена"):  # an exam cannot be left
+        [blocked] = await chat.send(label)
+        assert blocked["text"] == plain("quiz_in_progress", "ru")
     QuizAttempt.update(finished_at=utcnow()).execute()  # end the exam
     await open_quiz(fake, chat, "📚", "Practice")
     [cancelled] = await chat.send("/cancel")

@@ -154,3 +154,69 @@ def test_two_answers_at_once_store_one(quiz, db):
     assert sorted(results) == sorted([Outcome.ACCEPTED, Outcome.DUPLICATE])
     assert QuizAnswer.select().count() == 1
     assert QuizAttempt.get().current_index == 1
+
+
+def test_session_limit_follows_the_quiz_length(quiz):
+    view = start(quiz, base_seconds=30)
+    attempt = QuizAttempt.get_by_id(view.attempt_id)
+    # 4 questions of 30 s, one with the '#' bonus, plus the grace period (B3: not a fixed 900 s).
+    assert attempt.session_deadline == T0 + dt.timedelta(seconds=4 * 30 + 5 + quiz_engine.SESSION_GRACE_SECONDS)
+    assert attempt.question_deadline == T0 + dt.timedelta(seconds=30)
+
+
+def test_an_exam_that_closes_mid_attempt_still_ends_on_the_score_only(quiz):
+    """B30: the mode is the one the attempt started in; the answers show from the list later."""
+    quiz.quiz_type, quiz.max_attempts = "ranked", 1
+    quiz.available_from, quiz.available_until = T0, T0 + dt.timedelta(seconds=30)
+    quiz.save()
+    view, now = start(quiz), T0
+    while view is not None:
+        now += dt.timedelta(seconds=15)  # the deadline passes during question 2
+        step = answer(view, "A", now)
+        view, finished = step.next, step.finished
+    assert finished.is_exam
+    later = quiz_engine.result(STUDENT, finished.attempt_id, now=now)
+    assert not later.is_exam and len(later.lines) == 4  # practice mode now: full review
+
+
+def test_a_question_deleted_during_an_attempt_is_skipped_and_leaves_the_total(quiz):
+    from studymate.services import quiz_questions
+
+    q1 = start(quiz)
+    second = QuizQuestion.get(QuizQuestion.quiz == quiz.id, QuizQuestion.order == 2)
+    quiz_questions.delete_question(1, quiz.id, second.id, tz=TZ)
+    step = answer(q1, "B", T0 + dt.timedelta(seconds=1))
+    assert step.next.text == "Q3"  # the deleted question 2 is skipped, not the end of the quiz
+    step = answer(step.next, "D", T0 + dt.timedelta(seconds=2))
+    done = answer(step.next, "A", T0 + dt.timedelta(seconds=3))
+    assert (done.finished.score, done.finished.total) == (3, 3)
+    assert QuizAnswer.select().count() == 3
+
+
+def test_an_answer_after_the_session_ended_finalises_the_attempt(quiz):
+    view = start(quiz)
+    attempt = QuizAttempt.get_by_id(view.attempt_id)
+    late = answer(view, "B", attempt.session_deadline + dt.timedelta(seconds=1))
+    assert late.outcome is Outcome.LATE and late.finished.reason == "expired"
+    assert QuizAnswer.select().count() == 0 and QuizAttempt.get().finished_at is not None
+
+
+def test_a_tap_by_someone_else_or_after_the_mentor_left_is_not_theirs(quiz):
+    view = start(quiz)
+    mine = quiz_engine.answer(STUDENT, view.attempt_id, view.question_id, "B", tz=TZ, now=T0)
+    assert mine.outcome is Outcome.ACCEPTED and mine.language == "ru"
+    enrollment.enroll(TelegramProfile(2002, None, "Bek", ""), mentor_id=1, language="ru")
+    other = quiz_engine.answer(2002, view.attempt_id, mine.next.question_id, "C", tz=TZ, now=T0)
+    assert other.outcome is Outcome.NOT_YOURS
+    mentors.deactivate_mentor(1001)
+    gone = quiz_engine.answer(STUDENT, view.attempt_id, mine.next.question_id, "C", tz=TZ, now=T0)
+    assert gone.outcome is Outcome.NOT_YOURS and QuizAnswer.select().count() == 1
+
+
+def test_an_attempt_past_its_session_deadline_no_longer_holds_the_student(quiz):
+    """Scenario 43: until the sweeper finalises it, the student's other actions are served."""
+    view = start(quiz, now=utcnow())
+    assert enrollment.identify(STUDENT, ttl=300).quiz_attempt == view.attempt_id
+    QuizAttempt.update(session_deadline=utcnow() - dt.timedelta(seconds=1)).execute()
+    identity = enrollment.identify(STUDENT, ttl=300)
+    assert identity.quiz_attempt is None and identity.role.value == "student"

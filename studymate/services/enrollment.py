@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from peewee import JOIN
 
@@ -60,56 +61,85 @@ class TelegramProfile:
 
 
 def identify(telegram_id: int, *, ttl: int, default_language: str = "ru") -> Identity:
-    """Resolve role and language with at most two indexed lookups."""
-    mentor = Mentor.get_or_none(Mentor.telegram_id == telegram_id)
-    if mentor is not None and mentor.is_active:
+    """Resolve role, language and a running quiz in one query (two for a user without a
+    Student row: mentors and strangers).
+
+    A quiz attempt whose session deadline has passed does not hold the student: the sweeper
+    finalises it, and meanwhile the student's other actions are served (§11 scenario 43).
+    """
+    now = utcnow()
+    row = _student_row(telegram_id, now)
+    if row is None:
+        mentor = Mentor.get_or_none(Mentor.telegram_id == telegram_id)
+        if mentor is not None and mentor.is_active:
+            return _mentor_identity(telegram_id, mentor, default_language)
+        # An inactive mentor keeps their language (§7.1).
+        language = mentor.language if mentor is not None else default_language
         return Identity(
-            telegram_id=telegram_id,
-            role=Role.MENTOR,
-            language=normalize_language(mentor.language, default_language),
-            known=True,
-            mentor_id=mentor.id,
-            mentor_name=mentor.name,
-            mentor_group_id=mentor.group_chat_id,
+            telegram_id, Role.STRANGER, normalize_language(language, default_language),
+            known=mentor is not None,
         )
-    student = (
-        Student.select(Student, Mentor)
-        .join(Mentor, JOIN.LEFT_OUTER, on=(Student.mentor == Mentor.id))
-        .where(Student.telegram_id == telegram_id)
-        .first()
-    )
-    if mentor is not None:
-        language = mentor.language  # an inactive mentor keeps their language (§7.1)
-    elif student is not None:
-        language = student.language
-    else:
-        language = default_language
-    language = normalize_language(language, default_language)
-    if student is None:
-        return Identity(telegram_id, Role.STRANGER, language, known=mentor is not None)
-    linked = student.mentor_id is not None and student.mentor.is_active
-    running = (
-        QuizAttempt.select(QuizAttempt.id, QuizAttempt.is_exam)
-        .where((QuizAttempt.student == student.id) & QuizAttempt.finished_at.is_null())
-        .first()
-    )
-    fresh = bool(
-        linked
-        and student.membership_checked_at is not None
-        and utcnow() - student.membership_checked_at < dt.timedelta(seconds=ttl)
-    )
+    if row["own_mentor"] is not None:  # a mentor with a Student row too: the mentor wins
+        mentor = Mentor.get_by_id(row["own_mentor"])
+        if mentor.is_active:
+            return _mentor_identity(telegram_id, mentor, default_language)
+        row["language"] = mentor.language
+    linked = row["mentor"] is not None and bool(row["mentor_active"])
+    checked = row["membership_checked_at"]
+    fresh = bool(linked and checked is not None and now - checked < dt.timedelta(seconds=ttl))
     return Identity(
         telegram_id=telegram_id,
         role=Role.STUDENT if linked else Role.STRANGER,
-        language=language,
+        language=normalize_language(row["language"], default_language),
         known=True,
-        mentor_id=student.mentor_id if linked else None,
-        mentor_name=student.mentor.name if linked else "",
-        mentor_group_id=student.mentor.group_chat_id if linked else None,
-        student_id=student.id,
+        mentor_id=row["mentor"] if linked else None,
+        mentor_name=row["mentor_name"] if linked else "",
+        mentor_group_id=row["mentor_group"] if linked else None,
+        student_id=row["id"],
         membership_fresh=fresh,
-        quiz_attempt=running.id if running else None,
-        quiz_exam=bool(running and running.is_exam),
+        quiz_attempt=row["attempt"],
+        quiz_exam=bool(row["attempt"] is not None and row["exam"]),
+    )
+
+
+def _student_row(telegram_id: int, now: dt.datetime) -> dict[str, Any] | None:
+    """The Student row with its mentor, a Mentor row of the same person, and the running
+    quiz attempt (not past its session deadline), as one row."""
+    same_person = Mentor.alias()
+    return (
+        Student.select(
+            Student.id, Student.language, Student.mentor, Student.membership_checked_at,
+            Mentor.is_active.alias("mentor_active"), Mentor.name.alias("mentor_name"),
+            Mentor.group_chat_id.alias("mentor_group"), same_person.id.alias("own_mentor"),
+            QuizAttempt.id.alias("attempt"), QuizAttempt.is_exam.alias("exam"),
+        )
+        .join(Mentor, JOIN.LEFT_OUTER, on=(Student.mentor == Mentor.id))
+        .switch(Student)
+        .join(same_person, JOIN.LEFT_OUTER, on=(same_person.telegram_id == Student.telegram_id))
+        .switch(Student)
+        .join(
+            QuizAttempt, JOIN.LEFT_OUTER,
+            on=(
+                (QuizAttempt.student == Student.id)
+                & QuizAttempt.finished_at.is_null()
+                & (QuizAttempt.session_deadline.is_null() | (QuizAttempt.session_deadline > now))
+            ),
+        )
+        .where(Student.telegram_id == telegram_id)
+        .dicts()
+        .first()
+    )
+
+
+def _mentor_identity(telegram_id: int, mentor: Mentor, default_language: str) -> Identity:
+    return Identity(
+        telegram_id=telegram_id,
+        role=Role.MENTOR,
+        language=normalize_language(mentor.language, default_language),
+        known=True,
+        mentor_id=mentor.id,
+        mentor_name=mentor.name,
+        mentor_group_id=mentor.group_chat_id,
     )
 
 

@@ -26,6 +26,7 @@ def get_routers() -> list[Router]:
     # Global escape hatches first (start, cancel, language win over any input state, §3.1),
     # then the features, and the fallback last so it can never swallow a feature's update.
     return [
+        quiz_student.answers,  # the busiest update, matched by its callback prefix alone
         start.router,
         language.router,
         admin.router,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 from aiogram import Bot, F, Router
@@ -20,23 +21,25 @@ from studymate.bot.quiz_views import (
     review_markup,
     review_text,
 )
-from studymate.config import Settings
+from studymate.config import Settings, normalize_language
 from studymate.db.connection import Db
 from studymate.i18n import t
 from studymate.services import quiz_engine
-from studymate.services.enrollment import Identity
+from studymate.services.enrollment import Identity, Role, identify
 from studymate.services.quiz_engine import Finished, Outcome, QuestionView, Refusal
 
 router = Router(name="quiz_student")
 router.message.filter(IsStudent())
 router.callback_query.filter(IsStudent())
+# Answer taps come first and need no identity: the engine checks the attempt against the
+# sender (a student of an active mentor) in the query that reads it (IdentityMiddleware).
+answers = Router(name="quiz_answers")
 QUIZ = {"quiz": True}  # allowed while an attempt runs (the access gate checks this flag)
 
 TOASTS = {
     Outcome.DUPLICATE: "quiz_answer_duplicate",
     Outcome.STALE: "quiz_answer_stale",
     Outcome.LATE: "quiz_answer_late",
-    Outcome.NOT_YOURS: "callback_not_allowed",
 }
 REFUSALS = {
     Refusal.NOT_FOUND: "callback_not_allowed",
@@ -115,9 +118,11 @@ async def show_finish(bot: Bot, db: Db, finished: Finished, lang: str) -> None:
 @router.callback_query(TakeCb.filter(F.action == Take.START))
 async def start(callback: CallbackQuery, callback_data: TakeCb, identity: Identity, db: Db,
                 settings: Settings) -> None:
+    message = callback.message
     outcome = await db.run(
         quiz_engine.start, identity.telegram_id, callback_data.quiz, tz=settings.tz,
         base_seconds=settings.quiz_question_seconds,
+        chat_id=message.chat.id, message_id=message.message_id,
     )
     if isinstance(outcome, tuple):  # not open yet
         opens = local_time(outcome[1], settings.tz)
@@ -127,28 +132,42 @@ async def start(callback: CallbackQuery, callback_data: TakeCb, identity: Identi
     if isinstance(outcome, Refusal):
         await callback.answer(t(REFUSALS[outcome]), show_alert=True)
         return
-    message = callback.message
-    await db.run(quiz_engine.remember_message, outcome.attempt_id, message.chat.id, message.message_id)
-    view = await db.run(quiz_engine.current_view, outcome.attempt_id)
-    await message.edit_text(question_text(view, identity.language), reply_markup=question_markup(view))
+    await message.edit_text(
+        question_text(outcome, identity.language), reply_markup=question_markup(outcome)
+    )
     with contextlib.suppress(TelegramBadRequest):
         await message.pin(disable_notification=True)
     await callback.answer()
 
 
-@router.callback_query(AnswerCb.filter(), flags=QUIZ)
-async def on_answer(callback: CallbackQuery, callback_data: AnswerCb, identity: Identity, db: Db,
-                    settings: Settings) -> None:
+async def _answer(callback: CallbackQuery, text: str | None) -> None:
+    await callback.answer(text)
+
+
+@answers.callback_query(AnswerCb.filter(), flags=QUIZ)
+async def on_answer(callback: CallbackQuery, callback_data: AnswerCb, db: Db, settings: Settings) -> None:
+    user_id = callback.from_user.id
     step = await db.run(
-        quiz_engine.answer, identity.telegram_id, callback_data.attempt, callback_data.question,
+        quiz_engine.answer, user_id, callback_data.attempt, callback_data.question,
         callback_data.letter, tz=settings.tz, base_seconds=settings.quiz_question_seconds,
     )
+    if step.outcome is Outcome.NOT_YOURS:  # rare: say what the access gate would have said
+        identity = await db.run(
+            identify, user_id, ttl=settings.membership_cache_seconds,
+            default_language=settings.default_language,
+        )
+        refusal = "callback_not_allowed" if identity.role is not Role.STRANGER else "access_denied"
+        await callback.answer(t(refusal, identity.language), show_alert=True)
+        return
+    lang = normalize_language(step.language, settings.default_language)
     toast = TOASTS.get(step.outcome)
-    await callback.answer(t(toast) if toast else None)
-    if step.next is not None:
-        await show_question(callback.bot, step.next, identity.language)
+    shown = _answer(callback, t(toast, lang) if toast else None)
+    if step.next is not None:  # the toast and the next question go out together
+        await asyncio.gather(shown, show_question(callback.bot, step.next, lang))
     elif step.finished is not None:
-        await show_finish(callback.bot, db, step.finished, identity.language)
+        await asyncio.gather(shown, show_finish(callback.bot, db, step.finished, lang))
+    else:
+        await shown
 
 
 @router.callback_query(TakeCb.filter(F.action == Take.VIEW))
@@ -157,6 +176,9 @@ async def view_result(callback: CallbackQuery, callback_data: TakeCb, identity: 
     result = await db.run(quiz_engine.result, identity.telegram_id, attempt_id) if attempt_id else None
     if result is None:
         await callback.answer(t("callback_not_allowed"), show_alert=True)
+        return
+    if result.archived:  # a button in a list shown before the mentor archived the quiz
+        await callback.answer(t("quiz_archived_unavailable"), show_alert=True)
         return
     if result.is_exam:
         await callback.message.edit_text(t("quiz_exam_mode_result", score=result.score, total=result.total))
@@ -176,6 +198,9 @@ async def review(callback: CallbackQuery, callback_data: TakeCb, identity: Ident
     result = await db.run(quiz_engine.result, identity.telegram_id, callback_data.attempt, callback_data.page)
     if result is None:  # not this student's attempt, or not finished
         await callback.answer(t("callback_not_allowed"), show_alert=True)
+        return
+    if result.archived:
+        await callback.answer(t("quiz_archived_unavailable"), show_alert=True)
         return
     if result.is_exam:
         await callback.message.edit_text(t("quiz_exam_mode_result", score=result.score, total=result.total))

@@ -9,11 +9,14 @@ from aiogram.dispatcher.flags import get_flag
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from studymate.bot.access import Membership
+from studymate.bot.callbacks import AnswerCb
 from studymate.bot.middlewares.basics import Handler
 from studymate.config import Settings
 from studymate.db.connection import Db
 from studymate.i18n import t, use_locale
 from studymate.services.enrollment import Role, identify
+
+ANSWER_PREFIX = AnswerCb.__prefix__ + AnswerCb.__separator__
 
 
 class IdentityMiddleware(BaseMiddleware):
@@ -25,7 +28,9 @@ class IdentityMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user = data.get("event_from_user")
-        if user is None:
+        if user is None or _is_quiz_answer(event):
+            # A quiz answer names its attempt: the engine checks it against the sender in
+            # the query that reads it, so the busiest update needs no lookup here (B17).
             return await handler(event, data)
         identity = await self.db.run(
             identify,
@@ -61,6 +66,10 @@ class AccessGate(BaseMiddleware):
                 return await handler(event, data)
             return await _refuse(event, "access_revoked")
         return await _refuse(event, "access_denied")
+
+
+def _is_quiz_answer(event: TelegramObject) -> bool:
+    return isinstance(event, CallbackQuery) and (event.data or "").startswith(ANSWER_PREFIX)
 
 
 async def _refuse(event: TelegramObject, key: str) -> None:
