@@ -32,6 +32,9 @@ class InFlight(BaseMiddleware):
     def __init__(self) -> None:
         self.running = 0
         self.last_update_id: int | None = None
+        # Set once shutdown begins: a handler still running past the grace period may then
+        # fail on the closing HTTP session, which is no bug to alert the admins about.
+        self.stopping = False
         self._idle = asyncio.Event()
         self._idle.set()
 

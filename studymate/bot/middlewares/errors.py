@@ -44,6 +44,9 @@ class ErrorMiddleware(BaseMiddleware):
             logger.exception(
                 "handler failed: user=%s update=%s", getattr(user, "id", None), type(event).__name__
             )
+            services = data.get("services")
+            if services is not None and services.inflight.stopping:
+                return None  # cut short by the shutdown past its grace period (logged above)
             identity = data.get("identity")
             lang = identity.language if identity is not None else self.default_language
             await self._tell_user(event, t("error", lang))
