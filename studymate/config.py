@@ -11,7 +11,8 @@ import os
 import re
 import zoneinfo
 from pathlib import Path
-from typing import Annotated, Final
+from typing import Annotated, Final, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -21,6 +22,8 @@ LANGUAGES: Final = ("ru", "kaa", "en")
 LANGUAGE_ALIASES: Final = {"qq": "kaa"}
 TOKEN_RE: Final = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{30,}$")
 DB_SCHEMES: Final = ("sqlite", "postgres", "postgresql")
+WEBHOOK_SECRET_RE: Final = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what the Bot API allows
+HOST_RE: Final = re.compile(r"[A-Za-z0-9._:-]+")  # a host name, IPv4 or IPv6 address
 
 
 class ConfigError(Exception):
@@ -104,6 +107,15 @@ class Settings(BaseSettings):
     backup_max_age_hours: float = Field(default=36, ge=0)
     watchdog_max_errors: int = Field(default=20, ge=0)  # ERROR lines in bot.log per 10 minutes
     healthcheck_ping_url: SecretStr | None = None  # dead-man's switch, GET while healthy
+    # Webhook mode (several replicas behind nginx): Telegram POSTs updates to WEBHOOK_URL,
+    # whose path this bot serves on HTTP_HOST:HTTP_PORT; WEBHOOK_SECRET proves it was Telegram.
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str = ""
+    webhook_secret: SecretStr | None = None
+    # Local HTTP: the bot's /metrics and /healthz, the watchdog's /metrics (0 turns one off).
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8390, ge=0, le=65535)
+    watchdog_http_port: int = Field(default=8391, ge=0, le=65535)
 
     @field_validator("admin_telegram_ids", "test_student_ids", mode="before")
     @classmethod
@@ -170,6 +182,48 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL such as https://api.telegram.org")
         return value
 
+    @field_validator("http_host")
+    @classmethod
+    def _check_http_host(cls, value: str) -> str:
+        value = value.strip()
+        if not HOST_RE.fullmatch(value):
+            raise ValueError("use an address to listen on, such as 127.0.0.1 (this machine only)")
+        return value
+
+    @field_validator("telegram_mode", mode="before")
+    @classmethod
+    def _check_mode(cls, value: object) -> str:
+        mode = str(value or "polling").strip().lower()
+        if mode not in ("polling", "webhook"):
+            raise ValueError(f"unknown mode {value!r}: use polling (the default) or webhook")
+        return mode
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(
+                    "must be the public URL Telegram posts to, such as "
+                    "https://bot.example.org/telegram/webhook"
+                )
+        return value
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _check_webhook_secret(cls, value: object) -> object:
+        if value is None or str(value).strip() == "":
+            return None
+        secret = str(value).strip()
+        if not WEBHOOK_SECRET_RE.match(secret):
+            raise ValueError(
+                "use 1-256 characters A-Z, a-z, 0-9, _ and - only "
+                "(for example: openssl rand -hex 32)"
+            )
+        return secret
+
     @field_validator("log_level")
     @classmethod
     def _check_log_level(cls, value: str) -> str:
@@ -194,6 +248,31 @@ class Settings(BaseSettings):
     @property
     def heartbeat_file(self) -> Path:
         return self.runtime_dir / "bot.heartbeat"
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of ``WEBHOOK_URL``: the route the bot serves (nginx forwards it as is)."""
+        return urlsplit(self.webhook_url).path or "/"
+
+    def require_webhook(self) -> None:
+        """In webhook mode both the URL and the secret token must be set."""
+        if self.telegram_mode != "webhook":
+            return
+        if not self.webhook_url:
+            raise ConfigError(
+                "WEBHOOK_URL is not set: TELEGRAM_MODE=webhook needs the public https URL "
+                "Telegram posts updates to, such as https://bot.example.org/telegram/webhook"
+            )
+        if self.webhook_secret is None:
+            raise ConfigError(
+                "WEBHOOK_SECRET is not set: TELEGRAM_MODE=webhook needs a secret token "
+                "(1-256 characters A-Z a-z 0-9 _ -), for example from: openssl rand -hex 32"
+            )
+        if not self.http_port:
+            raise ConfigError(
+                "HTTP_PORT is 0: TELEGRAM_MODE=webhook serves the webhook on HTTP_PORT; "
+                "give each replica its own port, such as 8390, 8392, 8394"
+            )
 
     def require_token(self) -> str:
         if self.bot_token is None:

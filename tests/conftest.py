@@ -36,10 +36,22 @@ BACKEND_AGNOSTIC = {
 }
 
 
+# Modules that exist for PostgreSQL only (several bot replicas on one database): they run in
+# the PostgreSQL pass and are deselected (not skipped) in the SQLite pass.
+POSTGRES_ONLY = {"test_replicas"}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    deselected = []
     for item in items:
-        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in BACKEND_AGNOSTIC:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module is not None else ""
+        if module in BACKEND_AGNOSTIC:
             item.add_marker(pytest.mark.backend_agnostic)
+        if module in POSTGRES_ONLY and BACKEND != "postgres":
+            deselected.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item not in deselected]
 
 
 def service_missing(what: str) -> None:

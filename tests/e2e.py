@@ -37,6 +37,9 @@ def bot_env(
         # Tests type faster than people; the throttling test turns these back on.
         "THROTTLE_MESSAGE_SECONDS": "0",
         "THROTTLE_CALLBACK_SECONDS": "0",
+        # No fixed local ports: tests run side by side; a test that scrapes passes its own.
+        "HTTP_PORT": "0",
+        "WATCHDOG_HTTP_PORT": "0",
     }
     env.update(extra)
     return env

@@ -25,7 +25,9 @@ def _assert_no_drift(database) -> None:
 
 def test_sqlite_migrations_match_models(tmp_path):
     database = open_database(f"sqlite:///{tmp_path / 'm.db'}")
-    assert migrate.pending(database) == ["0001_initial", "0002_all_time_rating"]
+    assert migrate.pending(database) == [
+        "0001_initial", "0002_all_time_rating", "0003_v1_import_map", "0004_quiz_countdown_claim",
+    ]
     migrate.apply(database)
     assert migrate.pending(database) == []
     _assert_no_drift(database)
@@ -120,7 +122,7 @@ def test_0002_moves_the_all_time_season_into_its_table_and_back(empty_database):
                 f" VALUES ({p}, {p}, 2, 17, 20, 85.0, {p}, {p})",
                 (season_id, student_id, rating, now))
 
-        assert runner.up() == ["0002_all_time_rating"]
+        assert runner.up()[0] == "0002_all_time_rating"
         assert not any(diff_models(database, list(MODELS)))
         rows = database.execute_sql(
             "SELECT mentor_id, student_id, total_score, rating_score FROM all_time_rating"
@@ -138,7 +140,7 @@ def test_0002_moves_the_all_time_season_into_its_table_and_back(empty_database):
                 f"SELECT COUNT(*) FROM all_time_rating WHERE rating_score = {p}", (81.9,))
             assert found.fetchone()[0] == 1
 
-        assert runner.down() == ["0002_all_time_rating"]
+        assert runner.down("0002_all_time_rating")[-1] == "0002_all_time_rating"
         assert "all_time_rating" not in database.get_tables()
         back = database.execute_sql(
             "SELECT s.start_date, r.student_id, r.rating_score FROM season_rating AS r"
@@ -148,7 +150,7 @@ def test_0002_moves_the_all_time_season_into_its_table_and_back(empty_database):
             ("0001-01-01", 1, 93.5), ("0001-01-01", 2, 81.9), ("2026-02-01", 1, 93.5)]
         if is_postgres(database):
             assert _column_types(database, "season_rating")["rating_score"] == "real"
-        assert runner.up() == ["0002_all_time_rating"]  # and up again
+        assert runner.up()[0] == "0002_all_time_rating"  # and up again
 
 
 @pytest.mark.parametrize("table", [m._meta.table_name for m in MODELS])

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from studymate.bot import lean_models  # noqa: F401  before aiogram: its models build on use
+
+# isort: split
+
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -21,6 +25,7 @@ from studymate.bot.middlewares.errors import ErrorMiddleware
 from studymate.bot.middlewares.identity import AccessGate, IdentityMiddleware
 from studymate.bot.middlewares.throttling import ThrottlingMiddleware
 from studymate.bot.outbox_sender import OutboxSender
+from studymate.bot.pacing import SharedPacer
 from studymate.bot.quiz_sweeper import QuizSweeper
 from studymate.bot.runtime import Services
 from studymate.bot.storage import DatabaseStorage, FailoverIsolation, FailoverStorage, redis_client
@@ -64,6 +69,14 @@ def _storage(
     return storage, FailoverIsolation(storage), Throttle(redis)
 
 
+def _pacing(settings: Settings) -> dict:
+    """With Redis the outbox pace is shared by every replica (25/s for the bot as a whole);
+    smaller batches then, so a claimed row's turn comes well within its lease."""
+    if not settings.redis_url:
+        return {}
+    return {"pacer": SharedPacer(redis_client(settings.redis_url)), "batch": 10}
+
+
 def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher:
     """Build the Dispatcher with storage, middlewares, routers and start/stop hooks."""
     if db is None:
@@ -79,7 +92,7 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
     storage, isolation, throttle = _storage(settings, db, alerter)
     inflight = InFlight()
 
-    sender = OutboxSender(db, default_language=settings.default_language)
+    sender = OutboxSender(db, default_language=settings.default_language, **_pacing(settings))
     dp = Dispatcher(storage=storage, events_isolation=isolation)
     dp.workflow_data.update(
         settings=settings,
@@ -126,6 +139,7 @@ async def _on_startup(services: Services, bot: Bot) -> None:
 
 
 async def _on_shutdown(services: Services, settings: Settings) -> None:
+    services.inflight.stopping = True
     if not await services.inflight.wait_idle(settings.shutdown_grace_seconds):
         logger.warning("%d updates still running at shutdown", services.inflight.running)
     await services.sweeper.stop()

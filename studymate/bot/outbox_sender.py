@@ -4,6 +4,10 @@ One loop per bot process claims due rows (``services.outbox``), sends each with 
 method it names, records the outcome, and keeps the mentor's status message current. A 429
 pauses every send for ``retry_after``; 403 marks the student blocked; other 4xx fail the row;
 network and 5xx errors are retried with backoff. On stop it finishes the message in flight.
+
+With several replicas the pacing is shared through Redis (``bot.pacing.SharedPacer``), so the
+25/s hold for the bot as a whole, and a claimed row is sent only while its lease still covers
+the send: a row whose turn would come too late goes back to the queue instead.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import math
 import time
 from typing import Final
 
@@ -25,6 +30,7 @@ from aiogram.exceptions import (
 )
 
 from studymate.bot.flood import handles_flood_itself
+from studymate.bot.pacing import Pacer, SharedPacer
 from studymate.db.connection import Db
 from studymate.db.models import utcnow
 from studymate.i18n import t
@@ -44,6 +50,10 @@ ALLOWED_METHODS: Final = {
 PROGRESS_EVERY: Final = 5
 SEND_TIMEOUT: Final = 10  # seconds; well inside the outbox lease
 IDLE_POLL_SECONDS: Final = 1.0
+MAX_SLOT_WAIT: Final = 2.0  # a chat busy for longer is retried later, not waited for
+# A claimed row must be *started* while its lease covers the whole send: else another replica
+# may take it over (and send it too) while this one still waits for its turn.
+SEND_BUDGET: Final = outbox.LEASE_SECONDS - SEND_TIMEOUT - 2
 
 
 async def send(bot: Bot, outgoing: Outgoing) -> None:
@@ -51,53 +61,25 @@ async def send(bot: Bot, outgoing: Outgoing) -> None:
     await bot(ALLOWED_METHODS[outgoing.method](chat_id=outgoing.chat_id, **outgoing.params))
 
 
-class Pacer:
-    """Spacing of sends: a global interval and one message per chat per ``chat_interval``."""
-
-    def __init__(self, per_second: float = 25.0, chat_interval: float = 1.05) -> None:
-        self.interval = 1.0 / per_second
-        self.chat_interval = chat_interval
-        self._next_global = 0.0
-        self._paused_until = 0.0
-        self._next_by_chat: dict[int, float] = {}
-
-    def chat_delay(self, chat_id: int) -> float:
-        return max(0.0, self._next_by_chat.get(chat_id, 0.0) - time.monotonic())
-
-    async def turn(self, chat_id: int) -> None:
-        """Reserve the next global slot that is also free for this chat, and wait for it.
-
-        Slots follow an ideal schedule (not "now + interval"), so timer overshoot does not
-        add up: the rate stays at ``per_second`` instead of drifting below it.
-        """
-        now = time.monotonic()
-        start = max(now, self._next_global, self._paused_until, self._next_by_chat.get(chat_id, 0.0))
-        self._next_global = start + self.interval
-        self._next_by_chat[chat_id] = start + self.chat_interval
-        if len(self._next_by_chat) > 10_000:  # forget chats whose slot has long passed
-            self._next_by_chat = {c: at for c, at in self._next_by_chat.items() if at > now}
-        if start > now:
-            await asyncio.sleep(start - now)
-
-    def hold_chat(self, chat_id: int, seconds: float) -> None:
-        self._next_by_chat[chat_id] = max(self._next_by_chat.get(chat_id, 0.0), time.monotonic() + seconds)
-
-    def pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
-
-
 class OutboxSender:
     def __init__(
-        self, db: Db, *, per_second: float = 25.0, default_language: str = "ru", batch: int = 25
+        self,
+        db: Db,
+        *,
+        per_second: float = 25.0,
+        default_language: str = "ru",
+        batch: int = 25,
+        pacer: Pacer | SharedPacer | None = None,
     ) -> None:
         self.db = db
-        self.pacer = Pacer(per_second)
+        self.pacer = pacer or Pacer(per_second)
         self.default_language = default_language
         self.batch = batch
         self._wakeup = asyncio.Event()
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._reported: dict[int, float] = {}
+        self.sent = 0  # messages delivered by this process (studymate_outbox_sent_total)
 
     def start(self, bot: Bot) -> None:
         self._task = asyncio.create_task(self._run(bot), name="outbox-sender")
@@ -119,6 +101,7 @@ class OutboxSender:
         for batch_id in await self.db.run(outbox.complete_unfinished_batches):
             await self._report(bot, batch_id)
         while not self._stop.is_set():
+            claimed_at = time.monotonic()
             try:
                 rows = await self.db.run(outbox.claim_due, self.batch)
             except Exception:
@@ -134,7 +117,7 @@ class OutboxSender:
                     await self._release(rows[index:])
                     break
                 try:
-                    await self._deliver(bot, row)
+                    await self._deliver(bot, row, claimed_at)
                 except Exception:  # one bad row must not stop the sender
                     logger.exception("outbox: message %s failed unexpectedly", row.id)
                     await self.db.run(outbox.mark_failed, row.id, "internal error")
@@ -144,19 +127,19 @@ class OutboxSender:
         for row in rows:
             await self.db.run(outbox.retry_later, row.id, utcnow(), count_attempt=False)
 
-    async def _deliver(self, bot: Bot, row: Claimed) -> None:
-        delay = self.pacer.chat_delay(row.chat_id)
-        if delay > 2.0:  # this chat is busy: do not hold the whole queue for it
+    async def _deliver(self, bot: Bot, row: Claimed, claimed_at: float) -> None:
+        budget = claimed_at + SEND_BUDGET - time.monotonic()
+        delay = await self.pacer.turn(row.chat_id, max_wait=min(MAX_SLOT_WAIT, budget)) if budget > 0 else 0.1
+        if delay > 0:  # this chat (or the whole bot) is busy: do not hold the queue for it
             at = utcnow() + dt.timedelta(seconds=delay)
             await self.db.run(outbox.retry_later, row.id, at, count_attempt=False)
             return
-        await self.pacer.turn(row.chat_id)
         method = ALLOWED_METHODS[row.method](chat_id=row.chat_id, **row.params)
         try:
             await bot(method, request_timeout=SEND_TIMEOUT)
         except TelegramRetryAfter as exc:
             logger.warning("outbox: flood wait %s s", exc.retry_after)
-            self.pacer.pause(exc.retry_after)
+            await self.pacer.pause(exc.retry_after)
             at = utcnow() + dt.timedelta(seconds=exc.retry_after)
             await self.db.run(outbox.retry_later, row.id, at, count_attempt=False)
             return
@@ -173,6 +156,7 @@ class OutboxSender:
             return
         else:
             await self.db.run(outbox.mark_sent, row.id)
+            self.sent += 1
         if row.batch_id is not None:
             await self._report(bot, row.batch_id)
 
@@ -196,7 +180,10 @@ class OutboxSender:
         else:
             text = t("broadcast_complete", lang, sent=state.sent)
         for _ in range(3 if complete else 1):  # progress may be skipped; the final count not
-            await self.pacer.turn(state.status_chat_id)
+            # Progress only when the mentor's chat is free right now (another replica may
+            # just have updated it): never hold the claimed rows up for it.
+            if await self.pacer.turn(state.status_chat_id, max_wait=math.inf if complete else 0.0):
+                return
             try:
                 await bot.edit_message_text(
                     text=text, chat_id=state.status_chat_id, message_id=state.status_message_id
@@ -204,7 +191,7 @@ class OutboxSender:
                 break
             except TelegramRetryAfter as exc:
                 # The mentor's own chat is busy (they are using the bot): try again later.
-                self.pacer.hold_chat(state.status_chat_id, exc.retry_after)
+                await self.pacer.hold_chat(state.status_chat_id, exc.retry_after)
             except (TelegramBadRequest, TelegramForbiddenError) as exc:
                 logger.info("outbox: status message not updated: %s", exc.message)
                 break

@@ -3,6 +3,11 @@
 It reads deadlines from the attempt rows, so after a restart it simply picks up where the
 previous process stopped. The countdown edits each question message at most once every
 ``QUIZ_COUNTDOWN_SECONDS`` (Telegram's limits, B18); the deadline itself is exact either way.
+
+Every bot replica runs one; nothing here is kept in process memory. Overdue attempts, countdown
+redraws and quiz openings are claimed in the database (``FOR UPDATE SKIP LOCKED`` and
+conditional updates on PostgreSQL), so each deadline fires once and each notice is queued once,
+whichever replica gets there first.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from studymate.bot.quiz_views import local_time, question_markup, question_text,
 from studymate.config import Settings
 from studymate.db.connection import Db
 from studymate.i18n import t
-from studymate.services import quiz_engine, quiz_openings
+from studymate.services import quiz_countdown, quiz_engine, quiz_openings
 from studymate.services.enrollment import language_of
 from studymate.services.outbox import Outgoing
 
@@ -35,9 +40,9 @@ class QuizSweeper:
         self.settings = settings
         self.sender = sender
         self.countdown_every = settings.quiz_countdown_seconds
-        self._shown: dict[tuple[int, int], float] = {}  # (attempt, question) -> last edit time
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.last_run = 0.0  # time.time() after the last step that went through (metrics)
 
     def start(self, bot: Bot) -> None:
         self._task = asyncio.create_task(self._run(bot), name="quiz-sweeper")
@@ -51,6 +56,7 @@ class QuizSweeper:
         while not self._stop.is_set():
             try:
                 await self.sweep(bot)
+                self.last_run = time.time()
             except Exception:  # the loop must survive a bad row or a database hiccup
                 logger.exception("quiz sweeper step failed")
             with contextlib.suppress(TimeoutError):
@@ -69,7 +75,6 @@ class QuizSweeper:
         for step in steps:
             if step.next is not None and step.next.chat_id is not None:
                 await show_question(bot, step.next, await self._language(step.next.chat_id))
-                self._shown[(step.next.attempt_id, step.next.question_id)] = time.monotonic()
             elif step.finished is not None:
                 lang = await self._language(step.finished.student_telegram_id)
                 await show_finish(bot, self.db, step.finished, lang)
@@ -77,16 +82,9 @@ class QuizSweeper:
         await self._openings()
 
     async def _countdown(self, bot: Bot) -> None:
-        now = time.monotonic()
-        live = await self.db.run(quiz_engine.countdown_candidates)
-        keys = {(v.attempt_id, v.question_id) for v in live}
-        self._shown = {k: v for k, v in self._shown.items() if k in keys}
-        for view in live:
-            key = (view.attempt_id, view.question_id)
-            shown = self._shown.setdefault(key, now)
-            if now - shown < self.countdown_every or seconds_left(view.deadline) < 1:
+        for view in await self.db.run(quiz_countdown.claim_countdowns, self.countdown_every):
+            if seconds_left(view.deadline) < 1:
                 continue
-            self._shown[key] = now
             lang = await self._language(view.chat_id)
             with contextlib.suppress(TelegramAPIError):
                 await bot.edit_message_text(
@@ -94,15 +92,14 @@ class QuizSweeper:
                     message_id=view.message_id, reply_markup=question_markup(view),
                 )
 
+    def _notice(self, opening: quiz_openings.Opening, chat_id: int, lang: str) -> Outgoing:
+        end = local_time(opening.available_until, self.settings.tz)
+        return Outgoing(chat_id, "sendMessage", {
+            "text": t("quiz_opened_notification", lang, title=opening.title, end=end),
+            "parse_mode": "HTML",
+        })
+
     async def _openings(self) -> None:
-        for opening in await self.db.run(quiz_openings.claim_openings):
-            end = local_time(opening.available_until, self.settings.tz)
-            messages = [
-                Outgoing(chat_id, "sendMessage", {
-                    "text": t("quiz_opened_notification", lang, title=opening.title, end=end),
-                    "parse_mode": "HTML",
-                })
-                for chat_id, lang in opening.students
-            ]
-            await self.db.run(quiz_openings.queue_notifications, opening.quiz_id, messages)
+        # Claimed and queued in one transaction: a crash in between leaves neither.
+        if await self.db.run(quiz_openings.open_due, self._notice):
             self.sender.wake()

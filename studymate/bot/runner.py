@@ -1,4 +1,5 @@
-"""``studymate bot``: long polling with a heartbeat and a graceful stop.
+"""``studymate bot``: long polling (or a webhook, see bot/webhook.py) with a heartbeat and a
+graceful stop.
 
 On SIGTERM/SIGINT: stop taking updates, let running handlers finish (bounded by
 ``SHUTDOWN_GRACE_SECONDS``), confirm the handled updates to Telegram so a restart does not
@@ -22,7 +23,10 @@ from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import BotCommand, User
 
 from studymate.bot.app import create_bot, create_dispatcher
+from studymate.bot.http_server import create_http_app, start_http, stop_http
+from studymate.bot.metrics import BotMetrics
 from studymate.bot.runtime import Services
+from studymate.bot.webhook import register_webhook, run_webhook
 from studymate.config import LANGUAGES, Settings
 from studymate.i18n import t
 
@@ -98,6 +102,11 @@ async def run_bot(settings: Settings) -> int:
     services: Services = dp.workflow_data["services"]
     heartbeat = Heartbeat(settings.heartbeat_file)
     bot.session.middleware(heartbeat)
+    metrics = BotMetrics.attach(dp, bot, heartbeat)
+    http_app = create_http_app(settings, services, heartbeat, metrics)  # /metrics, /healthz
+    receiver = None
+    if settings.telegram_mode == "webhook":  # the webhook path, on the same local port
+        receiver = register_webhook(http_app, dp, bot, settings, heartbeat)
 
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
@@ -106,7 +115,8 @@ async def run_bot(settings: Settings) -> int:
         if not stopping.is_set():
             logger.info("received %s: stopping", signal.Signals(signum).name)
             stopping.set()
-            asyncio.ensure_future(dp.stop_polling())
+            if settings.telegram_mode == "polling":
+                asyncio.ensure_future(dp.stop_polling())
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, request_stop, signum)
@@ -118,14 +128,24 @@ async def run_bot(settings: Settings) -> int:
                 heartbeat.beat()  # the loop is alive and polls recently succeeded
 
     ticker = asyncio.create_task(beat_forever())
+    http = None
     try:
+        http = await start_http(
+            http_app, settings.http_host, settings.http_port, required=receiver is not None
+        )
         me = await _wait_for_telegram(bot, stopping)
         if me is None:
             return 0
-        await bot.delete_webhook(drop_pending_updates=False)
         with contextlib.suppress(TelegramAPIError):
             await _set_commands(bot)
-        logger.info("bot @%s (id %s) starting, pid %s", me.username, me.id, os.getpid())
+        logger.info(
+            "bot @%s (id %s) starting (%s), pid %s",
+            me.username, me.id, settings.telegram_mode, os.getpid(),
+        )
+        if receiver is not None:
+            await run_webhook(receiver, settings, stopping, check_interval=HEARTBEAT_INTERVAL)
+            return 0
+        await bot.delete_webhook(drop_pending_updates=False)
         await dp.start_polling(
             bot,
             handle_signals=False,
@@ -139,6 +159,7 @@ async def run_bot(settings: Settings) -> int:
         ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await ticker
+        await stop_http(http)
         await bot.session.close()
         await asyncio.to_thread(services.db.close)
         logger.info("bot stopped")

@@ -194,15 +194,30 @@ class FailoverStorage(BaseStorage):
 
 
 class FailoverIsolation(BaseEventIsolation):
-    """One update per user at a time: a Redis lock (shared by replicas), else a local lock."""
+    """One update per user at a time: a Redis lock (shared by replicas), else a local lock.
+
+    The Redis lock lives ``lock_timeout`` seconds and is renewed while its update is being
+    handled, so a lock left by a killed replica holds that user's next update up for a few
+    seconds only (a long one would make their quiz answers late).
+    """
 
     def __init__(
-        self, storage: FailoverStorage, *, lock_timeout: float = 30.0, wait_timeout: float = 10.0
+        self, storage: FailoverStorage, *, lock_timeout: float = 3.0, wait_timeout: float = 10.0
     ) -> None:
         self.storage = storage
         self.local = SimpleEventIsolation()
         self.lock_timeout = lock_timeout  # a lock left by a killed process frees itself
         self.wait_timeout = wait_timeout  # then the update goes on with a local lock
+
+    async def _renew(self, lock: Any, done: asyncio.Event) -> None:
+        """Extend the lock every third of its life until ``done``. Stopped by the event, not
+        cancelled: a Redis command cancelled half-way can stall the connection it used."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), self.lock_timeout / 3)
+                return
+            with contextlib.suppress(LockError, *REDIS_ERRORS):
+                await lock.reacquire()
 
     @contextlib.asynccontextmanager
     async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
@@ -221,9 +236,13 @@ class FailoverIsolation(BaseEventIsolation):
             async with self.local.lock(key):
                 yield
             return
+        done = asyncio.Event()
+        renewal = asyncio.create_task(self._renew(lock, done))
         try:
             yield
         finally:
+            done.set()
+            await renewal
             with contextlib.suppress(LockError, *REDIS_ERRORS):
                 await lock.release()
 

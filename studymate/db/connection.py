@@ -60,6 +60,16 @@ def is_postgres(database: Database) -> bool:
     return isinstance(database, PostgresqlDatabase)
 
 
+def skip_locked(query: Any, of: Any = None) -> Any:
+    """Rows a replica takes to work on: on PostgreSQL ``FOR UPDATE SKIP LOCKED`` (of the
+    ``of`` table only, when the query joins others), so concurrent bot processes lock disjoint
+    rows until their transaction ends instead of racing for the same ones. SQLite needs
+    nothing: its IMMEDIATE transactions already admit one writer at a time."""
+    if isinstance(database_proxy.obj, PostgresqlDatabase):
+        return query.for_update(of=of, skip_locked=True)
+    return query
+
+
 def transaction(database: Database) -> Any:
     """A transaction for one use case. On SQLite it takes the write lock up front (IMMEDIATE):
     a deferred read that later writes fails with SQLITE_BUSY when another process (the CLI, the

@@ -174,6 +174,10 @@ class QuizAttempt(BaseModel):
     message_id = BigIntegerField(null=True)
     # completed | expired | abandoned: how the attempt ended.
     finish_reason = CharField(max_length=16, null=True)
+    # The countdown's claim (shared by replicas): which question it last saw, and when it
+    # last redrew the message (or first saw that question).
+    countdown_index = IntegerField(null=True)
+    countdown_at = DateTimeField(null=True)
 
     class Meta:
         indexes = (
@@ -292,6 +296,20 @@ class FsmRecord(BaseModel):
     updated_at = DateTimeField(default=utcnow)
 
 
+class V1ImportMap(BaseModel):
+    """Which row a StudyMate v1 row became (``studymate import-v1``): a second run of the
+    same v1 database imports nothing twice. ``source`` tells v1 databases apart."""
+
+    source = CharField(max_length=32)
+    entity = CharField(max_length=32)
+    v1_id = BigIntegerField()
+    new_id = BigIntegerField()
+    imported_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("source", "entity", "v1_id"), True),)
+
+
 class AlertLog(BaseModel):
     """Last time an admin alert of a kind went out, so restarts cannot cause alert storms."""
 
@@ -318,4 +336,5 @@ MODELS: tuple[type[BaseModel], ...] = (
     OutboxMessage,
     FsmRecord,
     AlertLog,
+    V1ImportMap,
 )

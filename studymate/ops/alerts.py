@@ -14,14 +14,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 import aiohttp
+from peewee import PostgresqlDatabase
 
-from studymate.db.models import AlertLog, utcnow
+from studymate.db.models import AlertLog, database_proxy, utcnow
 from studymate.services.enrollment import language_of
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_COOLDOWN: Final = 600.0
 DEFAULT_PER_MINUTE: Final = 5
+ALERT_LOCK: Final = 0x53544D41  # pg_advisory_xact_lock key of alert claims ("STMA")
 
 Runner = Callable[..., Awaitable[Any]]
 Render = Callable[[str, int], str]  # (language, suppressed count) -> HTML text
@@ -31,8 +33,17 @@ def claim_alert(key: str, *, cooldown: float, per_minute: int) -> int | None:
     """Decide whether an alert with ``key`` may go out now.
 
     Returns the number of alerts of this key suppressed since the last one sent, or None when
-    this one must be suppressed (and counted).
+    this one must be suppressed (and counted). Several bot replicas (and the watchdog) may see
+    the same trouble at once: on PostgreSQL the decision is serialized by a transaction-scoped
+    advisory lock, so exactly one of them sends (SQLite's IMMEDIATE transactions already are).
     """
+    with database_proxy.atomic():
+        if isinstance(database_proxy.obj, PostgresqlDatabase):
+            database_proxy.execute_sql("SELECT pg_advisory_xact_lock(%s)", (ALERT_LOCK,))
+        return _claim_alert(key, cooldown=cooldown, per_minute=per_minute)
+
+
+def _claim_alert(key: str, *, cooldown: float, per_minute: int) -> int | None:
     now = utcnow()
     row = AlertLog.get_or_none(AlertLog.key == key)
     recent = (

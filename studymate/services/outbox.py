@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from peewee import fn
 
+from studymate.db.connection import skip_locked
 from studymate.db.models import OutboxBatch, OutboxMessage, Student, utcnow
 
 LEASE_SECONDS: Final = 20  # > the sender's request timeout: a live claim never expires
@@ -100,13 +101,16 @@ def claim_due(limit: int, *, now: dt.datetime | None = None) -> list[Claimed]:
     """Take up to ``limit`` rows that are due (pending, or sending with an expired lease).
 
     Each row is taken with a conditional update that re-checks it is still due, so when two
-    senders race for a row exactly one of them gets it.
+    senders race for a row exactly one of them gets it; on PostgreSQL the candidates are locked
+    with ``SKIP LOCKED`` as well, so replicas claiming at the same moment take different rows.
     """
     now = now or utcnow()
     due = (
         (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now)
     ) | ((OutboxMessage.status == "sending") & (OutboxMessage.claimed_until < now))
-    candidates = list(OutboxMessage.select().where(due).order_by(OutboxMessage.id).limit(limit))
+    candidates = list(
+        skip_locked(OutboxMessage.select().where(due).order_by(OutboxMessage.id).limit(limit))
+    )
     lease = now + dt.timedelta(seconds=LEASE_SECONDS)
     claimed = []
     for row in candidates:

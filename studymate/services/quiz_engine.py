@@ -13,14 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from peewee import IntegrityError
-
-from studymate.db.models import Quiz, QuizAnswer, QuizAttempt, QuizQuestion, Student, utcnow
+from studymate.db.connection import skip_locked
+from studymate.db.models import Mentor, Quiz, QuizAnswer, QuizAttempt, QuizQuestion, Student, utcnow
 from studymate.services.quizzes import first_attempts_average
 from studymate.services.ratings import on_attempt_finished
 
@@ -65,10 +64,9 @@ class QuestionView:
 class Finished:
     attempt_id: int
     quiz_id: int
-    quiz_type: str
     score: int
     total: int
-    is_exam: bool  # the quiz is in exam mode now: show the score only
+    is_exam: bool  # taken as an exam: show the score only
     reason: str
     chat_id: int | None
     message_id: int | None
@@ -83,6 +81,7 @@ class Step:
     next: QuestionView | None = None
     finished: Finished | None = None
     correct: bool | None = None
+    language: str | None = None  # the student's, for answers (None from the sweeper)
 
 
 def is_exam_mode(quiz: Quiz, now: dt.datetime) -> bool:
@@ -110,8 +109,13 @@ def start(
     now: dt.datetime | None = None,
     rng: random.Random | None = None,
     base_seconds: int = QUESTION_SECONDS,
+    chat_id: int | None = None,
+    message_id: int | None = None,
 ) -> QuestionView | Refusal | tuple[Refusal, dt.datetime]:
-    """Begin an attempt; a refusal says why (``NOT_STARTED`` comes with the start time)."""
+    """Begin an attempt; a refusal says why (``NOT_STARTED`` comes with the start time).
+
+    ``chat_id``/``message_id``: the message that will show the questions (the sweeper edits
+    it too); stored with the attempt in the same statement."""
     now = now or utcnow()
     student = _student(student_telegram_id)
     quiz = _quiz_for(student, quiz_id) if student is not None else None
@@ -149,6 +153,8 @@ def start(
         session_deadline=now + dt.timedelta(seconds=session),
         shuffle_map=json.dumps(shuffle) if shuffle else None,
         is_exam=exam,
+        chat_id=chat_id,
+        message_id=message_id,
     )
     return _view(attempt, questions[0])
 
@@ -159,11 +165,6 @@ def live_attempts(student_id: int) -> list[QuizAttempt]:
             (QuizAttempt.student == student_id) & QuizAttempt.finished_at.is_null()
         )
     )
-
-
-def remember_message(attempt_id: int, chat_id: int, message_id: int) -> None:
-    """The message that shows this attempt's questions (edited by the sweeper too)."""
-    QuizAttempt.update(chat_id=chat_id, message_id=message_id).where(QuizAttempt.id == attempt_id).execute()
 
 
 def _order(attempt: QuizAttempt, question_id: int) -> str:
@@ -190,15 +191,6 @@ def _view(attempt: QuizAttempt, question: QuizQuestion) -> QuestionView:
     )
 
 
-def current_view(attempt_id: int) -> QuestionView | None:
-    attempt = QuizAttempt.get_or_none(QuizAttempt.id == attempt_id)
-    if attempt is None or attempt.finished_at is not None:
-        return None
-    ids = json.loads(attempt.question_ids)
-    question = QuizQuestion.get_or_none(QuizQuestion.id == ids[attempt.current_index])
-    return _view(attempt, question) if question is not None else None  # deleted meanwhile
-
-
 # -- answering and timing out -----------------------------------------------------------------
 def answer(
     student_telegram_id: int,
@@ -210,13 +202,45 @@ def answer(
     now: dt.datetime | None = None,
     base_seconds: int = QUESTION_SECONDS,
 ) -> Step:
+    """One tap on an answer button, checked against the sender in the query that reads the
+    attempt: it must be theirs, and they must still be a student of an active mentor. The
+    step carries the student's language, so the bot needs no other lookup for a tap (B17).
+    The usual case costs four statements: that read, the current and the next question, the
+    conditional move and the answer row."""
     now = now or utcnow()
-    attempt = QuizAttempt.get_or_none(QuizAttempt.id == attempt_id)
-    student = _student(student_telegram_id)
-    if attempt is None or student is None or attempt.student_id != student.id:
+    attempt = (
+        QuizAttempt.select(QuizAttempt, Student.language)
+        .join(Student)
+        .join(Mentor, on=(Student.mentor == Mentor.id))
+        .where(
+            (QuizAttempt.id == attempt_id)
+            & (Student.telegram_id == student_telegram_id)
+            & Mentor.is_active
+        )
+        .first()
+    )
+    if attempt is None:
         return Step(Outcome.NOT_YOURS)
+    step = _answer(attempt, question_id, display_letter, now, tz=tz, base=base_seconds,
+                   telegram_id=student_telegram_id)
+    return replace(step, language=attempt.student.language)
+
+
+def _answer(
+    attempt: QuizAttempt,
+    question_id: int,
+    display_letter: str,
+    now: dt.datetime,
+    *,
+    tz: ZoneInfo,
+    base: int,
+    telegram_id: int,
+) -> Step:
     if attempt.finished_at is not None:
         return Step(Outcome.STALE)
+    if attempt.session_deadline is not None and now > attempt.session_deadline:
+        finished = _finish(attempt, now, reason="expired", tz=tz, telegram_id=telegram_id)
+        return Step(Outcome.LATE, finished=finished)
     ids = json.loads(attempt.question_ids)
     if ids[attempt.current_index] != question_id:
         already = QuizAnswer.select().where(
@@ -224,12 +248,29 @@ def answer(
         ).exists()
         return Step(Outcome.DUPLICATE if already else Outcome.STALE)
     if now > attempt.question_deadline:
-        step = _advance(attempt, ids, "-", now, tz=tz, base=base_seconds)
+        step = _advance(attempt, ids, "-", now, tz=tz, base=base, telegram_id=telegram_id)
         return Step(Outcome.LATE, step.next, step.finished) if step.outcome is Outcome.ACCEPTED else step
     if display_letter not in LETTERS:
         return Step(Outcome.STALE)
     original = _order(attempt, question_id)[LETTERS.index(display_letter)]
-    return _advance(attempt, ids, original, now, tz=tz, base=base_seconds)
+    return _advance(attempt, ids, original, now, tz=tz, base=base, telegram_id=telegram_id)
+
+
+def _current_and_next(ids: list[int], index: int) -> tuple[QuizQuestion | None, int, QuizQuestion | None]:
+    """The current question and the next one that still exists (a mentor may have deleted
+    questions meanwhile: they are skipped), with its index; one query in the usual case."""
+    wanted = ids[index : index + 2]
+    rows = {q.id: q for q in QuizQuestion.select().where(QuizQuestion.id.in_(wanted))}
+    current = rows.get(ids[index])
+    if len(wanted) == 2 and ids[index + 1] in rows:
+        return current, index + 1, rows[ids[index + 1]]
+    rest = ids[index + 2 :]
+    if rest:
+        found = {q.id: q for q in QuizQuestion.select().where(QuizQuestion.id.in_(rest))}
+        for offset, question_id in enumerate(rest, start=index + 2):
+            if question_id in found:
+                return current, offset, found[question_id]
+    return current, len(ids), None
 
 
 def _advance(
@@ -240,19 +281,23 @@ def _advance(
     *,
     tz: ZoneInfo,
     base: int = QUESTION_SECONDS,
+    telegram_id: int | None = None,
 ) -> Step:
-    """Record ``letter`` for the current question and move on — once, whoever gets here first."""
+    """Record ``letter`` for the current question and move on — once, whoever gets here first.
+
+    The conditional update of ``current_index`` is what makes it once: a second tap, a stale
+    button or the sweeper racing an answer finds the index moved and changes nothing. The
+    answer row is then written by the one winner (the unique (attempt, question) index stays
+    as a second guard)."""
     index = attempt.current_index
-    question = QuizQuestion.get_or_none(QuizQuestion.id == ids[index])
-    last = index + 1 >= len(ids)
-    following = None if last else QuizQuestion.get_or_none(QuizQuestion.id == ids[index + 1])
+    question, next_index, following = _current_and_next(ids, index)
     deadline = (
         now + dt.timedelta(seconds=question_seconds(following, base))
-        if following
+        if following is not None
         else attempt.question_deadline
     )
     moved = (
-        QuizAttempt.update(current_index=index + 1, question_deadline=deadline)
+        QuizAttempt.update(current_index=next_index, question_deadline=deadline)
         .where(
             (QuizAttempt.id == attempt.id)
             & (QuizAttempt.current_index == index)
@@ -264,49 +309,63 @@ def _advance(
         return Step(Outcome.DUPLICATE)
     correct = question is not None and letter == question.correct_answer
     if question is not None:
-        try:
-            with QuizAnswer._meta.database.atomic():
-                QuizAnswer.create(
-                    attempt=attempt.id, question=question.id, selected_answer=letter,
-                    is_correct=correct, answered_at=now,
-                )
-        except IntegrityError:
-            return Step(Outcome.DUPLICATE)
-    attempt = QuizAttempt.get_by_id(attempt.id)
-    if last or following is None:
-        return Step(Outcome.ACCEPTED, finished=_finish(attempt, now, reason="completed", tz=tz), correct=correct)
+        QuizAnswer.insert(
+            attempt=attempt.id, question=question.id, selected_answer=letter,
+            is_correct=correct, answered_at=now,
+        ).execute()
+    attempt.current_index, attempt.question_deadline = next_index, deadline
+    if following is None:
+        finished = _finish(attempt, now, reason="completed", tz=tz, telegram_id=telegram_id)
+        return Step(Outcome.ACCEPTED, finished=finished, correct=correct)
     return Step(Outcome.ACCEPTED, next=_view(attempt, following), correct=correct)
 
 
-def _finish(attempt: QuizAttempt, now: dt.datetime, *, reason: str, tz: ZoneInfo) -> Finished:
-    """Close the attempt; the score is the number of correct stored answers."""
+def _finish(
+    attempt: QuizAttempt,
+    now: dt.datetime,
+    *,
+    reason: str,
+    tz: ZoneInfo,
+    telegram_id: int | None = None,
+) -> Finished:
+    """Close the attempt. The score is the number of correct stored answers; the total is
+    the number of its questions that still exist (a deleted question leaves every attempt)."""
     score = (
         QuizAnswer.select()
         .where((QuizAnswer.attempt == attempt.id) & QuizAnswer.is_correct)
         .count()
     )
+    ids = json.loads(attempt.question_ids or "[]")
+    total = (
+        QuizQuestion.select().where(QuizQuestion.id.in_(ids)).count() if ids else attempt.total
+    )
     closed = (
-        QuizAttempt.update(score=score, finished_at=now, finish_reason=reason, question_deadline=None)
+        QuizAttempt.update(
+            score=score, total=total, finished_at=now, finish_reason=reason, question_deadline=None
+        )
         .where((QuizAttempt.id == attempt.id) & QuizAttempt.finished_at.is_null())
         .execute()
     )
-    quiz = Quiz.get_by_id(attempt.quiz_id)
     if closed:  # streak and season rating follow in the same transaction (§6.5, §6.8)
         on_attempt_finished(attempt.id, tz=tz, now=now)
+    else:  # someone else closed it first: report what they stored
+        stored = QuizAttempt.get_by_id(attempt.id)
+        score, total, reason = stored.score, stored.total, stored.finish_reason or reason
+    if telegram_id is None:
+        telegram_id = Student.get_by_id(attempt.student_id).telegram_id
     return Finished(
         attempt_id=attempt.id,
-        quiz_id=quiz.id,
-        quiz_type=quiz.quiz_type,
+        quiz_id=attempt.quiz_id,
         score=score,
-        total=attempt.total,
-        is_exam=is_exam_mode(quiz, now),
+        total=total,
+        # The mode the attempt was taken in (B30): an exam whose deadline passed while it
+        # ran still ends on the score alone; the review opens from the list afterwards.
+        is_exam=attempt.is_exam,
         reason=reason,
         chat_id=attempt.chat_id,
         message_id=attempt.message_id,
-        student_telegram_id=Student.get_by_id(attempt.student_id).telegram_id,
+        student_telegram_id=telegram_id,
     )
-
-
 
 
 def expire_due(
@@ -319,7 +378,8 @@ def expire_due(
     """The sweeper's step: time out overdue questions and end overdue sessions, for everyone."""
     now = now or utcnow()
     overdue = (
-        QuizAttempt.select()
+        QuizAttempt.select(QuizAttempt, Student.telegram_id)
+        .join(Student)
         .where(
             QuizAttempt.finished_at.is_null()
             & ((QuizAttempt.question_deadline < now) | (QuizAttempt.session_deadline < now))
@@ -327,13 +387,17 @@ def expire_due(
         .order_by(QuizAttempt.question_deadline)
         .limit(limit)
     )
+    overdue = skip_locked(overdue, of=QuizAttempt)  # replicas sweep disjoint attempts
     steps = []
     for attempt in overdue:
+        telegram_id = attempt.student.telegram_id
         if attempt.session_deadline is not None and attempt.session_deadline < now:
-            steps.append(Step(Outcome.LATE, finished=_finish(attempt, now, reason="expired", tz=tz)))
+            finished = _finish(attempt, now, reason="expired", tz=tz, telegram_id=telegram_id)
+            steps.append(Step(Outcome.LATE, finished=finished))
             continue
         step = _advance(
-            attempt, json.loads(attempt.question_ids), "-", now, tz=tz, base=base_seconds
+            attempt, json.loads(attempt.question_ids), "-", now, tz=tz, base=base_seconds,
+            telegram_id=telegram_id,
         )
         if step.outcome is Outcome.ACCEPTED:
             steps.append(Step(Outcome.LATE, step.next, step.finished, correct=False))
@@ -349,7 +413,8 @@ def give_up(
         return None
     finished = None
     for attempt in live_attempts(student.id):
-        finished = _finish(attempt, now or utcnow(), reason="abandoned", tz=tz)
+        finished = _finish(attempt, now or utcnow(), reason="abandoned", tz=tz,
+                           telegram_id=student_telegram_id)
     return finished
 
 
@@ -363,20 +428,33 @@ def live_for(student_telegram_id: int) -> tuple[int, bool] | None:
 
 
 def countdown_candidates(*, now: dt.datetime | None = None) -> list[QuestionView]:
-    """Running attempts with a message to keep current (for the countdown)."""
+    """Running attempts with a message to keep current (for the countdown): two queries,
+    however many students are taking a quiz."""
     now = now or utcnow()
-    query = QuizAttempt.select().where(
-        QuizAttempt.finished_at.is_null()
-        & (QuizAttempt.question_deadline > now)
-        & QuizAttempt.message_id.is_null(False)
+    # In its last second a question is about to be replaced by its timeout: a redraw then
+    # would reach the student showing 0 (or after the deadline).
+    last_useful = now + dt.timedelta(seconds=1)
+    attempts = list(
+        QuizAttempt.select().where(
+            QuizAttempt.finished_at.is_null()
+            & (QuizAttempt.question_deadline > last_useful)
+            & QuizAttempt.message_id.is_null(False)
+        )
     )
-    views = []
-    for attempt in query:
+    current: dict[int, int] = {}  # attempt id -> its current question id
+    for attempt in attempts:
         ids = json.loads(attempt.question_ids)
-        question = QuizQuestion.get_or_none(QuizQuestion.id == ids[attempt.current_index])
-        if question is not None:
-            views.append(_view(attempt, question))
-    return views
+        if attempt.current_index < len(ids):
+            current[attempt.id] = ids[attempt.current_index]
+    wanted = sorted(set(current.values()))
+    questions = (
+        {q.id: q for q in QuizQuestion.select().where(QuizQuestion.id.in_(wanted))} if wanted else {}
+    )
+    return [
+        _view(a, questions[current[a.id]])
+        for a in attempts
+        if a.id in current and current[a.id] in questions
+    ]
 
 
 # -- results ------------------------------------------------------------------------------------
@@ -396,7 +474,8 @@ class Result:
     title: str
     score: int
     total: int
-    is_exam: bool
+    is_exam: bool  # the quiz is in exam mode now: its answers stay hidden
+    archived: bool  # students no longer see the quiz (a button in an old message)
     group_average: float
     lines: list[ReviewLine]
     page: int
@@ -441,6 +520,7 @@ def result(
         score=attempt.score,
         total=attempt.total,
         is_exam=is_exam_mode(quiz, now),
+        archived=not quiz.is_active,
         group_average=float(first_attempts_average(quiz.id)),  # same rule as the mentor's
         lines=lines,
         page=page,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from studymate.db.models import Quiz, Student, utcnow
@@ -42,6 +43,19 @@ def claim_openings(*, now: dt.datetime | None = None) -> list[Opening]:
         ]
         openings.append(Opening(quiz.id, quiz.title, quiz.available_until, students))
     return openings
+
+
+def open_due(
+    message_for: Callable[[Opening, int, str], Outgoing], *, now: dt.datetime | None = None
+) -> int:
+    """Claim the quizzes that opened and queue their notices in the same transaction (call it
+    inside one): a process killed in between leaves neither, so every notice goes out once,
+    whichever replica's sweeper gets there first. Returns the number of quizzes opened."""
+    openings = claim_openings(now=now)
+    for opening in openings:
+        messages = [message_for(opening, chat_id, lang) for chat_id, lang in opening.students]
+        queue_notifications(opening.quiz_id, messages)
+    return len(openings)
 
 
 def queue_notifications(quiz_id: int, messages: list[Outgoing]) -> int:

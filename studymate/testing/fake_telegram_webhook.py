@@ -1,10 +1,12 @@
 """Webhook delivery of the fake Bot API server.
 
-While a webhook is set, pending updates are POSTed one at a time, in order, as JSON to its URL
-(with ``X-Telegram-Bot-Api-Secret-Token`` when a secret was given). A 2xx answer confirms the
-update; anything else is recorded in ``getWebhookInfo`` (``last_error_*``) and retried with a
-short exponential backoff. Like Telegram, a webhook answer may carry one bot API call (JSON with
-a ``method`` field, or aiogram's multipart form); it is executed as if the bot had made it.
+While a webhook is set, pending updates are POSTed as JSON to its URL (with
+``X-Telegram-Bot-Api-Secret-Token`` when a secret was given): like Telegram, up to the
+webhook's ``max_connections`` (default 40) at the same time, and one at a time, in order, for
+each chat. A 2xx answer confirms the update; anything else is recorded in ``getWebhookInfo``
+(``last_error_*``) and retried with a short exponential backoff. Like Telegram, a webhook answer
+may carry one bot API call (JSON with a ``method`` field, or aiogram's multipart form); it is
+executed as if the bot had made it.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any, Final
 
 import aiohttp
 from aiohttp import ClientResponse, ClientSession, ClientTimeout, MultipartReader
 
 from studymate.testing.fake_telegram_bot_api import BotApi
-from studymate.testing.fake_telegram_models import now
+from studymate.testing.fake_telegram_models import Signal, now
 from studymate.testing.fake_telegram_params import read_multipart
 from studymate.testing.fake_telegram_world import FakeWorld, WebhookConfig
 
@@ -40,6 +43,10 @@ class WebhookDeliverer:
         self.world = world
         self.bot_api = bot_api
         self._task: asyncio.Task[None] | None = None
+        self._in_flight: dict[int, asyncio.Task[None]] = {}  # update id -> its delivery
+        self._done = Signal()
+        self._delay = FIRST_RETRY_DELAY
+        self._retry_at = 0.0
 
     def start(self) -> None:
         if self._task is None:
@@ -47,25 +54,56 @@ class WebhookDeliverer:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for running in [task, *self._in_flight.values()]:
+            if running is not None:
+                running.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
+        self._in_flight.clear()
 
     async def _run(self) -> None:
-        delay = FIRST_RETRY_DELAY
         async with ClientSession(timeout=ClientTimeout(total=DELIVERY_TIMEOUT)) as session:
             while not self.world.closing:
                 hook = self.world.state.webhook
-                update = self.world.next_webhook_update() if hook else None
-                if hook is None or update is None:
-                    await self.world.updates_signal.wait(IDLE_CHECK_INTERVAL)
-                    continue
-                if await self._deliver(session, hook, update):
-                    delay = FIRST_RETRY_DELAY
-                    continue
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, MAX_RETRY_DELAY)
+                if hook is not None:
+                    self._start_deliveries(session, hook)
+                wait = IDLE_CHECK_INTERVAL
+                backoff = self._retry_at - time.monotonic()
+                if backoff > 0:
+                    wait = min(wait, backoff)
+                await _first_of(self.world.updates_signal, self._done, wait)
+
+    def _start_deliveries(self, session: ClientSession, hook: WebhookConfig) -> None:
+        """Start POSTs for pending updates: the first pending one of each chat not in flight."""
+        if time.monotonic() < self._retry_at:
+            return
+        seen: set[object] = set()
+        for update in self.world.take_updates(None, 100):
+            if len(self._in_flight) >= hook.max_connections:
+                return
+            chat = _chat_of(update)
+            if chat in seen:
+                continue  # an earlier update of this chat goes first
+            seen.add(chat)
+            if update["update_id"] in self._in_flight:
+                continue
+            self._in_flight[update["update_id"]] = asyncio.create_task(
+                self._deliver_one(session, hook, update)
+            )
+
+    async def _deliver_one(
+        self, session: ClientSession, hook: WebhookConfig, update: dict[str, Any]
+    ) -> None:
+        try:
+            delivered = await self._deliver(session, hook, update)
+        finally:
+            self._in_flight.pop(update["update_id"], None)
+        if delivered:
+            self._delay, self._retry_at = FIRST_RETRY_DELAY, 0.0
+        else:
+            self._retry_at = time.monotonic() + self._delay
+            self._delay = min(self._delay * 2, MAX_RETRY_DELAY)
+        self._done.fire()
 
     async def _deliver(
         self, session: ClientSession, hook: WebhookConfig, update: dict[str, Any]
@@ -110,6 +148,29 @@ async def _reply_params(response: ClientResponse) -> dict[str, Any] | None:
     if isinstance(params, dict) and isinstance(params.get("method"), str):
         return params
     return None
+
+
+def _chat_of(update: dict[str, Any]) -> object:
+    """The chat an update belongs to (its deliveries keep their order); else the update."""
+    for kind in ("message", "edited_message", "callback_query", "my_chat_member"):
+        event = update.get(kind)
+        if isinstance(event, dict):
+            message = event.get("message") if kind == "callback_query" else event
+            chat = (message or {}).get("chat") or {}
+            if "id" in chat:
+                return chat["id"]
+            sender = event.get("from") or {}
+            if "id" in sender:
+                return sender["id"]
+    return ("update", update.get("update_id"))
+
+
+async def _first_of(first: Signal, second: Signal, timeout: float) -> None:
+    waits = [asyncio.ensure_future(first.wait(timeout)), asyncio.ensure_future(second.wait(timeout))]
+    _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for waiting in pending:
+        waiting.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
 
 
 def _record_error(hook: WebhookConfig, message: str) -> None:
