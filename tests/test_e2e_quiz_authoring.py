@@ -21,6 +21,7 @@ from e2e import (
     make_school,
     plain,
 )
+from quiz_samples import SPEC_QUESTIONS
 
 from studymate.bot.quiz_callbacks import (
     Draft,
@@ -44,27 +45,7 @@ PNG = bytes.fromhex(
     "1f15c4890000000d49444154789c6300010000050001"
     "0d0a2db40000000049454e44ae426082"
 )
-QUESTIONS = """1. Which keyword defines a function?
-A) func
-B*) def
-C) lambda
-D) define
-
-2#. What does this code print?
-x = [1, 2, 3]
-print(len(x))
-
-A) 2
-B) 1
-C*) 3
-D) error
-
-3##. Which of these is immutable?
-A) list
-B) dict
-C) set
-D*) tuple
-"""
+QUESTIONS = SPEC_QUESTIONS
 EXAMPLE = "Тема: Python basics\n\n" + QUESTIONS
 SEVEN = QUESTIONS + "".join(f"\n{n}. Question number {n}?\nA*) yes\nB) no\nC) maybe\nD) never\n" for n in range(4, 8))
 

@@ -6,6 +6,7 @@ import string
 from pathlib import Path
 
 import pytest
+from quiz_samples import SPEC_EXAMPLE
 
 from studymate.config import LANGUAGES
 from studymate.i18n import t
@@ -26,30 +27,6 @@ from studymate.services.quiz_format import (
 
 ROOT = Path(__file__).resolve().parents[1]
 
-SPEC_EXAMPLE = """\
-Тема: Python basics
-
-1. Which keyword defines a function?
-A) func
-B*) def
-C) lambda
-D) define
-
-2#. What does this code print?
-x = [1, 2, 3]
-print(len(x))
-
-A) 2
-B) 1
-C*) 3
-D) error
-
-3##. Which of these is immutable?
-A) list
-B) dict
-C) set
-D*) tuple
-"""
 
 OPTIONS = "A) one\nB*) two\nC) three\nD) four"
 

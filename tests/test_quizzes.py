@@ -9,6 +9,7 @@ import json
 from zoneinfo import ZoneInfo
 
 import pytest
+from quiz_samples import SPEC_EXAMPLE
 
 from studymate.db.models import (
     OutboxMessage,
@@ -28,29 +29,7 @@ from studymate.services.quizzes import InvalidStart, SaveMode
 
 TZ = ZoneInfo("Asia/Tashkent")
 NOW = dt.datetime(2026, 2, 10, 7, 0)  # 12:00 in Tashkent
-EXAMPLE = """Тема: Python basics
-
-1. Which keyword defines a function?
-A) func
-B*) def
-C) lambda
-D) define
-
-2#. What does this code print?
-x = [1, 2, 3]
-print(len(x))
-
-A) 2
-B) 1
-C*) 3
-D) error
-
-3##. Which of these is immutable?
-A) list
-B) dict
-C) set
-D*) tuple
-"""
+EXAMPLE = SPEC_EXAMPLE
 
 
 def parsed(text: str = EXAMPLE, file_name: str = "quiz.txt"):

@@ -229,20 +229,29 @@ async def _publish(
     return text + "\n\n" + t("quiz_students_notified_later")
 
 
-@router.callback_query(DraftCb.filter(F.action == Draft.PRACTICE), QuizUploadStates.publish_mode)
-async def publish_practice(
-    callback: CallbackQuery, callback_data: DraftCb, state: FSMContext, identity: Identity,
+async def _publish_now(
+    callback: CallbackQuery, draft: str, state: FSMContext, *, ranked: bool, identity: Identity,
     db: Db, settings: Settings, services: Services,
 ) -> None:
-    loaded = await _draft(state, callback_data.draft)
+    """Publish the draft starting now (practice, or a ranked quiz started at once)."""
+    loaded = await _draft(state, draft)
     if loaded is None:
         return await _stale(callback)
-    text = await _publish(*loaded, ranked=False, start=None, identity=identity, db=db,
+    text = await _publish(*loaded, ranked=ranked, start=None, identity=identity, db=db,
                              settings=settings, services=services)
     await state.clear()
     await edit(callback, text)
     await callback.answer()
     await callback.message.answer(t("quiz_ready_actions"), reply_markup=mentor_menu(identity.language))
+
+
+@router.callback_query(DraftCb.filter(F.action == Draft.PRACTICE), QuizUploadStates.publish_mode)
+async def publish_practice(
+    callback: CallbackQuery, callback_data: DraftCb, state: FSMContext, identity: Identity,
+    db: Db, settings: Settings, services: Services,
+) -> None:
+    await _publish_now(callback, callback_data.draft, state, ranked=False, identity=identity,
+                       db=db, settings=settings, services=services)
 
 
 @router.callback_query(DraftCb.filter(F.action == Draft.RANKED), QuizUploadStates.publish_mode)
@@ -259,15 +268,8 @@ async def start_now(
     callback: CallbackQuery, callback_data: DraftCb, state: FSMContext, identity: Identity,
     db: Db, settings: Settings, services: Services,
 ) -> None:
-    loaded = await _draft(state, callback_data.draft)
-    if loaded is None:
-        return await _stale(callback)
-    text = await _publish(*loaded, ranked=True, start=None, identity=identity, db=db,
-                             settings=settings, services=services)
-    await state.clear()
-    await edit(callback, text)
-    await callback.answer()
-    await callback.message.answer(t("quiz_ready_actions"), reply_markup=mentor_menu(identity.language))
+    await _publish_now(callback, callback_data.draft, state, ranked=True, identity=identity,
+                       db=db, settings=settings, services=services)
 
 
 @router.callback_query(DraftCb.filter(F.action == Draft.SCHEDULE), QuizUploadStates.ranked_start)

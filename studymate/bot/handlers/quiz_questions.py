@@ -84,21 +84,15 @@ async def _list(callback: CallbackQuery, mentor_id: int, quiz_id: int, page: int
 
 @router.callback_query(QuestionCb.filter(F.action == QuestionAction.LIST))
 async def question_page(callback: CallbackQuery, callback_data: QuestionCb, identity: Identity, db: Db) -> None:
-    try:
-        await _list(callback, identity.mentor_id, callback_data.quiz, callback_data.page, db)
-    except NotFound:
-        return await _refuse(callback)
+    await _list(callback, identity.mentor_id, callback_data.quiz, callback_data.page, db)
     await callback.answer()
 
 
 @router.callback_query(QuestionCb.filter(F.action == QuestionAction.SHOW))
 async def show(callback: CallbackQuery, callback_data: QuestionCb, identity: Identity, db: Db) -> None:
-    try:
-        question = await db.run(
-            quiz_questions.get_question, identity.mentor_id, callback_data.quiz, callback_data.question
-        )
-    except NotFound:
-        return await _refuse(callback)
+    question = await db.run(
+        quiz_questions.get_question, identity.mentor_id, callback_data.quiz, callback_data.question
+    )
     await edit(callback, question_detail(question), question_markup(question, callback_data.page))
     await callback.answer()
 
@@ -106,12 +100,9 @@ async def show(callback: CallbackQuery, callback_data: QuestionCb, identity: Ide
 # -- delete -----------------------------------------------------------------------------------
 @router.callback_query(QuestionCb.filter(F.action == QuestionAction.ASK_DELETE))
 async def ask_delete(callback: CallbackQuery, callback_data: QuestionCb, identity: Identity, db: Db) -> None:
-    try:
-        question = await db.run(
-            quiz_questions.get_question, identity.mentor_id, callback_data.quiz, callback_data.question
-        )
-    except NotFound:
-        return await _refuse(callback)
+    question = await db.run(
+        quiz_questions.get_question, identity.mentor_id, callback_data.quiz, callback_data.question
+    )
     markup = list_keyboard([], footer=[[
         button(t("btn_yes_delete"), callback_data.model_copy(update={"action": QuestionAction.DELETE})),
         button(t("btn_no_cancel"), callback_data.model_copy(update={"action": QuestionAction.SHOW})),
@@ -129,8 +120,6 @@ async def delete(callback: CallbackQuery, callback_data: QuestionCb, identity: I
             quiz_questions.delete_question, identity.mentor_id, callback_data.quiz, callback_data.question,
             tz=settings.tz,
         )
-    except NotFound:
-        return await _refuse(callback)
     except LastQuestion:
         await callback.answer(t("quiz_last_question"), show_alert=True)
         return
@@ -142,12 +131,9 @@ async def delete(callback: CallbackQuery, callback_data: QuestionCb, identity: I
 # -- edit -------------------------------------------------------------------------------------
 @router.callback_query(QuestionCb.filter(F.action == QuestionAction.EDIT))
 async def choose_field(callback: CallbackQuery, callback_data: QuestionCb, identity: Identity, db: Db) -> None:
-    try:
-        question = await db.run(
-            quiz_questions.get_question, identity.mentor_id, callback_data.quiz, callback_data.question
-        )
-    except NotFound:
-        return await _refuse(callback)
+    question = await db.run(
+        quiz_questions.get_question, identity.mentor_id, callback_data.quiz, callback_data.question
+    )
     text = question_detail(question) + "\n\n" + t("quiz_edit_prompt")
     if visible_length(text) > MESSAGE_LIMIT:
         text = t("quiz_edit_prompt")
@@ -160,10 +146,7 @@ async def ask_value(callback: CallbackQuery, callback_data: QuestionCb, state: F
                     identity: Identity, db: Db) -> None:
     if callback_data.field is None:
         return await _refuse(callback)
-    try:
-        await db.run(quiz_questions.get_question, identity.mentor_id, callback_data.quiz, callback_data.question)
-    except NotFound:
-        return await _refuse(callback)
+    await db.run(quiz_questions.get_question, identity.mentor_id, callback_data.quiz, callback_data.question)
     await state.set_state(QuestionFormStates.edit_value)
     await state.set_data({
         "quiz": callback_data.quiz, "question": callback_data.question,
@@ -197,10 +180,7 @@ async def edit_value(message: Message, state: FSMContext, identity: Identity, db
 @router.callback_query(QuestionCb.filter(F.action == QuestionAction.ADD))
 async def add(callback: CallbackQuery, callback_data: QuestionCb, state: FSMContext,
               identity: Identity, db: Db) -> None:
-    try:
-        await db.run(quizzes.get_quiz, identity.mentor_id, callback_data.quiz)
-    except NotFound:
-        return await _refuse(callback)
+    await db.run(quizzes.get_quiz, identity.mentor_id, callback_data.quiz)
     await state.set_state(QuestionFormStates.text)
     await state.set_data({"quiz": callback_data.quiz})
     await callback.message.answer(t("enter_question_text"), reply_markup=cancel_keyboard(identity.language))
