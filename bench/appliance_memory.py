@@ -196,7 +196,7 @@ def main() -> int:
     skipped = sorted(set(SUBCOMMANDS) - set(programs))
     work = Path(tempfile.mkdtemp(prefix="studymate-mem-"))
     fake = subprocess.Popen(
-        [sys.executable, "-m", "studymate.testing.fake_telegram", "--port", "0"],
+        [sys.executable, "-m", "studymate.testing.fake_telegram.server", "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     base_url = fake.stdout.readline().split()[-1]  # "fake-telegram listening on URL"

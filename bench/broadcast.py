@@ -21,7 +21,7 @@ from studymate.db import migrate
 from studymate.db.connection import open_database
 from studymate.services import enrollment, mentors
 from studymate.services.enrollment import TelegramProfile
-from studymate.testing.fake_telegram import FakeTelegram
+from studymate.testing.fake_telegram.server import FakeTelegram
 
 TOKEN = "123456789:" + "B" * 35
 MENTOR, GROUP, FIRST_STUDENT = 1001, -100500, 100_000

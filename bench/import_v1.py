@@ -29,8 +29,8 @@ import v1_schema
 from studymate.db import migrate
 from studymate.db.connection import open_database
 from studymate.db.models import MODELS
-from studymate.services.import_v1 import import_v1
-from studymate.services.import_v1_source import V1Source
+from studymate.services.import_v1.run import import_v1
+from studymate.services.import_v1.source import V1Source
 
 
 def build(path: Path, students: int, quizzes: int, questions: int) -> dict[str, int]:

@@ -26,7 +26,7 @@ from studymate.db.connection import open_database
 from studymate.db.models import Quiz, QuizQuestion, utcnow
 from studymate.services import enrollment, mentors
 from studymate.services.enrollment import TelegramProfile
-from studymate.testing.fake_telegram import FakeTelegram
+from studymate.testing.fake_telegram.server import FakeTelegram
 
 TOKEN = "123456789:" + "Q" * 35
 MENTOR, GROUP, FIRST = 1001, -100500, 200_000

@@ -32,7 +32,7 @@ import psycopg2
 import redis
 
 from studymate.testing.cluster import Cluster, find_nginx
-from studymate.testing.fake_telegram import FakeTelegram
+from studymate.testing.fake_telegram.server import FakeTelegram
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quiz_load import FIRST, TOKEN, seed, student  # the same students as bench/quiz_load.py

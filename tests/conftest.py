@@ -145,7 +145,7 @@ def redis_url() -> str:
 
 @pytest.fixture
 async def fake():
-    from studymate.testing.fake_telegram import FakeTelegram
+    from studymate.testing.fake_telegram.server import FakeTelegram
 
     async with FakeTelegram() as server:
         yield server

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from studymate.i18n import t
-from studymate.testing.fake_telegram import FakeTelegram
+from studymate.testing.fake_telegram.server import FakeTelegram
 
 TOKEN = "123456789:" + "T" * 35
 MENTOR_ID, GROUP_ID, STUDENT_ID = 1001, -100500, 2001

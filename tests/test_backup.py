@@ -46,16 +46,16 @@ from studymate.db.models import (
     Student,
     Topic,
 )
-from studymate.ops import backup_retention as retention
-from studymate.ops.backup import (
+from studymate.ops.backup import retention
+from studymate.ops.backup.bot_pause import rpc
+from studymate.ops.backup.core import (
     BackupSettings,
     restore_backup,
     run_backup,
     verify_backup,
 )
-from studymate.ops.backup_files import BackupError, Manifest, manifest_path, scan, stem_for
-from studymate.ops.backup_schedule import due_at_start, next_run, scheduled_run, serve
-from studymate.ops.backup_supervisor import rpc
+from studymate.ops.backup.files import BackupError, Manifest, manifest_path, scan, stem_for
+from studymate.ops.backup.schedule import due_at_start, next_run, scheduled_run, serve
 
 UTC = dt.UTC
 TASHKENT = zoneinfo.ZoneInfo("Asia/Tashkent")
@@ -454,7 +454,7 @@ def test_pruning_on_disk_removes_old_backups_and_leftovers(database_url, tmp_pat
     for path in leftovers:
         path.write_bytes(b"partial")
 
-    from studymate.ops.backup import prune
+    from studymate.ops.backup.core import prune
 
     plan = prune(settings, policy=retention.Policy(daily=2, weekly=0, monthly=0, keep_days=1),
                  now=now)
@@ -519,7 +519,7 @@ async def test_alert_goes_out_even_when_the_database_is_unreachable(fake, tmp_pa
 
 
 def _size(size: int) -> str:
-    from studymate.ops.backup_files import human_size
+    from studymate.ops.backup.files import human_size
 
     return human_size(size)
 

@@ -166,7 +166,7 @@ async def test_delete_material_and_topic_with_confirmation(school, fake, run_bot
 
 
 async def test_crafted_callback_cannot_delete_another_mentors_material(school, fake, run_bot):
-    from studymate.bot.callbacks import Materials, MaterialsCb
+    from studymate.bot.features.materials.callbacks import Materials, MaterialsCb
     from studymate.services import mentors
 
     mentors.add_mentor(telegram_id=1002, name="Bob", group_chat_id=-2, language="ru")

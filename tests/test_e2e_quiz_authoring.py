@@ -23,20 +23,22 @@ from e2e import (
 )
 from quiz_samples import SPEC_QUESTIONS
 
-from studymate.bot.quiz_callbacks import (
+from studymate.bot.features.quiz.authoring_callbacks import (
     Draft,
     DraftCb,
-    QuestionAction,
-    QuestionCb,
     QuizAction,
     QuizCb,
+    QuizQuestionAction,
+    QuizQuestionCb,
 )
 from studymate.db.models import Quiz, QuizAttempt, QuizQuestion, Student, utcnow
 from studymate.i18n import t
-from studymate.services import mentors, quiz_export, quizzes
-from studymate.services.quiz_format import MAX_FILE_BYTES, QuizFormatError, parse_quiz
-from studymate.services.quiz_questions import Field
-from studymate.services.quizzes import SaveMode
+from studymate.services import mentors
+from studymate.services.quiz import authoring as quizzes
+from studymate.services.quiz import export as quiz_export
+from studymate.services.quiz.authoring import SaveMode
+from studymate.services.quiz.format import MAX_FILE_BYTES, QuizFormatError, parse_quiz
+from studymate.services.quiz.questions import Field
 
 pytestmark = pytest.mark.e2e
 TZ = ZoneInfo("Asia/Tashkent")
@@ -386,10 +388,10 @@ async def test_buttons_for_another_mentors_quiz_or_an_old_upload_change_nothing(
         QuizCb(action=QuizAction.ARCHIVE, quiz=foreign.id),
         QuizCb(action=QuizAction.EXPORT, quiz=foreign.id),
         QuizCb(action=QuizAction.SHOW, quiz=foreign.id),
-        QuestionCb(action=QuestionAction.DELETE, quiz=foreign.id, question=question.id),
-        QuestionCb(action=QuestionAction.DELETE, quiz=own.id, question=question.id),
-        QuestionCb(action=QuestionAction.FIELD, quiz=foreign.id, question=question.id, field=Field.TEXT),
-        QuestionCb(action=QuestionAction.ADD, quiz=foreign.id),
+        QuizQuestionCb(action=QuizQuestionAction.DELETE, quiz=foreign.id, question=question.id),
+        QuizQuestionCb(action=QuizQuestionAction.DELETE, quiz=own.id, question=question.id),
+        QuizQuestionCb(action=QuizQuestionAction.FIELD, quiz=foreign.id, question=question.id, field=Field.TEXT),
+        QuizQuestionCb(action=QuizQuestionAction.ADD, quiz=foreign.id),
         DraftCb(action=Draft.SAVE, draft="deadbeef"),
     ]
     for data in crafted:

@@ -15,7 +15,7 @@ import pytest
 from e2e import STUDENT_ID, Chat, button_data, inline_labels, make_school, plain
 from test_e2e_quiz_taking import current, make_quiz, open_quiz, tap, wait_text
 
-from studymate.bot.callbacks import AnswerCb, Take, TakeCb
+from studymate.bot.features.quiz.callbacks import AnswerCb, Take, TakeCb
 from studymate.db.models import (
     AllTimeRating,
     Quiz,
@@ -27,7 +27,8 @@ from studymate.db.models import (
     utcnow,
 )
 from studymate.i18n import t
-from studymate.services import mentors, quiz_engine, ratings
+from studymate.services import mentors, ratings
+from studymate.services.quiz import engine as quiz_engine
 
 pytestmark = pytest.mark.e2e
 TZ = ZoneInfo("Asia/Tashkent")

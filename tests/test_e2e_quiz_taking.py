@@ -9,7 +9,7 @@ import signal
 import pytest
 from e2e import STUDENT_ID, Chat, button_data, inline_labels, make_school, plain
 
-from studymate.bot.callbacks import AnswerCb
+from studymate.bot.features.quiz.callbacks import AnswerCb
 from studymate.db.models import Quiz, QuizAnswer, QuizAttempt, QuizQuestion, utcnow
 
 pytestmark = pytest.mark.e2e
@@ -175,7 +175,7 @@ async def test_ranked_once_and_archived_quiz_unavailable(db, fake, run_bot):
     result = plain("quiz_exam_mode_result", "ru", score=1, total=1)
     done = await wait_text(fake, STUDENT_ID, q1["message_id"], result.split("\n")[0])
     assert done["text"] == result  # the score only while the exam runs
-    from studymate.bot.callbacks import Take, TakeCb
+    from studymate.bot.features.quiz.callbacks import Take, TakeCb
 
     again = await chat.click(q1["message_id"], TakeCb(action=Take.START, quiz=quiz.id).pack())
     assert again["text"] == plain("quiz_max_attempts", "ru")

@@ -45,7 +45,7 @@ from aiogram.types import (
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from studymate.testing.fake_telegram import TEST_TOKEN, FakeTelegram
+from studymate.testing.fake_telegram.server import TEST_TOKEN, FakeTelegram
 
 USER_ID = 4242
 BOT_ID = int(TEST_TOKEN.split(":")[0])
@@ -578,7 +578,7 @@ async def test_cli_prints_address_and_stops_on_sigterm() -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "studymate.testing.fake_telegram",
+        "studymate.testing.fake_telegram.server",
         "--host",
         "127.0.0.1",
         "--port",

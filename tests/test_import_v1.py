@@ -40,9 +40,9 @@ from studymate.db.models import (
     utcnow,
 )
 from studymate.services import mentors
-from studymate.services.import_v1 import ImportRefused, import_v1
-from studymate.services.import_v1_report import RatingValue, Summary
-from studymate.services.import_v1_source import SourceError, V1Source
+from studymate.services.import_v1.report import RatingValue, Summary
+from studymate.services.import_v1.run import ImportRefused, import_v1
+from studymate.services.import_v1.source import SourceError, V1Source
 from studymate.services.ratings import month_start
 
 TZ = ZoneInfo("Asia/Tashkent")

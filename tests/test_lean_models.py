@@ -1,4 +1,4 @@
-"""``studymate.bot.lean_models``: aiogram's models build on first use, and behave as before.
+"""``studymate.bot.infra.lean_models``: aiogram's models build on first use, and behave as before.
 
 Each side runs in a fresh interpreter: the test process may have imported aiogram already.
 """
@@ -18,7 +18,7 @@ import json, sys
 from pathlib import Path
 
 if sys.argv[1] == "lean":
-    import studymate.bot.lean_models
+    import studymate.bot.infra.lean_models
 import aiogram
 from aiogram import methods, types
 from aiogram.methods.base import Response, TelegramMethod

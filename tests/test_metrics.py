@@ -210,7 +210,7 @@ def _health(database_url: str, tmp_path: Path, *, redis_url: str = "", last_poll
     from aiogram.fsm.storage.redis import RedisStorage
 
     from studymate.bot.http_server import Health
-    from studymate.bot.storage import DatabaseStorage, FailoverStorage, redis_client
+    from studymate.bot.infra.storage import DatabaseStorage, FailoverStorage, redis_client
     from studymate.db.connection import Db, open_database
 
     db = Db(open_database(database_url, pool_size=1), threads=1)
@@ -282,9 +282,10 @@ def test_snapshot_counts_the_queue_live_attempts_and_the_oldest_missed_deadline(
     from zoneinfo import ZoneInfo
 
     from studymate.db.models import Quiz, QuizQuestion
-    from studymate.services import enrollment, mentors, monitoring, outbox, quiz_engine
+    from studymate.services import enrollment, mentors, monitoring, outbox
     from studymate.services.enrollment import TelegramProfile
     from studymate.services.outbox import Outgoing
+    from studymate.services.quiz import engine as quiz_engine
 
     assert monitoring.snapshot() == monitoring.Snapshot(0, 0, 0.0)
     mentors.add_mentor(telegram_id=MENTOR_ID, name="Anna", group_chat_id=-1, language="ru")
@@ -312,7 +313,7 @@ def test_snapshot_counts_the_queue_live_attempts_and_the_oldest_missed_deadline(
 def test_watchdog_counts_checks_restarts_and_alerts(tmp_path):
     from test_watchdog import Rig
 
-    from studymate.ops.watchdog_metrics import WatchdogMetrics
+    from studymate.ops.watchdog.metrics import WatchdogMetrics
 
     rig = Rig(tmp_path)
     metrics = WatchdogMetrics()

@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from studymate.db.models import Quiz, QuizAnswer, QuizAttempt, QuizQuestion, utcnow
-from studymate.services import enrollment, mentors, quiz_engine
+from studymate.services import enrollment, mentors
 from studymate.services.enrollment import TelegramProfile
-from studymate.services.quiz_engine import Outcome, Refusal
+from studymate.services.quiz import engine as quiz_engine
+from studymate.services.quiz.engine import Outcome, Refusal
 
 TZ = ZoneInfo("Asia/Tashkent")
 STUDENT = 2001
@@ -180,7 +181,7 @@ def test_an_exam_that_closes_mid_attempt_still_ends_on_the_score_only(quiz):
 
 
 def test_a_question_deleted_during_an_attempt_is_skipped_and_leaves_the_total(quiz):
-    from studymate.services import quiz_questions
+    from studymate.services.quiz import questions as quiz_questions
 
     q1 = start(quiz)
     second = QuizQuestion.get(QuizQuestion.quiz == quiz.id, QuizQuestion.order == 2)

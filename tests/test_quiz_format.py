@@ -10,7 +10,7 @@ from quiz_samples import SPEC_EXAMPLE
 
 from studymate.config import LANGUAGES
 from studymate.i18n import t
-from studymate.services.quiz_format import (
+from studymate.services.quiz.format import (
     ERROR_CODES,
     MAX_FILE_BYTES,
     MAX_OPTION,

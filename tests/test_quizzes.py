@@ -1,4 +1,4 @@
-"""Quiz authoring rules (services.quizzes) on the backend under test."""
+"""Quiz authoring rules (services.quiz.authoring) on the backend under test."""
 
 from __future__ import annotations
 
@@ -20,12 +20,16 @@ from studymate.db.models import (
     SeasonRating,
     Student,
 )
-from studymate.services import mentors, quiz_export, quiz_openings, quiz_questions, quizzes
+from studymate.services import mentors
 from studymate.services.errors import NotFound
 from studymate.services.outbox import Outgoing
-from studymate.services.quiz_format import parse_quiz
-from studymate.services.quiz_questions import Field, InvalidQuestion, LastQuestion
-from studymate.services.quizzes import InvalidStart, SaveMode
+from studymate.services.quiz import authoring as quizzes
+from studymate.services.quiz import export as quiz_export
+from studymate.services.quiz import questions as quiz_questions
+from studymate.services.quiz import schedule as quiz_openings
+from studymate.services.quiz.authoring import InvalidStart, SaveMode
+from studymate.services.quiz.format import parse_quiz
+from studymate.services.quiz.questions import Field, InvalidQuestion, LastQuestion
 
 TZ = ZoneInfo("Asia/Tashkent")
 NOW = dt.datetime(2026, 2, 10, 7, 0)  # 12:00 in Tashkent

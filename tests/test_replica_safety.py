@@ -20,21 +20,22 @@ from zoneinfo import ZoneInfo
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
 
-from studymate.bot.pacing import SharedPacer
-from studymate.bot.storage import DatabaseStorage, FailoverIsolation, FailoverStorage, redis_client
+from studymate.bot.infra.pacing import SharedPacer
+from studymate.bot.infra.storage import (
+    DatabaseStorage,
+    FailoverIsolation,
+    FailoverStorage,
+    redis_client,
+)
 from studymate.db.connection import Db, transaction
 from studymate.db.models import OutboxMessage, Quiz, QuizAttempt, QuizQuestion, Student
 from studymate.ops.alerts import claim_alert
-from studymate.services import (
-    enrollment,
-    mentors,
-    outbox,
-    quiz_countdown,
-    quiz_engine,
-    quiz_openings,
-)
+from studymate.services import enrollment, mentors, outbox
 from studymate.services.enrollment import TelegramProfile
 from studymate.services.outbox import Outgoing
+from studymate.services.quiz import countdown as quiz_countdown
+from studymate.services.quiz import engine as quiz_engine
+from studymate.services.quiz import schedule as quiz_openings
 
 TZ = ZoneInfo("Asia/Tashkent")
 REPLICAS = 4

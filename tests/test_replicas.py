@@ -31,7 +31,7 @@ from studymate.db.models import Quiz, QuizAnswer, QuizAttempt, QuizQuestion, Stu
 from studymate.i18n import t
 from studymate.services import enrollment
 from studymate.testing.cluster import Cluster, find_nginx, metric_sum
-from studymate.testing.fake_telegram_traffic import is_message_producing
+from studymate.testing.fake_telegram.traffic import is_message_producing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services]
 

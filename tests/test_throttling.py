@@ -6,7 +6,7 @@ import uuid
 
 from redis.asyncio import Redis
 
-from studymate.bot.throttling import MemoryThrottle, Throttle
+from studymate.bot.infra.throttling import MemoryThrottle, Throttle
 
 
 def test_memory_rules():

@@ -23,9 +23,10 @@ from typing import Any
 import pytest
 from e2e import ADMIN_ID, TOKEN, bot_env, plain
 
-from studymate.ops import health, supervisor
-from studymate.ops.health import Finding, ok, problem
-from studymate.ops.watchdog import (
+from studymate.ops import supervisor
+from studymate.ops.watchdog import checks as health
+from studymate.ops.watchdog.checks import Finding, ok, problem
+from studymate.ops.watchdog.daemon import (
     ALERT_COOLDOWN,
     FATAL_RETRY,
     REMIND_AFTER,
@@ -535,7 +536,7 @@ async def test_daemon_stops_on_sigterm_at_once_and_never_loads_aiogram(tmp_path)
     assert proc.returncode == 0 and took < 3, err.decode()[-2000:]
     assert out == b"", "stdout is not used"
     imported = [line.split("|")[-1].strip() for line in err.decode().splitlines() if line.startswith("import time:")]
-    assert "studymate.ops.watchdog" in imported and not [m for m in imported if m.startswith("aiogram")]
+    assert "studymate.ops.watchdog.daemon" in imported and not [m for m in imported if m.startswith("aiogram")]
 
 
 # -- the appliance: real supervisord, real bot, real watchdog --------------------------------------

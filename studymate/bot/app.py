@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from studymate.bot import lean_models  # noqa: F401  before aiogram: its models build on use
+from studymate.bot.infra import lean_models  # noqa: F401  before aiogram: its models build on use
 
 # isort: split
 
@@ -17,19 +17,24 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
 
-from studymate.bot.access import Membership
-from studymate.bot.flood import RetryAfter
-from studymate.bot.handlers import get_routers
+from studymate.bot.features.routers import get_routers
+from studymate.bot.infra.access import Membership
+from studymate.bot.infra.flood import RetryAfter
+from studymate.bot.infra.pacing import SharedPacer
+from studymate.bot.infra.storage import (
+    DatabaseStorage,
+    FailoverIsolation,
+    FailoverStorage,
+    redis_client,
+)
+from studymate.bot.infra.throttling import Throttle
 from studymate.bot.middlewares.basics import InFlight, PrivateChatsOnly
 from studymate.bot.middlewares.errors import ErrorMiddleware
 from studymate.bot.middlewares.identity import AccessGate, IdentityMiddleware
 from studymate.bot.middlewares.throttling import ThrottlingMiddleware
-from studymate.bot.outbox_sender import OutboxSender
-from studymate.bot.pacing import SharedPacer
-from studymate.bot.quiz_sweeper import QuizSweeper
-from studymate.bot.runtime import Services
-from studymate.bot.storage import DatabaseStorage, FailoverIsolation, FailoverStorage, redis_client
-from studymate.bot.throttling import Throttle
+from studymate.bot.runtime import Runtime
+from studymate.bot.workers.outbox_sender import OutboxSender
+from studymate.bot.workers.quiz_sweeper import QuizSweeper
 from studymate.config import Settings
 from studymate.db.connection import Db, open_database
 from studymate.i18n import t
@@ -98,7 +103,7 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
         settings=settings,
         db=db,
         membership=Membership(db, settings),
-        services=Services(
+        runtime=Runtime(
             db=db,
             storage=storage,
             alerter=alerter,
@@ -130,18 +135,18 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
     return dp
 
 
-async def _on_startup(services: Services, bot: Bot) -> None:
-    if isinstance(services.storage, FailoverStorage):
-        await services.storage.start()
-    services.sender.start(bot)
-    services.sweeper.start(bot)
-    logger.info("FSM storage: %s", getattr(services.storage, "backend_name", "database"))
+async def _on_startup(runtime: Runtime, bot: Bot) -> None:
+    if isinstance(runtime.storage, FailoverStorage):
+        await runtime.storage.start()
+    runtime.sender.start(bot)
+    runtime.sweeper.start(bot)
+    logger.info("FSM storage: %s", getattr(runtime.storage, "backend_name", "database"))
 
 
-async def _on_shutdown(services: Services, settings: Settings) -> None:
-    services.inflight.stopping = True
-    if not await services.inflight.wait_idle(settings.shutdown_grace_seconds):
-        logger.warning("%d updates still running at shutdown", services.inflight.running)
-    await services.sweeper.stop()
-    await services.sender.stop()
-    await services.storage.close()
+async def _on_shutdown(runtime: Runtime, settings: Settings) -> None:
+    runtime.inflight.stopping = True
+    if not await runtime.inflight.wait_idle(settings.shutdown_grace_seconds):
+        logger.warning("%d updates still running at shutdown", runtime.inflight.running)
+    await runtime.sweeper.stop()
+    await runtime.sender.stop()
+    await runtime.storage.close()

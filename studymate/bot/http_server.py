@@ -18,13 +18,13 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from studymate import __version__
-from studymate.bot.metrics import BotMetrics, LastPoll
-from studymate.bot.storage import REDIS_ERRORS, FailoverStorage
+from studymate.bot.infra.metrics import BotMetrics, LastPoll
+from studymate.bot.infra.storage import REDIS_ERRORS, FailoverStorage
 from studymate.db import migrate
-from studymate.ops.health import GuardedDb, check_database
+from studymate.ops.watchdog.checks import GuardedDb, check_database
 
 if TYPE_CHECKING:
-    from studymate.bot.runtime import Services
+    from studymate.bot.runtime import Runtime
     from studymate.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -36,16 +36,16 @@ class Health:
     """What ``/healthz`` reports; :meth:`check` returns the status code and the JSON body."""
 
     def __init__(
-        self, services: Services, heartbeat: LastPoll, *, stale_after: float,
+        self, runtime: Runtime, heartbeat: LastPoll, *, stale_after: float,
         started: float | None = None,
     ) -> None:
-        self.services = services
+        self.runtime = runtime
         self.heartbeat = heartbeat
         self.stale_after = stale_after
         self.started = time.time() if started is None else started
         self.schema_version: str | None = None
         # Its own worker thread and timeout: a hung query never holds the bot's threads.
-        self.guarded = GuardedDb(services.db.database, timeout=CHECK_TIMEOUT)
+        self.guarded = GuardedDb(runtime.db.database, timeout=CHECK_TIMEOUT)
 
     async def check(self) -> tuple[int, dict[str, Any]]:
         now = time.time()
@@ -68,7 +68,7 @@ class Health:
             "last_poll_age_seconds": round(now - last, 1) if last else None,
             "database": database,
             "redis": redis,
-            "fsm_storage": getattr(self.services.storage, "backend_name", "database"),
+            "fsm_storage": getattr(self.runtime.storage, "backend_name", "database"),
         }
         return (503 if problems else 200), body
 
@@ -77,7 +77,7 @@ class Health:
         return "ok" if not finding.problem else "down"
 
     async def _redis(self) -> str:
-        storage = self.services.storage
+        storage = self.runtime.storage
         if not isinstance(storage, FailoverStorage):
             return "not configured"
         try:
@@ -89,7 +89,7 @@ class Health:
     async def _schema_version(self) -> str | None:
         try:
             return await asyncio.wait_for(
-                asyncio.to_thread(migrate.schema_version, self.services.db.database), CHECK_TIMEOUT
+                asyncio.to_thread(migrate.schema_version, self.runtime.db.database), CHECK_TIMEOUT
             )
         except Exception as exc:  # asked again on the next request
             logger.warning("healthz: cannot read the schema version: %s", type(exc).__name__)
@@ -119,12 +119,12 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 def create_http_app(
-    settings: Settings, services: Services, heartbeat: LastPoll, metrics: BotMetrics
+    settings: Settings, runtime: Runtime, heartbeat: LastPoll, metrics: BotMetrics
 ) -> web.Application:
     """The application with ``/metrics`` and ``/healthz``; more routes may be added before start."""
     app = web.Application()
     app[METRICS] = metrics
-    app[HEALTH] = Health(services, heartbeat, stale_after=settings.heartbeat_stale_seconds)
+    app[HEALTH] = Health(runtime, heartbeat, stale_after=settings.heartbeat_stale_seconds)
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/healthz", _healthz)
     return app

@@ -24,8 +24,8 @@ from aiogram.types import BotCommand, User
 
 from studymate.bot.app import create_bot, create_dispatcher
 from studymate.bot.http_server import create_http_app, start_http, stop_http
-from studymate.bot.metrics import BotMetrics
-from studymate.bot.runtime import Services
+from studymate.bot.infra.metrics import BotMetrics
+from studymate.bot.runtime import Runtime
 from studymate.bot.webhook import register_webhook, run_webhook
 from studymate.config import LANGUAGES, Settings
 from studymate.i18n import t
@@ -68,9 +68,9 @@ async def _set_commands(bot: Bot) -> None:
         await bot.set_my_commands(commands, language_code=None if lang == "ru" else lang)
 
 
-async def _confirm_offset(bot: Bot, services: Services) -> None:
+async def _confirm_offset(bot: Bot, runtime: Runtime) -> None:
     """Acknowledge the updates already handled, so they are not delivered again."""
-    last = services.inflight.last_update_id
+    last = runtime.inflight.last_update_id
     if last is None:
         return
     with contextlib.suppress(TelegramAPIError, TimeoutError, OSError):
@@ -99,11 +99,11 @@ async def _wait_for_telegram(bot: Bot, stopping: asyncio.Event) -> User | None:
 async def run_bot(settings: Settings) -> int:
     bot = create_bot(settings)
     dp: Dispatcher = create_dispatcher(settings)
-    services: Services = dp.workflow_data["services"]
+    runtime: Runtime = dp.workflow_data["runtime"]
     heartbeat = Heartbeat(settings.heartbeat_file)
     bot.session.middleware(heartbeat)
     metrics = BotMetrics.attach(dp, bot, heartbeat)
-    http_app = create_http_app(settings, services, heartbeat, metrics)  # /metrics, /healthz
+    http_app = create_http_app(settings, runtime, heartbeat, metrics)  # /metrics, /healthz
     receiver = None
     if settings.telegram_mode == "webhook":  # the webhook path, on the same local port
         receiver = register_webhook(http_app, dp, bot, settings, heartbeat)
@@ -154,13 +154,13 @@ async def run_bot(settings: Settings) -> int:
             tasks_concurrency_limit=MAX_CONCURRENT_UPDATES,
             allowed_updates=dp.resolve_used_update_types(),
         )
-        await _confirm_offset(bot, services)
+        await _confirm_offset(bot, runtime)
     finally:
         ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await ticker
         await stop_http(http)
         await bot.session.close()
-        await asyncio.to_thread(services.db.close)
+        await asyncio.to_thread(runtime.db.close)
         logger.info("bot stopped")
     return 0

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from aiogram.fsm.storage.base import BaseStorage
 
 from studymate.bot.middlewares.basics import InFlight
-from studymate.bot.outbox_sender import OutboxSender
-from studymate.bot.quiz_sweeper import QuizSweeper
+from studymate.bot.workers.outbox_sender import OutboxSender
+from studymate.bot.workers.quiz_sweeper import QuizSweeper
 from studymate.db.connection import Db
 from studymate.ops.alerts import AdminAlerter
 
 
 @dataclass
-class Services:
+class Runtime:
     db: Db
     storage: BaseStorage
     alerter: AdminAlerter

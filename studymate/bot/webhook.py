@@ -29,7 +29,7 @@ from aiogram.methods import TelegramMethod
 from aiohttp import web
 from redis.asyncio import Redis
 
-from studymate.bot.storage import REDIS_ERRORS, redis_client
+from studymate.bot.infra.storage import REDIS_ERRORS, redis_client
 from studymate.config import ConfigError, Settings
 
 logger = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 from studymate.cli import exitcodes
 from studymate.config import Settings
-from studymate.ops import backup as backups
-from studymate.ops.backup_files import (
+from studymate.ops.backup import core as backups
+from studymate.ops.backup.files import (
     EXTENSIONS,
     BackupConfigError,
     BackupError,
@@ -65,7 +65,7 @@ def run_now(args: argparse.Namespace, settings: Settings) -> int:
     if args.dry_run:
         return _dry_run(settings, options)
     if args.notify:
-        from studymate.ops.backup_schedule import scheduled_run
+        from studymate.ops.backup.schedule import scheduled_run
 
         return exitcodes.OK if scheduled_run(settings, options) else exitcodes.FAILURE
     try:
@@ -178,7 +178,7 @@ def restore_one(args: argparse.Namespace, settings: Settings) -> int:
 def schedule_loop(args: argparse.Namespace, settings: Settings) -> int:
     overrides = {"time": args.at} if args.at else {}
     options = backups.load_backup_settings(**overrides)  # a bad BACKUP_TIME exits 2 at once
-    from studymate.ops.backup_schedule import serve  # pulls in the Telegram reporting stack
+    from studymate.ops.backup.schedule import serve  # pulls in the Telegram reporting stack
 
     stop = threading.Event()
 

@@ -20,7 +20,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     settings.require_token()
     settings.require_webhook()
     open_migrated(settings).close()
-    from studymate.bot import lean_models  # noqa: F401  first: aiogram's models build on use
+    from studymate.bot.infra import lean_models  # noqa: F401  first: aiogram models build on use
 
     # isort: split
     from aiogram.exceptions import TelegramUnauthorizedError  # aiogram loads only for this role

@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from studymate.bot import lean_models  # noqa: F401  before aiogram: seconds faster
+    from studymate.bot.infra import lean_models  # noqa: F401  before aiogram: seconds faster
 
     checks = [Check(True, "configuration loaded")]
     mentor_rows = _check_database(settings, checks)
@@ -64,7 +64,7 @@ def _check_database(settings: Settings, checks: list[Check]) -> list[mentors.Men
 
 
 async def _check_redis(url: str) -> Check:
-    from studymate.bot.storage import redis_client
+    from studymate.bot.infra.storage import redis_client
 
     client = redis_client(url)
     try:

@@ -8,8 +8,8 @@ import sys
 from studymate.cli import exitcodes
 from studymate.cli.common import open_migrated
 from studymate.config import Settings
-from studymate.services.import_v1 import ImportRefused, import_v1
-from studymate.services.import_v1_source import SourceError, V1Source
+from studymate.services.import_v1.run import ImportRefused, import_v1
+from studymate.services.import_v1.source import SourceError, V1Source
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -18,8 +18,9 @@ from typing import Final
 from studymate.cli import exitcodes
 from studymate.config import ConfigError, Settings
 from studymate.db.connection import open_database
-from studymate.ops import health, supervisor
-from studymate.ops import watchdog as wd
+from studymate.ops import supervisor
+from studymate.ops.watchdog import checks as health
+from studymate.ops.watchdog import daemon as wd
 
 logger = logging.getLogger(__name__)
 IDLE_BEAT: Final = 40.0  # an idle bot's long poll returns every 25 s; it also beats every 30 s
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     metrics = None
     notifier = _notifier(settings, db, quiet=args.dry_run or args.once)
     if settings.watchdog_http_port and not args.once:
-        from studymate.ops.watchdog_metrics import WatchdogMetrics
+        from studymate.ops.watchdog.metrics import WatchdogMetrics
 
         metrics = WatchdogMetrics()
         notifier = metrics.counting(notifier)

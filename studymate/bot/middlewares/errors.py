@@ -10,8 +10,8 @@ from aiogram import BaseMiddleware
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
+from studymate.bot.infra.update_outcome import note_outcome
 from studymate.bot.middlewares.basics import Handler
-from studymate.bot.update_outcome import note_outcome
 from studymate.i18n import t
 from studymate.ops.alerts import AdminAlerter
 from studymate.services.errors import NotFound
@@ -44,8 +44,8 @@ class ErrorMiddleware(BaseMiddleware):
             logger.exception(
                 "handler failed: user=%s update=%s", getattr(user, "id", None), type(event).__name__
             )
-            services = data.get("services")
-            if services is not None and services.inflight.stopping:
+            runtime = data.get("runtime")
+            if runtime is not None and runtime.inflight.stopping:
                 return None  # cut short by the shutdown past its grace period (logged above)
             identity = data.get("identity")
             lang = identity.language if identity is not None else self.default_language

@@ -8,8 +8,8 @@ from aiogram import BaseMiddleware
 from aiogram.dispatcher.flags import get_flag
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
-from studymate.bot.access import Membership
-from studymate.bot.callbacks import AnswerCb
+from studymate.bot.features.quiz.callbacks import AnswerCb
+from studymate.bot.infra.access import Membership
 from studymate.bot.middlewares.basics import Handler
 from studymate.config import Settings
 from studymate.db.connection import Db

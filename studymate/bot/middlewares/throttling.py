@@ -7,9 +7,9 @@ from typing import Any, Final
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
+from studymate.bot.infra.throttling import Throttle
+from studymate.bot.infra.update_outcome import note_outcome
 from studymate.bot.middlewares.basics import Handler
-from studymate.bot.throttling import Throttle
-from studymate.bot.update_outcome import note_outcome
 from studymate.db.connection import Db
 from studymate.i18n import t
 from studymate.services.enrollment import language_of

@@ -1,0 +1,82 @@
+"""Mentor: quiz lists, the quiz screen, archive/restore and CSV export (PRODUCT.md §4.5.2,
+§4.5.4, §4.5.6, §5.8–§5.10; B9, B12 fixed: every id is checked against the mentor)."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import F, Router
+from aiogram.types import BufferedInputFile, CallbackQuery
+
+from studymate.bot.features.quiz.authoring_callbacks import QuizAction, QuizCb, QuizMenu, QuizMenuCb
+from studymate.bot.features.quiz.authoring_views import edit, quiz_list, quiz_markup, quiz_screen
+from studymate.bot.filters import IsMentor
+from studymate.config import Settings
+from studymate.db.connection import Db
+from studymate.i18n import t
+from studymate.services.enrollment import Identity
+from studymate.services.errors import NotFound
+from studymate.services.quiz import authoring as quizzes
+from studymate.services.quiz import export as quiz_export
+
+logger = logging.getLogger(__name__)
+router = Router(name="quiz_manage")
+router.callback_query.filter(IsMentor())
+
+
+async def _refuse(callback: CallbackQuery) -> None:
+    await callback.answer(t("callback_not_allowed"), show_alert=True)
+
+
+@router.callback_query(QuizMenuCb.filter(F.action == QuizMenu.LIST))
+async def lists(callback: CallbackQuery, callback_data: QuizMenuCb, identity: Identity, db: Db) -> None:
+    page = await db.run(
+        quizzes.quizzes_page, identity.mentor_id, archived=callback_data.archived, page=callback_data.page
+    )
+    text, markup = quiz_list(page, archived=callback_data.archived)
+    await edit(callback, text, markup)
+    await callback.answer()
+
+
+async def _show(callback: CallbackQuery, origin: QuizCb, identity: Identity, db: Db, settings: Settings) -> None:
+    stats = await db.run(quizzes.quiz_stats, identity.mentor_id, origin.quiz)
+    await edit(callback, quiz_screen(stats, settings.tz), quiz_markup(stats.quiz, origin))
+
+
+@router.callback_query(QuizCb.filter(F.action == QuizAction.SHOW))
+async def show(callback: CallbackQuery, callback_data: QuizCb, identity: Identity, db: Db,
+               settings: Settings) -> None:
+    try:
+        await _show(callback, callback_data, identity, db, settings)
+    except NotFound:
+        return await _refuse(callback)
+    await callback.answer()
+
+
+@router.callback_query(QuizCb.filter(F.action.in_({QuizAction.ARCHIVE, QuizAction.RESTORE})))
+async def archive(callback: CallbackQuery, callback_data: QuizCb, identity: Identity, db: Db,
+                  settings: Settings) -> None:
+    active = callback_data.action is QuizAction.RESTORE
+    try:
+        await db.run(quizzes.set_active, identity.mentor_id, callback_data.quiz, active)
+    except NotFound:
+        return await _refuse(callback)
+    logger.info("mentor %s %s quiz %s", identity.mentor_id, callback_data.action.name.lower(),
+                callback_data.quiz)
+    await _show(callback, callback_data.model_copy(update={"action": QuizAction.SHOW}), identity, db, settings)
+    await callback.answer(t("quiz_unarchived" if active else "quiz_archived"))
+
+
+@router.callback_query(QuizCb.filter(F.action == QuizAction.EXPORT))
+async def export(callback: CallbackQuery, callback_data: QuizCb, identity: Identity, db: Db,
+                 settings: Settings) -> None:
+    try:
+        data = await db.run(quiz_export.export_csv, identity.mentor_id, callback_data.quiz, tz=settings.tz)
+    except NotFound:
+        return await _refuse(callback)
+    if data is None:
+        await callback.answer(t("quiz_export_empty"))
+        return
+    await callback.answer()
+    document = BufferedInputFile(data, filename=f"quiz_{callback_data.quiz}_results.csv")
+    await callback.message.answer_document(document, caption=t("quiz_export_ready"))

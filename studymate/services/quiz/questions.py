@@ -1,0 +1,314 @@
+"""Questions of a stored quiz: list, add, edit, delete (PRODUCT.md §4.5.5; B21).
+
+Every function names the acting mentor; another mentor's quiz or question is ``NotFound``.
+Typed values are checked like the file format checks them (quiz_format): one-line options of
+at most 500 characters that differ from each other, a question and its options within 3,500
+characters, a letter A–D (the Cyrillic look-alikes А, В, С from a Russian layout count).
+
+What an edit does to attempts already made (B21): answers point at question ids, so
+renumbering (1..N after a delete) never detaches them. A new correct letter regrades the
+stored answers of that question and rescores their attempts. A deleted question takes its
+answers along and leaves the score and total of every finished attempt that contained it.
+Either way the quiz's ratings are recomputed (``ratings.recompute_quiz``; it only acts on
+ranked quizzes). Editing a text or an option changes no score. An added question is not part
+of any attempt already started. An attempt in progress keeps its own question list; the
+engine skips ids that no longer exist, and ``rescore_attempt`` gives its score and total
+from what survives.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from peewee import Case, fn
+
+from studymate.db.models import QuizAnswer, QuizAttempt, QuizQuestion
+from studymate.services import ratings
+from studymate.services.errors import NotFound
+from studymate.services.paging import Page, paginate
+from studymate.services.quiz.authoring import PAGE_SIZE, own_quiz
+from studymate.services.quiz.format import LETTERS, MAX_OPTION, MAX_QUESTION_CHARS
+
+_CYRILLIC_LETTERS: Final = str.maketrans("АВСас", "ABCac")
+
+
+class InvalidQuestion(ValueError):
+    """A typed question, option or letter that cannot be stored.
+
+    ``code``: empty, too_long (``limit``), duplicate (``other`` = the letter it repeats) or
+    letter (not one of A–D).
+    """
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code, params)
+        self.code = code
+        self.params = params
+
+
+class LastQuestion(ValueError):
+    """A quiz keeps at least one question (archive the quiz instead)."""
+
+
+class Field(StrEnum):
+    TEXT = "text"
+    A = "A"
+    B = "B"
+    C = "C"
+    D = "D"
+    CORRECT = "correct"
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionInfo:
+    id: int
+    quiz_id: int
+    number: int  # position in the quiz, 1-based
+    text: str
+    options: tuple[str, str, str, str]
+    correct: str
+    time_bonus: int
+
+    def option(self, letter: str) -> str:
+        return self.options[LETTERS.index(letter)]
+
+
+def _ordered(quiz_id: int) -> Any:
+    return (
+        QuizQuestion.select()
+        .where(QuizQuestion.quiz == quiz_id)
+        .order_by(QuizQuestion.order, QuizQuestion.id)
+    )
+
+
+def _question_info(row: QuizQuestion, number: int) -> QuestionInfo:
+    return QuestionInfo(
+        id=row.id,
+        quiz_id=row.quiz_id,
+        number=number,
+        text=row.question_text,
+        options=(row.option_a, row.option_b, row.option_c, row.option_d),
+        correct=row.correct_answer,
+        time_bonus=row.time_bonus,
+    )
+
+
+def questions_page(mentor_id: int, quiz_id: int, page: int) -> Page[QuestionInfo]:
+    own_quiz(mentor_id, quiz_id)
+    rows = paginate(_ordered(quiz_id), page, lambda row: row, per_page=PAGE_SIZE)
+    items = [_question_info(row, rows.offset + i) for i, row in enumerate(rows.items, start=1)]
+    return dataclasses.replace(rows, items=items)
+
+
+def _own_question(mentor_id: int, quiz_id: int, question_id: int) -> QuizQuestion:
+    own_quiz(mentor_id, quiz_id)
+    row = QuizQuestion.get_or_none((QuizQuestion.id == question_id) & (QuizQuestion.quiz == quiz_id))
+    if row is None:
+        raise NotFound(question_id)
+    return row
+
+
+def get_question(mentor_id: int, quiz_id: int, question_id: int) -> QuestionInfo:
+    row = _own_question(mentor_id, quiz_id, question_id)
+    ids = [q.id for q in _ordered(quiz_id).select(QuizQuestion.id)]
+    return _question_info(row, ids.index(row.id) + 1)
+
+
+def clean_text(value: str | None) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise InvalidQuestion("empty")
+    if _utf16_len(text) > MAX_QUESTION_CHARS:
+        raise InvalidQuestion("too_long", limit=MAX_QUESTION_CHARS)
+    return text
+
+
+def _option_key(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+def clean_option(value: str | None, others: dict[str, str]) -> str:
+    """One line of at most 500 characters, different from the ``others`` (letter → text)."""
+    text = " ".join((value or "").split())
+    if not text:
+        raise InvalidQuestion("empty")
+    if len(text) > MAX_OPTION:
+        raise InvalidQuestion("too_long", limit=MAX_OPTION)
+    for letter, other in others.items():
+        if _option_key(other) == _option_key(text):
+            raise InvalidQuestion("duplicate", other=letter)
+    return text
+
+
+def clean_letter(value: str | None) -> str:
+    """A, B, C or D in either case (Cyrillic А, В, С from a Russian layout too)."""
+    letter = (value or "").strip().translate(_CYRILLIC_LETTERS).upper()
+    if letter not in LETTERS:
+        raise InvalidQuestion("letter")
+    return letter
+
+
+def check_length(text: str, options: Iterable[str]) -> None:
+    if _utf16_len(text) + sum(_utf16_len(o) for o in options) > MAX_QUESTION_CHARS:
+        raise InvalidQuestion("too_long", limit=MAX_QUESTION_CHARS)
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def add_question(
+    mentor_id: int, quiz_id: int, *, text: str, options: tuple[str, str, str, str], correct: str
+) -> QuestionInfo:
+    """Append a question (order = max + 1, no time bonus). Attempts already made or in
+    progress keep their own question list, so their score and total do not change."""
+    own_quiz(mentor_id, quiz_id)
+    text = clean_text(text)
+    cleaned: dict[str, str] = {}
+    for letter, option in zip(LETTERS, options, strict=True):
+        cleaned[letter] = clean_option(option, cleaned)
+    check_length(text, cleaned.values())
+    last = QuizQuestion.select(fn.MAX(QuizQuestion.order)).where(QuizQuestion.quiz == quiz_id).scalar()
+    row = QuizQuestion.create(
+        quiz=quiz_id,
+        question_text=text,
+        option_a=cleaned["A"],
+        option_b=cleaned["B"],
+        option_c=cleaned["C"],
+        option_d=cleaned["D"],
+        correct_answer=clean_letter(correct),
+        order=(last or 0) + 1,
+        time_bonus=0,
+    )
+    return get_question(mentor_id, quiz_id, row.id)
+
+
+_OPTION_COLUMNS: Final = {
+    Field.A: "option_a", Field.B: "option_b", Field.C: "option_c", Field.D: "option_d",
+}
+
+
+def update_question(
+    mentor_id: int, quiz_id: int, question_id: int, field: Field, value: str, *, tz: ZoneInfo
+) -> QuestionInfo:
+    """Change one field. A new correct letter regrades the answers already given to this
+    question, rescores their attempts and recomputes the quiz's ratings (B21)."""
+    row = _own_question(mentor_id, quiz_id, question_id)
+    options = {
+        letter: getattr(row, column) for letter, column in zip(LETTERS, _OPTION_COLUMNS.values(), strict=True)
+    }
+    if field is Field.CORRECT:
+        letter = clean_letter(value)
+        if letter != row.correct_answer:
+            row.correct_answer = letter
+            row.save()
+            _regrade(row.id, letter)
+            attempts = [a.attempt_id for a in QuizAnswer.select(QuizAnswer.attempt).where(
+                QuizAnswer.question == row.id)]
+            _rescore(attempts)
+            ratings.recompute_quiz(quiz_id, tz=tz)
+    elif field is Field.TEXT:
+        text = clean_text(value)
+        check_length(text, options.values())
+        row.question_text = text
+        row.save()
+    else:
+        others = {letter: text for letter, text in options.items() if letter != field.value}
+        option = clean_option(value, others)
+        check_length(row.question_text, [*others.values(), option])
+        setattr(row, _OPTION_COLUMNS[field], option)
+        row.save()
+    return get_question(mentor_id, quiz_id, question_id)
+
+
+def delete_question(mentor_id: int, quiz_id: int, question_id: int, *, tz: ZoneInfo) -> int:
+    """Delete a question and its answers; finished attempts that contained it lose it from
+    their score and total; the rest are renumbered 1..N; ratings recomputed. Returns the
+    number of questions left. Raises LastQuestion for the only question of a quiz."""
+    row = _own_question(mentor_id, quiz_id, question_id)
+    if _ordered(quiz_id).count() <= 1:
+        raise LastQuestion(quiz_id)
+    answered = {
+        a.attempt_id
+        for a in QuizAnswer.select(QuizAnswer.attempt).where(QuizAnswer.question == row.id)
+    }
+    attempts = list(
+        QuizAttempt.select(
+            QuizAttempt.id, QuizAttempt.question_ids, QuizAttempt.finished_at, QuizAttempt.total
+        ).where(QuizAttempt.quiz == quiz_id)
+    )
+    QuizAnswer.delete().where(QuizAnswer.question == row.id).execute()
+    row.delete_instance()
+    touched = []
+    for attempt in attempts:
+        if attempt.id in answered or row.id in _ids(attempt.question_ids):
+            touched.append(attempt.id)
+            if attempt.finished_at is not None:
+                QuizAttempt.update(total=max(attempt.total - 1, 0)).where(
+                    QuizAttempt.id == attempt.id
+                ).execute()
+    _rescore(touched)
+    _renumber(quiz_id)
+    if touched:
+        ratings.recompute_quiz(quiz_id, tz=tz)
+    return _ordered(quiz_id).count()
+
+
+def _ids(question_ids: str | None) -> list[int]:
+    try:
+        value = json.loads(question_ids or "[]")
+    except ValueError:
+        return []
+    return [int(i) for i in value] if isinstance(value, list) else []
+
+
+def _regrade(question_id: int, correct: str) -> None:
+    QuizAnswer.update(
+        is_correct=Case(None, [(QuizAnswer.selected_answer == correct, True)], False)
+    ).where(QuizAnswer.question == question_id).execute()
+
+
+def _rescore(attempt_ids: list[int]) -> None:
+    """score = the attempt's correct stored answers (DESIGN.md decision 2)."""
+    if not attempt_ids:
+        return
+    correct = dict(
+        QuizAnswer.select(QuizAnswer.attempt, fn.COUNT(QuizAnswer.id))
+        .where(QuizAnswer.attempt.in_(attempt_ids) & (QuizAnswer.is_correct == True))  # noqa: E712
+        .group_by(QuizAnswer.attempt)
+        .tuples()
+    )
+    for attempt in QuizAttempt.select(QuizAttempt.id, QuizAttempt.score).where(
+        QuizAttempt.id.in_(attempt_ids)
+    ):
+        score = correct.get(attempt.id, 0)
+        if attempt.score != score:
+            QuizAttempt.update(score=score).where(QuizAttempt.id == attempt.id).execute()
+
+
+def rescore_attempt(attempt_id: int) -> tuple[int, int]:
+    """(score, total) of an attempt from its stored answers and the questions of its list
+    that still exist; for the engine when it finishes an attempt whose quiz was edited."""
+    attempt = QuizAttempt.get_by_id(attempt_id)
+    ids = _ids(attempt.question_ids)
+    total = (
+        QuizQuestion.select().where(QuizQuestion.id.in_(ids)).count() if ids else attempt.total
+    )
+    score = (
+        QuizAnswer.select()
+        .where((QuizAnswer.attempt == attempt_id) & (QuizAnswer.is_correct == True))  # noqa: E712
+        .count()
+    )
+    return score, total
+
+
+def _renumber(quiz_id: int) -> None:
+    for number, row in enumerate(_ordered(quiz_id), start=1):
+        if row.order != number:
+            QuizQuestion.update(order=number).where(QuizQuestion.id == row.id).execute()
