@@ -17,7 +17,7 @@ class Board(StrEnum):
     BACK = "b"  # close the board, back to the main menu (B10: v1's button did nothing)
 
 
-class BoardCb(CallbackData, prefix="lb2"):
+class BoardCb(CallbackData, prefix="board1"):
     """The mentor's leaderboard; the mentor comes from the identity, never from the data."""
 
     action: Board = Board.SHOW
