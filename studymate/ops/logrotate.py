@@ -1,7 +1,7 @@
 """Keep ``LOG_DIR`` in bounds: compress rotated logs, prune by age and by total size.
 
 supervisord owns the live files: it writes each program's ``NAME.log`` and rotates it by size
-to ``NAME.log.1``, ``NAME.log.2`` ... (OPERATIONS §5). This module only handles what supervisor
+to ``NAME.log.1``, ``NAME.log.2`` ... This module only handles what supervisor
 cannot do, and never opens, renames or truncates a live ``*.log`` file:
 
 1. Compress each rotated ``NAME.log.N`` to ``NAME.log-YYYYmmdd-HHMMSS-ffffff.gz`` (UTC time of its

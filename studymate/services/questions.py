@@ -1,4 +1,4 @@
-"""Anonymous questions (PRODUCT.md §4.3, §4.8; B7, B8, B27 fixed).
+"""Anonymous questions: text only, escaped when shown, kept until the mentor can receive them.
 
 The mentor never learns who asked: what reaches them is the text and an id. A question that
 could not be delivered stays undelivered (``delivered_at`` null) and is sent on the mentor's next

@@ -1,4 +1,4 @@
-"""Mentor → students: one student, or everyone with a confirmation (PRODUCT.md §4.4; B8, B28).
+"""Mentor → students: one student, or everyone with a confirmation.
 
 Text is sent as ``mentor_message`` in each recipient's language; photos, documents and other
 media are copied as they are, with the caption under the same header. Broadcasts go through the

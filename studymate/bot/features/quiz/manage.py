@@ -1,5 +1,5 @@
-"""Mentor: quiz lists, the quiz screen, archive/restore and CSV export (PRODUCT.md §4.5.2,
-§4.5.4, §4.5.6, §5.8–§5.10; B9, B12 fixed: every id is checked against the mentor)."""
+"""Mentor: quiz lists, the quiz screen, archive/restore and CSV export; every id
+is checked against the mentor, so a crafted button cannot touch another mentor's quiz."""
 
 from __future__ import annotations
 
