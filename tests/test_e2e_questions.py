@@ -1,4 +1,4 @@
-"""Anonymous questions: asked, delivered without identity, answered in a thread (scenarios 17–22)."""
+"""Anonymous questions: asked, delivered without identity, answered in a thread."""
 
 from __future__ import annotations
 
