@@ -14,7 +14,7 @@ transaction as the bot runs it:
   all-time board         ``mentor_board(mode="alltime")``: one page
   student's rank         ``season_rank`` in the current season
   profile                ``load_profile``: statistics and streak
-  mentor statistics      ``mentor_stats`` (§6.10)
+  mentor statistics      ``mentor_stats``
 and the write paths the quiz engine calls:
   finish an attempt      ``on_attempt_finished`` (streak, month and all-time rating)
   recompute a quiz       ``recompute_quiz`` on a quiz all 3,000 students took (20 runs)

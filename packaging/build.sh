@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the single-binary StudyMate: a PyInstaller onedir bundle (OPERATIONS §7).
+# Build the single-binary StudyMate: a PyInstaller onedir bundle (no noexec temp dir needed).
 #
 #   packaging/build.sh                   -> dist/studymate/studymate (+ dist/studymate/_internal)
 #   dist/studymate/studymate --version

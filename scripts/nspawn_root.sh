@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build (once) and print the path of a minimal Debian root that boots systemd under
-# systemd-nspawn, for tests/test_install.py (OPERATIONS §10). Needs root.
+# systemd-nspawn, for tests/test_install.py. Needs root.
 #
 #   scripts/nspawn_root.sh [SUITE]       SUITE: bookworm (default) or trixie
 #

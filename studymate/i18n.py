@@ -1,6 +1,6 @@
 """Texts: gettext catalogs in ``studymate/locales/<lang>/LC_MESSAGES/messages.po``.
 
-msgids are stable keys (``welcome_student``) named as in PRODUCT.md §7. The ``.po`` files are
+msgids are stable keys (``welcome_student``) named after what they say. The ``.po`` files are
 read directly (through Babel) so there is no compile step to forget. Placeholder values are
 HTML-escaped unless wrapped in :class:`Html`, so user text can never break a message.
 
@@ -83,5 +83,5 @@ def t(key: str, locale: str | None = None, /, **params: Any) -> str:
 
 
 def all_labels(key: str) -> frozenset[str]:
-    """The label of ``key`` in every language (menu buttons match in any language, §3.1)."""
+    """The label of ``key`` in every language (menu buttons match in any language)."""
     return frozenset(t(key, lang) for lang in LANGUAGES)

@@ -185,7 +185,7 @@ async def studymate_cli(env: dict[str, str], cwd: Path, *args: str) -> CliResult
 
 
 def make_school(fake: FakeTelegram, *, students: int = 1, lang: str = "ru") -> None:
-    """Mentor Anna (1001, group -100500) and students 2001.. already registered (§11 fixture)."""
+    """Mentor Anna (1001, group -100500) and students 2001.. already registered."""
     from studymate.services import enrollment, mentors
     from studymate.services.enrollment import TelegramProfile
 

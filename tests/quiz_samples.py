@@ -1,4 +1,4 @@
-"""The example quiz of PRODUCT.md §5.1 (scenario 26), shared by the quiz tests."""
+"""The example quiz of the format's description (three questions, bonus marks), shared by the quiz tests."""
 
 SPEC_QUESTIONS = """\
 1. Which keyword defines a function?

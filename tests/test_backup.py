@@ -267,7 +267,7 @@ def test_damaged_backup_is_refused_and_nothing_is_touched(
 
 
 def test_full_read_rejects_truncation_even_when_checksum_and_size_are_forged(database_url, tmp_path):
-    """``pg_restore --list`` accepts a truncated dump; the full read must not (OPERATIONS §4.1)."""
+    """``pg_restore --list`` accepts a truncated dump; the full read must not."""
     seed(database_url)
     path = run_backup(make_settings(database_url, tmp_path)).path
     truncate(path, by=max(1000, path.stat().st_size // 3))

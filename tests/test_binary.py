@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MIGRATIONS = sorted(p.stem for p in (ROOT / "studymate" / "db" / "migrations").glob("[0-9]*.py"))
 BUILD_TIMEOUT = 600.0
 # Start a program with W^X memory (PR_SET_MDWE, kernel 6.3+), as systemd's
-# MemoryDenyWriteExecute=yes does for the appliance (OPERATIONS §1.6): no UPX, no W+X pages.
+# MemoryDenyWriteExecute=yes does for the appliance: no UPX (its binaries segfault), no W+X pages.
 # It is kept across execve and fork, so supervisord's children run under it too.
 UNDER_MDWE = """
 import ctypes, os, sys

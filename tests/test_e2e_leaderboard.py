@@ -1,5 +1,4 @@
-"""Leaderboards through the real bot: the mentor's pages and modes, the student's top 15
-(PRODUCT.md §4.6, §4.10, scenarios 48–51; B10, B14)."""
+"""Leaderboards through the real bot: the mentor's pages and modes, the student's top 15."""
 
 from __future__ import annotations
 
@@ -60,7 +59,7 @@ def rating(score: int, quizzes: int = 1, total: int = 100) -> str:
 
 
 async def test_mentor_pages_modes_and_back(db, fake, run_bot):
-    """Scenario 49 and B10: 23 ranked students, 10 a page, season ⇄ all time, Back works."""
+    """23 ranked students, 10 a page, season ⇄ all time, Back works."""
     make_school(fake, students=24)
     people = students()
     quiz = ranked_quiz()
@@ -115,7 +114,7 @@ async def test_mentor_pages_modes_and_back(db, fake, run_bot):
 
 async def test_mentor_board_in_english_empty_season_and_test_accounts(db, fake, run_bot):
     """Labels in the mentor's language; an empty season still offers all time; test accounts
-    (scenario 50) are on neither board."""
+    are on neither board."""
     make_school(fake, students=3)
     Mentor.update(language="en").execute()
     a, b, c = students()
@@ -142,7 +141,7 @@ async def test_mentor_board_in_english_empty_season_and_test_accounts(db, fake, 
 
 
 async def test_student_top_15_with_animals_and_own_row(db, fake, run_bot):
-    """Scenario 48: medals, animals that belong to people (B14), "YOU", the separator."""
+    """Medals, animals that belong to people, "YOU", the separator."""
     make_school(fake, students=20)
     people = students()
     me = people[0]  # 2001
@@ -183,7 +182,7 @@ async def test_student_below_the_top_sees_their_rank(db, fake, run_bot):
 
 
 async def test_student_empty_board_and_practice_does_not_rate(db, fake, run_bot):
-    """Scenario 51: only practice results → the board is empty."""
+    """Only practice results → the board is empty."""
     make_school(fake)
     practice = Quiz.create(mentor=1, title="Practice", quiz_type="practice")
     take(students()[0], practice, 9, total=10)

@@ -52,7 +52,7 @@ async def test_create_topic_upload_and_download(school, fake, run_bot):
     after = mentor.last_bot_message_id()
     await mentor.click(choose["message_id"], button_data(choose, "Создать тему"))
     await mentor.replies(after)
-    # A menu label typed now must not become a topic name (B13): it cancels the form instead.
+    # A menu label typed now must not become a topic name: it cancels the form instead.
     [menu] = await mentor.send("📚 Материалы")
     assert menu["text"] == plain("materials_submenu_header", "ru") and Topic.select().count() == 0
     [choose] = await mentor.send("📤 Загрузить")

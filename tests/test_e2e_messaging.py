@@ -1,4 +1,4 @@
-"""Messages to one student and paced, resumable broadcasts (scenarios 23–25, issue 3)."""
+"""Messages to one student and paced, resumable broadcasts."""
 
 from __future__ import annotations
 

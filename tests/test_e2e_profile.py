@@ -1,5 +1,4 @@
-"""👤 Profile through the real bot: setup, validation, view, editing (PRODUCT.md §4.11, §6.9,
-scenarios 54–56; B22)."""
+"""👤 Profile through the real bot: setup, validation, view, editing."""
 
 from __future__ import annotations
 
@@ -36,7 +35,7 @@ def view_text(**stats) -> str:
 
 
 async def test_setup_validates_keeps_the_name_as_typed_and_yields_to_menu_buttons(db, fake, run_bot):
-    """Scenario 54 [fix]: names are kept as typed (trimmed, spaces collapsed); a menu button
+    """Names are kept as typed (trimmed, spaces collapsed); a menu button
     pressed while a name is awaited is a menu press, not a name."""
     make_school(fake)
     await run_bot()
@@ -74,7 +73,7 @@ async def test_setup_validates_keeps_the_name_as_typed_and_yields_to_menu_button
 
 
 async def test_telegram_name_is_validated_too(db, fake, run_bot):
-    """B22: v1 saved the Telegram name without validation."""
+    """v1 saved the Telegram name without validation."""
     make_school(fake)  # Telegram name "Student0": digits are not a name
     await run_bot()
     chat = Chat(fake, STUDENT_ID)
@@ -101,7 +100,7 @@ async def test_cancel_leaves_the_setup(db, fake, run_bot):
 
 
 async def test_view_statistics_and_edit(db, fake, run_bot):
-    """Scenarios 55 and 56: empty statistics, then 3 quizzes, then a new name."""
+    """Empty statistics, then 3 quizzes, then a new name."""
     make_school(fake)
     Student.update(full_name="Ali", profile_completed=True).execute()
     await run_bot()

@@ -1,4 +1,4 @@
-"""Anonymous questions: asked, delivered without identity, answered in a thread (scenarios 17–22)."""
+"""Anonymous questions: asked, delivered without identity, answered in a thread."""
 
 from __future__ import annotations
 
@@ -138,7 +138,7 @@ async def test_mentor_list_of_unanswered_with_reply_buttons(school, fake, run_bo
 
 
 async def test_crafted_reply_to_another_mentors_question_is_refused(school, fake, run_bot):
-    from studymate.bot.features.questions.callbacks import Questions, QuestionCb
+    from studymate.bot.features.questions.callbacks import QuestionCb, Questions
     from studymate.services import enrollment, mentors
     from studymate.services.enrollment import TelegramProfile
 

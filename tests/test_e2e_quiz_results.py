@@ -1,6 +1,5 @@
 """A student's quiz lists, results, reviews and retakes through the real bot; old buttons and
-other people's ids; an exam left while the bot was down; the countdown's pace
-(PRODUCT.md §11 scenarios 40–43, 45, 60; §4.9, §5.3, §5.8; B3, B18, B24; issue 4 item 6)."""
+other people's ids; an exam left while the bot was down; the countdown's pace."""
 
 from __future__ import annotations
 
@@ -62,7 +61,7 @@ def rating_rows() -> list[tuple]:
 
 
 async def test_ranked_exam_rules_and_a_quiz_not_open_yet(db, fake, run_bot):
-    """Scenarios 40 and 41."""
+    """Shuffled options, the score only, one attempt; a scheduled quiz tells when it opens."""
     make_school(fake)
     exam = make_quiz("Exam", 3, ranked=True, correct="BCD")
     later = make_quiz("Later", 1, ranked=True)
@@ -72,14 +71,14 @@ async def test_ranked_exam_rules_and_a_quiz_not_open_yet(db, fake, run_bot):
     await run_bot(QUIZ_QUESTION_SECONDS="60")
     chat = Chat(fake, STUDENT_ID)
 
-    # 41: a scheduled quiz is listed under Ranked; tapping it tells when it opens.
+    # A scheduled quiz is listed under Ranked; tapping it tells when it opens.
     listing = await quiz_list(chat, fake, "🏆")
     assert inline_labels(listing) == ["🏆 Later", "🏆 Exam", ru("btn_practice_short")]
     not_yet = await press(chat, fake, listing, "Later")
     assert not_yet["text"] == plain("quiz_not_started", start=local(opens))
     assert QuizAttempt.select().count() == 0
 
-    # 40: options are shuffled per question; the displayed letter maps to the stored one.
+    # Options are shuffled per question; the displayed letter maps to the stored one.
     message = await open_quiz(fake, chat, "🏆", "Exam")
     mid = message["message_id"]
     attempt = QuizAttempt.get()
@@ -109,7 +108,7 @@ async def test_ranked_exam_rules_and_a_quiz_not_open_yet(db, fake, run_bot):
 
 
 async def test_after_the_deadline_review_pages_and_a_retake_that_does_not_rate(db, fake, run_bot):
-    """Scenario 42 and §5.3: practice mode after the deadline."""
+    """After its window a ranked quiz is a practice quiz: review pages, a retake that does not rate."""
     make_school(fake)
     correct = "BCDA" * 3
     quiz = make_quiz("Exam", 12, ranked=True, correct=correct)
@@ -175,7 +174,7 @@ async def test_after_the_deadline_review_pages_and_a_retake_that_does_not_rate(d
 
 
 async def test_old_buttons_of_an_archived_quiz_and_other_peoples_ids(db, fake, run_bot):
-    """A practice retake; issue 4 item 6 and B24: archived quizzes are gone from old buttons,
+    """A practice retake; archived quizzes are gone from old buttons,
     and ids in buttons are checked against the student."""
     make_school(fake, students=2)
     mentors.add_mentor(telegram_id=1002, name="Bob", group_chat_id=-2, language="ru")
@@ -223,11 +222,11 @@ async def test_old_buttons_of_an_archived_quiz_and_other_peoples_ids(db, fake, r
         assert current(fake, STUDENT_ID, message["message_id"])["text"] == message["text"]
     mine = QuizAttempt.select().join(Student).where(Student.telegram_id == STUDENT_ID)
     assert mine.count() == 2
-    assert plain("no_practice_quizzes") in (await quiz_list(chat, fake, "📚"))["text"]  # scenario 35
+    assert plain("no_practice_quizzes") in (await quiz_list(chat, fake, "📚"))["text"]  # archived
     Quiz.update(is_active=True).where(Quiz.id == practice.id).execute()
     assert "✅ Python — 0/1" in inline_labels(await quiz_list(chat, fake, "📚"))
 
-    # A stranger's tap on an answer button gets the stranger's refusal (scenario 2).
+    # A stranger's tap on an answer button gets the stranger's refusal.
     fake.add_user(3001, "Stranger")
     stranger = Chat(fake, 3001)
     [picker] = await stranger.send("/start")
@@ -237,7 +236,7 @@ async def test_old_buttons_of_an_archived_quiz_and_other_peoples_ids(db, fake, r
 
 
 async def test_an_exam_abandoned_while_the_bot_was_down_is_finalised(db, fake, run_bot):
-    """Scenarios 43, 45 and 60 (B2, B3): the bot was down for 16 minutes mid-exam."""
+    """The bot was down for 16 minutes mid-exam."""
     make_school(fake)
     quiz = make_quiz("Exam", 3, ranked=True, correct="BCD")
     bot = await run_bot(QUIZ_QUESTION_SECONDS="60")
@@ -265,7 +264,7 @@ async def test_an_exam_abandoned_while_the_bot_was_down_is_finalised(db, fake, r
 
 
 async def test_countdown_redraws_at_most_once_per_interval_and_tells_the_truth(db, fake, run_bot):
-    """B18: the countdown respects Telegram's limits and never shows more time than is left."""
+    """The countdown respects Telegram's limits and never shows more time than is left."""
     make_school(fake)
     make_quiz("Clock", 2)
     seconds, every = 7, 2.0

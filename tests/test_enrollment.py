@@ -81,7 +81,7 @@ def test_deactivated_mentor_takes_access_away(db):
         (None, {}, None),
         (None, {1: False, 2: True, 3: True}, 2),  # first confirmed group, by mentor id
         (None, {1: None, 2: False}, None),  # failed checks admit nobody new
-        (3, {1: True, 3: True}, 3),  # never silently moved to another mentor (B12)
+        (3, {1: True, 3: True}, 3),  # never silently moved to another mentor
         (3, {1: True, 3: None}, 3),  # own check failed: decide nothing
         (3, {1: True, 3: False}, 1),  # left the group, member elsewhere
         (3, {1: False}, None),  # mentor deactivated, no other group

@@ -187,7 +187,7 @@ def check_imported(s: V1School, summary: Summary) -> None:
     answers = summary.tallies["answer"]
     assert answers.skipped == Counter({
         "belongs to a skipped attempt": 2,
-        "another answer to the same question in the same attempt (v1 bug B5):"
+        "another answer to the same question in the same attempt (a v1 double tap):"
         " the first one is kept": 1,
     })
     assert (answers.read, answers.imported) == (33, 30)
@@ -237,7 +237,8 @@ def test_import_keeps_every_value_and_resolves_v1_quirks(db, v1):
     assert tallies["student"].adjusted["language qq → kaa"] == 2
     assert tallies["student"].adjusted["no mentor in v1: imported without one"] == 1
     assert tallies["attempt"].adjusted == {
-        "score kept from v1 though its stored answers say otherwise (v1 bugs B5, B21)": 1}
+        "score kept from v1 though its stored answers say otherwise"
+        " (v1 counted double taps, and kept scores after edits)": 1}
 
 
 def test_dry_run_changes_nothing_and_a_second_run_imports_nothing_new(db, v1):

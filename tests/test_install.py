@@ -1,4 +1,4 @@
-"""install.sh for real: a Debian container booted with systemd (systemd-nspawn, OPERATIONS §10).
+"""install.sh for real: a Debian container booted with systemd (systemd-nspawn).
 
 - ``test_install_in_systemd``: ``install.sh --unattended`` installs and starts the hardened
   service; a student's /start is answered; restart and stop are clean; kill -9 of the bot and a

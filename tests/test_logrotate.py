@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from studymate.ops import logrotate
-from studymate.ops.logrotate import MB, Policy, rotate_once
+from studymate.ops.logrotate import MB, RotationPolicy, rotate_once
 from studymate.ops.supervisor import find_template
 
 WRITER = r"""
@@ -173,7 +173,7 @@ def test_cap_holds_while_writing_and_prunes_oldest_first(tmp_path):
     cap = 6 * MB
     lines = 300_000  # ~29 MB of hex: compresses only about 2:1, so the cap must prune
     app = Appliance(tmp_path, lines=lines, payload="random", programs="writer")
-    policy = Policy(max_total_bytes=cap)
+    policy = RotationPolicy(max_total_bytes=cap)
     totals = []
     deleted = 0
     try:
@@ -218,7 +218,7 @@ def test_pass_compresses_rotated_files_and_prunes_by_age_then_size(tmp_path):
     unrelated = _touch(tmp_path / "notes.txt.gz", b"operator's file", 40, now)
     cap = 1.5 * MB
 
-    report = rotate_once(tmp_path, Policy(max_total_bytes=int(cap), max_age_days=30), now=now)
+    report = rotate_once(tmp_path, RotationPolicy(max_total_bytes=int(cap), max_age_days=30), now=now)
 
     assert not rotated.exists()
     [archive] = report.compressed
@@ -241,7 +241,7 @@ def test_claim_left_by_a_crash_is_finished_and_stale_temporaries_removed(tmp_pat
     stale = _touch(tmp_path / ".bot.log-20200101-000000-000000.gz.123.tmp", b"junk", 1, now)
     fresh = _touch(tmp_path / ".bot.log-20200101-000001-000000.gz.124.tmp", b"junk", 0, now)
 
-    report = rotate_once(tmp_path, Policy(), now=now)
+    report = rotate_once(tmp_path, RotationPolicy(), now=now)
 
     [archive] = report.compressed
     assert gzip.decompress(archive.read_bytes()) == b"half way\n"
@@ -253,20 +253,20 @@ def test_dry_run_changes_nothing(tmp_path):
     now = time.time()
     rotated = _touch(tmp_path / "bot.log.1", b"a\n", 0, now)
     old = _touch(tmp_path / "bot.log-20200101-000000-000000.gz", b"x", 90, now)
-    report = rotate_once(tmp_path, Policy(), now=now, dry_run=True)
+    report = rotate_once(tmp_path, RotationPolicy(), now=now, dry_run=True)
     assert report.compressed == [rotated] and report.deleted == [old]
     assert rotated.exists() and old.exists()
 
 
 def test_policy_comes_from_the_environment_with_clear_errors():
-    policy = Policy.from_config(environ={"LOG_MAX_TOTAL_MB": "0.5", "LOG_ROTATE_INTERVAL": "60"})
+    policy = RotationPolicy.from_config(environ={"LOG_MAX_TOTAL_MB": "0.5", "LOG_ROTATE_INTERVAL": "60"})
     assert policy.max_total_bytes == MB // 2 and policy.interval == 60
     assert policy.max_age_days == 30
-    assert Policy.from_config(environ={}) == Policy()
+    assert RotationPolicy.from_config(environ={}) == RotationPolicy()
     with pytest.raises(logrotate.ConfigError, match="LOG_MAX_AGE_DAYS"):
-        Policy.from_config(environ={"LOG_MAX_AGE_DAYS": "a month"})
+        RotationPolicy.from_config(environ={"LOG_MAX_AGE_DAYS": "a month"})
     with pytest.raises(logrotate.ConfigError, match="LOG_MAX_TOTAL_MB: must be greater than 0"):
-        Policy.from_config(environ={"LOG_MAX_TOTAL_MB": "0"})
+        RotationPolicy.from_config(environ={"LOG_MAX_TOTAL_MB": "0"})
 
 
 def test_logrotate_once_cli(tmp_path):

@@ -206,10 +206,10 @@ async def test_a_taken_port_does_not_stop_the_bot(db, fake, run_bot):
 
 def _health(database_url: str, tmp_path: Path, *, redis_url: str = "", last_poll: float | None = None,
             started: float | None = None):
-    """The bot's Health over real storage (the parts of ``services`` it reads)."""
+    """The bot's HealthCheck over real storage (the parts of ``services`` it reads)."""
     from aiogram.fsm.storage.redis import RedisStorage
 
-    from studymate.bot.http_server import Health
+    from studymate.bot.http_server import HealthCheck
     from studymate.bot.infra.storage import DatabaseStorage, FailoverStorage, redis_client
     from studymate.db.connection import Db, open_database
 
@@ -219,7 +219,7 @@ def _health(database_url: str, tmp_path: Path, *, redis_url: str = "", last_poll
         storage = FailoverStorage(RedisStorage(redis_client(redis_url)), storage)
     services = SimpleNamespace(db=db, storage=storage)
     heartbeat = SimpleNamespace(last_poll=time.time() if last_poll is None else last_poll)
-    return Health(services, heartbeat, stale_after=90, started=started), services
+    return HealthCheck(services, heartbeat, stale_after=90, started=started), services
 
 
 async def _close(checker, services) -> None:

@@ -1,5 +1,4 @@
-"""Profile: names as people write them, statistics (PRODUCT.md §4.11, §6.9; scenarios 54–56;
-B22)."""
+"""Profile: names as people write them, statistics."""
 
 from __future__ import annotations
 
@@ -65,7 +64,7 @@ def test_limits_are_counted_in_characters():
     assert check_full_name("И\u0306ван").name == "Йван"  # combining breve composed (NFC)
 
 
-def test_scenario_54_profile_setup(db):
+def test_setup_refuses_bad_names_and_keeps_a_good_one_as_typed(db):
     school = School()
     s = school.student(2001, first_name="Ali", last_name="")
     assert not load_profile(s.id, tz=TZ).completed
@@ -86,7 +85,7 @@ def test_telegram_name_is_validated_too(db):
     assert save_full_name(emoji.id, telegram_name("", "")).problem is NameProblem.TOO_SHORT
 
 
-def test_scenario_55_profile_view(db):
+def test_view_counts_every_finished_quiz_on_local_days(db):
     school = School()
     s = school.student(2001, username="ali", full_name="Ali Valiev", profile_completed=True,
                        joined_at=dt.datetime(2026, 2, 1, 20, 0))  # 01:00 on Feb 2 local
@@ -104,7 +103,7 @@ def test_scenario_55_profile_view(db):
     assert save_full_name(s.id, "Ali Valiev").ok
 
 
-def test_scenario_56_empty_profile(db):
+def test_a_student_without_attempts_sees_zeros(db):
     school = School()
     s = school.student(2001)
     profile = load_profile(s.id, tz=TZ)

@@ -160,13 +160,13 @@ def test_two_answers_at_once_store_one(quiz, db):
 def test_session_limit_follows_the_quiz_length(quiz):
     view = start(quiz, base_seconds=30)
     attempt = QuizAttempt.get_by_id(view.attempt_id)
-    # 4 questions of 30 s, one with the '#' bonus, plus the grace period (B3: not a fixed 900 s).
+    # 4 questions of 30 s, one with the '#' bonus, plus the grace period (not v1's fixed 900 s).
     assert attempt.session_deadline == T0 + dt.timedelta(seconds=4 * 30 + 5 + quiz_engine.SESSION_GRACE_SECONDS)
     assert attempt.question_deadline == T0 + dt.timedelta(seconds=30)
 
 
 def test_an_exam_that_closes_mid_attempt_still_ends_on_the_score_only(quiz):
-    """B30: the mode is the one the attempt started in; the answers show from the list later."""
+    """The mode is the one the attempt started in; the answers show from the list later."""
     quiz.quiz_type, quiz.max_attempts = "ranked", 1
     quiz.available_from, quiz.available_until = T0, T0 + dt.timedelta(seconds=30)
     quiz.save()
@@ -215,7 +215,7 @@ def test_a_tap_by_someone_else_or_after_the_mentor_left_is_not_theirs(quiz):
 
 
 def test_an_attempt_past_its_session_deadline_no_longer_holds_the_student(quiz):
-    """Scenario 43: until the sweeper finalises it, the student's other actions are served."""
+    """Until the sweeper finalises it, the student's other actions are served."""
     view = start(quiz, now=utcnow())
     assert enrollment.identify(STUDENT, ttl=300).quiz_attempt == view.attempt_id
     QuizAttempt.update(session_deadline=utcnow() - dt.timedelta(seconds=1)).execute()

@@ -1,4 +1,4 @@
-"""The quiz .txt format (PRODUCT.md §5.1, scenarios 26–28, B20): what a mentor's file becomes."""
+"""The quiz .txt format: what a mentor's file becomes."""
 
 from __future__ import annotations
 
@@ -358,7 +358,7 @@ MALFORMED: list[tuple[str, str, str, int | None, int | None, dict[str, object]]]
         {"option": "C", "limit": MAX_OPTION, "length": MAX_OPTION + 1},
     ),
     (
-        "question 2 lacks D (scenario 27)",
+        "question 2 lacks D",
         q("1.", "Q") + "\n2. Q\nA) one\nB*) two\nC) three\n",
         "option_missing",
         2,
@@ -373,7 +373,7 @@ MALFORMED: list[tuple[str, str, str, int | None, int | None, dict[str, object]]]
         3,
         {"option": "C", "expected": "B"},
     ),
-    ("no star (scenario 27)", q("1.", "Q", OPTIONS.replace("*", "")), "no_correct", 1, 1, {}),
+    ("no star", q("1.", "Q", OPTIONS.replace("*", "")), "no_correct", 1, 1, {}),
     (
         "two stars",
         "1. Q\nA) one\nB*) two\nC*) three\nD) four\n",

@@ -1,4 +1,4 @@
-"""Ratings, seasons and leaderboards (PRODUCT.md §6.1–§6.7, scenarios 46–52, B4/B14/B15/B16).
+"""Ratings, seasons and leaderboards.
 
 Times in these tests are written in the school's local time (Asia/Tashkent, UTC+5) and stored
 as naive UTC, as the quiz engine does.
@@ -152,7 +152,7 @@ def test_sql_and_python_formulas_agree(db):
 # --- seasons and recalculation ---------------------------------------------------------------
 
 
-def test_scenario_46_season_rating(db):
+def test_season_rating_follows_the_formula(db):
     school = School()
     s = school.student(2001)
     r1, r2 = school.quiz("2026-02-10 09:00"), school.quiz("2026-02-12 09:00")
@@ -189,7 +189,7 @@ def test_only_valid_ranked_attempts_count(db):
 
 
 def test_all_time_rows_span_months_and_mentors_separately(db):
-    """§6.3: one AllTimeRating row per (mentor, student) over every month; no extra season."""
+    """One AllTimeRating row per (mentor, student) over every month; no extra season."""
     school, other = School(), School(1002, "Bob")
     s = school.student(2001)
     school.take(s, school.quiz("2026-01-20 09:00"), 8)
@@ -203,12 +203,12 @@ def test_all_time_rows_span_months_and_mentors_separately(db):
             .order_by(Season.start_date)] == [1, 2]
     board = alltime_leaderboard(school.mentor.id, test_ids=NO_TEST)
     assert [(r.student_id, r.rating, r.quizzes) for r in board.items] == [(s.id, 93.5, 2)]
-    # the stored double equals the Python float (a REAL column would not: B14 ranks)
+    # the stored double equals the Python float (a REAL column would not, and ranks would differ)
     assert AllTimeRating.select().where(AllTimeRating.rating_score == 93.5).count() == 1
     assert SeasonRating.select().where(SeasonRating.rating_score == 94.5).count() == 1
 
 
-def test_scenario_51_practice_does_not_rate(db):
+def test_practice_quizzes_do_not_rate(db):
     school = School()
     s = school.student(2001)
     school.take(s, school.quiz(ranked=False), 9, at="2026-02-05 10:00")
@@ -218,7 +218,7 @@ def test_scenario_51_practice_does_not_rate(db):
 
 
 def test_attempt_started_after_local_midnight_counts_in_the_new_month(db):
-    """B4: 00:30 local on March 1 is still February in UTC; it belongs to March."""
+    """00:30 local on March 1 is still February in UTC; it belongs to March."""
     school = School()
     s = school.student(2001)
     quiz = school.quiz("2026-02-28 09:00")
@@ -236,7 +236,7 @@ def test_attempt_started_after_local_midnight_counts_in_the_new_month(db):
     assert rating_row(feb, t).rating_score == 52.5 and not feb.is_active
 
 
-def test_scenario_52_month_rollover(db):
+def test_a_new_month_starts_an_empty_season_and_retires_the_old(db):
     school = School()
     s, t = school.student(2001), school.student(2002)
     school.take(s, school.quiz("2026-02-20 09:00"), 9)
@@ -263,7 +263,7 @@ def test_season_creation_is_idempotent(db):
 
 
 def test_two_finishes_at_the_same_instant_across_the_month_boundary(db):
-    """B15: concurrent finishes create one season per month, and both ratings are right."""
+    """Concurrent finishes create one season per month, and both ratings are right."""
     school = School()
     quiz = school.quiz("2026-02-28 09:00")
     a, b = school.student(2001), school.student(2002)
@@ -319,7 +319,7 @@ def test_sweeper_finalisation_is_counted_once(db):
 
 
 def test_recompute_after_score_and_deadline_changes(db):
-    """B16: question edits (scores) and deadline changes reach the ratings."""
+    """Question edits (scores) and deadline changes reach the ratings."""
     school = School()
     quiz = school.quiz("2026-02-27 09:00")
     other = school.quiz("2026-02-20 09:00")
@@ -351,7 +351,7 @@ def test_recompute_after_score_and_deadline_changes(db):
 # --- leaderboards ----------------------------------------------------------------------------
 
 
-def test_scenario_47_tie_breaks(db):
+def test_ties_break_by_first_finish_then_id_and_all_time_by_average(db):
     school = School()
     x, y, z = school.student(2001), school.student(2002), school.student(2003)
     r1, r2 = school.quiz("2026-02-10 09:00"), school.quiz("2026-02-12 09:00")
@@ -394,7 +394,7 @@ def _rated_school(count: int, me_rank: int) -> tuple[School, list[Student], Stud
     return school, ordered, me
 
 
-def test_scenario_48_student_view(db):
+def test_student_top_15_with_animals_that_belong_to_people(db):
     school, ordered, me = _rated_school(20, 2)
     now = utc("2026-02-11 09:00")
     board = student_board(me.id, tz=TZ, test_ids=NO_TEST, now=now)
@@ -414,7 +414,7 @@ def test_scenario_48_student_view(db):
     assert (after.rows[0].animal_index, after.rows[0].animal_number) == animals[3]
 
 
-def test_scenario_48_rank_below_the_top(db):
+def test_a_student_below_the_top_15_sees_their_rank(db):
     school, ordered, me = _rated_school(25, 23)
     board = student_board(me.id, tz=TZ, test_ids=NO_TEST, now=utc("2026-02-11 09:00"))
     assert len(board.rows) == 15 and not any(r.is_you for r in board.rows)
@@ -425,7 +425,7 @@ def test_scenario_48_rank_below_the_top(db):
     assert ratings._animals(row.season_id, [row.id]) == {row.id: 15}
 
 
-def test_scenario_49_mentor_view(db):
+def test_mentor_board_pages_of_real_names(db):
     school = School()
     quiz = school.quiz("2026-02-10 09:00")
     students = [school.student(3000 + i, full_name=f"Student {i:02d}") for i in range(23)]
@@ -454,7 +454,7 @@ def test_display_names_follow_the_rule(db):
     assert ratings.display_name("", None, "", "", 2001) == "2001"
 
 
-def test_scenario_50_test_accounts_are_excluded_everywhere(db):
+def test_test_accounts_are_excluded_everywhere(db):
     school = School()
     quiz = school.quiz("2026-02-10 09:00")
     s = school.student(2001)  # the test account, best score
@@ -471,7 +471,7 @@ def test_scenario_50_test_accounts_are_excluded_everywhere(db):
     feb = season_of(school.mentor, "2026-02-01")
     assert season_rank(feb.id, a.id, test_ids=test) == 1  # the test account above does not count
     assert season_rank(feb.id, s.id, test_ids=test) is None
-    assert rating_row(feb, s).rating_score == 105.0  # still computed (§1.6)
+    assert rating_row(feb, s).rating_score == 105.0  # still computed, only hidden
     view = student_board(b.id, tz=TZ, test_ids=test, now=now)
     assert [r.rank for r in view.rows] == [1, 2] and view.your_rank == 2 and view.rows[1].is_you
     mine = student_board(s.id, tz=TZ, test_ids=test, now=now)

@@ -1,4 +1,4 @@
-"""Mentor statistics (PRODUCT.md §6.10, scenario 16), on the school's calendar and without
+"""Mentor statistics, on the school's calendar and without
 test accounts."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def download(student: Student, item: Material, at: str) -> None:
     Download.create(student=student, material=item, downloaded_at=utc(at))
 
 
-def test_scenario_16_mentor_statistics(db):
+def test_mentor_statistics_leave_out_test_accounts(db):
     school = School()
     s, a, tester = school.student(2001), school.student(2002), school.student(2003)
     html = Topic.create(mentor=school.mentor, name="HTML")

@@ -1,4 +1,4 @@
-"""Learning streaks on the school's calendar (PRODUCT.md §6.8, scenario 53, B4, B22)."""
+"""Learning streaks on the school's calendar."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def stored(student: Student) -> tuple[int, int, dt.date | None]:
     return row.current_streak, row.longest_streak, row.last_quiz_date
 
 
-def test_scenario_53_streak(db):
+def test_streak_counts_each_day_once_and_keeps_the_record(db):
     school = School()
     s = school.student(2001)
     practice, ranked = school.quiz(ranked=False), school.quiz("2026-02-02 09:00")

@@ -287,7 +287,7 @@ def test_rendered_config_subset_paths_and_stop_budget(tmp_path):
     with pytest.raises(ValueError, match="unknown placeholder"):
         render_config(text + "\n[program:x]\ncommand={nope}\n", settings=settings)
     # Priorities stop one after another: the worst case must fit systemd's stop timeout.
-    timeout = 60  # OPERATIONS §1.5
+    timeout = 60  # TimeoutStopSec of the unit
     if UNIT_FILE.exists():
         found = re.search(r"^TimeoutStopSec=(\d+)", UNIT_FILE.read_text(), re.M)
         timeout = int(found.group(1)) if found else 90

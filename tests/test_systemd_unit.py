@@ -1,5 +1,5 @@
 """``systemd/studymate.service``: exposure score, ``systemd-analyze verify``, and the properties
-the appliance relies on (OPERATIONS §1). Offline checks: no running systemd needed.
+the appliance relies on. Offline checks: no running systemd needed.
 
 tests/test_install.py checks the same unit in force inside a booted Debian container.
 """
@@ -118,7 +118,7 @@ def test_unit_has_the_properties_the_appliance_relies_on():
         assert one(unit, "Service", key) == "0700"
     assert one(unit, "Service", "UMask") == "0077"
     assert "STUDYMATE_ENV_FILE=/etc/studymate/studymate.env" in service["Environment"]
-    # No capabilities at all, and the sandbox of OPERATIONS §1.5.
+    # No capabilities at all, and the full sandbox.
     assert service["CapabilityBoundingSet"] == [""] and service["AmbientCapabilities"] == [""]
     expected = {
         "NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",

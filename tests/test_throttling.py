@@ -1,4 +1,4 @@
-"""Flood control rules (§8.2), in memory and shared through Redis."""
+"""Flood control rules, in memory and shared through Redis."""
 
 from __future__ import annotations
 

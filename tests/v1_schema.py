@@ -1,13 +1,13 @@
 """A StudyMate v1 database built with SQL, as Django creates it on SQLite and PostgreSQL
-(PRODUCT.md §2: ``<app>_<model>`` tables, ``<field>_id`` foreign keys), filled with a small
+(``<app>_<model>`` tables, ``<field>_id`` foreign keys), filled with a small
 realistic school and v1's quirks:
 
-- an unfinished ranked attempt (B2) and an unfinished practice attempt;
-- a double tap recorded twice and counted twice (B5: duplicate answers, inflated score);
+- an unfinished ranked attempt (v1 let the student start again) and an unfinished practice attempt;
+- a double tap recorded twice and counted twice (duplicate answers, inflated score);
 - a student without a mentor; questions of a student deleted since (student_id NULL);
 - Karakalpak stored as ``qq``; a photo stored as ``photo.jpg``; a scheduled ranked quiz;
 - a ranked attempt started at 00:30 Tashkent on 1 December 2025 (19:30 UTC on 30 November)
-  that v1 left out of every season rating (B4), and two seasons of one month (B15).
+  that v1 left out of every season rating (UTC vs local dates), and two seasons of one month (a race).
 
 Everything the test school contains is also returned as Python values (``V1School``), so tests
 can compare what was imported with what was written.
@@ -252,14 +252,14 @@ def school(now: dt.datetime) -> V1School:
     attempt(ali, exam, 2, 3, started, answers=[(e[0], "A"), (e[1], "B"), (e[2], "-")])
     attempt(dana, exam, 3, 3, started + dt.timedelta(minutes=5),
             answers=[(e[0], "A"), (e[1], "B"), (e[2], "C")])
-    attempt(timur, exam, 0, 3, now - dt.timedelta(hours=1), finished=False,  # B2
+    attempt(timur, exam, 0, 3, now - dt.timedelta(hours=1), finished=False,  # abandoned
             answers=[(e[0], "B")])
     attempt(ali, november, 3, 4, utc(2025, 11, 10, 6),
             answers=[(n[0], "A"), (n[1], "B"), (n[2], "C"), (n[3], "A")])
-    # B5: a double tap recorded Q1 twice and counted it twice; Q2 was never asked.
+    # A double tap recorded Q1 twice and counted it twice; Q2 was never asked.
     attempt(dana, november, 4, 4, utc(2025, 11, 10, 7),
             answers=[(n[0], "A"), (n[0], "A"), (n[2], "C"), (n[3], "D")])
-    # B4: 00:30 in Tashkent on 1 December = 19:30 UTC on 30 November.
+    # v1 mixed UTC and local dates: 00:30 in Tashkent on 1 December = 19:30 UTC on 30 November.
     attempt(ali, month_end, 2, 2, utc(2025, 11, 30, 19, 30), answers=[(m[0], "A"), (m[1], "B")])
     # Started after the deadline: finished, but it never counts in a rating.
     attempt(timur, november, 4, 4, utc(2025, 11, 13, 10),
@@ -281,7 +281,7 @@ def school(now: dt.datetime) -> V1School:
     current = s.add("students_season", mentor_id=anna["id"], name="current",
                     start_date=month, end_date=end, is_active=True,
                     created_at=now - dt.timedelta(hours=2))
-    s.add("students_season", mentor_id=anna["id"], name="Ноябрь 2025",  # B15: a second November
+    s.add("students_season", mentor_id=anna["id"], name="Ноябрь 2025",  # a race: a second November
           start_date=dt.date(2025, 11, 1), end_date=dt.date(2025, 11, 30), is_active=False,
           created_at=utc(2025, 11, 20, 6))
 
@@ -291,7 +291,7 @@ def school(now: dt.datetime) -> V1School:
               avg_percentage=avg, rating_score=value, earliest_attempt_at=earliest,
               updated_at=earliest or utc(2025, 11, 13, 10, 4))
 
-    # As v1 stored them: Ali's month-end attempt is in neither November nor December (B4).
+    # As v1 stored them: Ali's month-end attempt is in neither November nor December.
     rating(nov, ali, 1, 3, 4, 75.0, 78.8, utc(2025, 11, 10, 6, 4))
     rating(nov, dana, 1, 4, 4, 100.0, 105.0, utc(2025, 11, 10, 7, 4))
     rating(nov, timur, 0, 0, 0, 0.0, 0.0, None)

@@ -13,7 +13,7 @@ from studymate.services.enrollment import Identity, Role
 
 
 class MenuButton(BaseFilter):
-    """A reply-keyboard label, matched in every language (a user may switch mid-way, §3.1)."""
+    """A reply-keyboard label, matched in every language (a user may switch language mid-way)."""
 
     def __init__(self, *keys: str) -> None:
         self.keys = keys

@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 CHECK_TIMEOUT: Final = 3.0  # /healthz answers within about this, whatever hangs
 
 
-class Health:
+class HealthCheck:
     """What ``/healthz`` reports; :meth:`check` returns the status code and the JSON body."""
 
     def __init__(
@@ -100,7 +100,7 @@ class Health:
 
 
 METRICS: Final = web.AppKey("metrics", BotMetrics)
-HEALTH: Final = web.AppKey("health", Health)
+HEALTH: Final = web.AppKey("health", HealthCheck)
 
 
 def _iso(timestamp: float) -> str:
@@ -124,7 +124,7 @@ def create_http_app(
     """The application with ``/metrics`` and ``/healthz``; more routes may be added before start."""
     app = web.Application()
     app[METRICS] = metrics
-    app[HEALTH] = Health(runtime, heartbeat, stale_after=settings.heartbeat_stale_seconds)
+    app[HEALTH] = HealthCheck(runtime, heartbeat, stale_after=settings.heartbeat_stale_seconds)
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/healthz", _healthz)
     return app

@@ -73,7 +73,7 @@ def materials_menu(lang: str) -> ReplyKeyboardMarkup:
 def nav_row(
     builder: InlineKeyboardBuilder, page: int, pages: int, make: Callable[[int], CallbackData]
 ) -> None:
-    """◀️ n/total ▶️ under a list; only the buttons that apply (§3.4)."""
+    """◀️ n/total ▶️ under a list; only the buttons that apply."""
     buttons = []
     if page > 0:
         buttons.append(InlineKeyboardButton(text=t("btn_prev"), callback_data=make(page - 1).pack()))

@@ -1,4 +1,4 @@
-"""Named exit codes (DESIGN.md: 0 success, 1 failure, 2 usage or configuration error)."""
+"""Named exit codes (a stable interface for scripts: 0 success, 1 failure, 2 usage or configuration error)."""
 
 from typing import Final
 

@@ -12,7 +12,7 @@ import signal
 
 from studymate.cli import exitcodes
 from studymate.config import Settings
-from studymate.ops.logrotate import MB, Policy, rotate_once
+from studymate.ops.logrotate import MB, RotationPolicy, rotate_once
 
 logger = logging.getLogger(__name__)
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def _one_pass(settings: Settings, policy: Policy, dry_run: bool) -> None:
+def _one_pass(settings: Settings, policy: RotationPolicy, dry_run: bool) -> None:
     try:
         report = rotate_once(settings.log_dir, policy, dry_run=dry_run)
     except OSError as exc:  # a full or read-only disk must not kill the loop
@@ -40,7 +40,7 @@ def _one_pass(settings: Settings, policy: Policy, dry_run: bool) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    policy = Policy.from_config(settings)
+    policy = RotationPolicy.from_config(settings)
     if args.once:
         _one_pass(settings, policy, args.dry_run)
         return exitcodes.OK

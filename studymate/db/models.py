@@ -1,4 +1,4 @@
-"""The data model (PRODUCT.md §2) plus this product's durable state.
+"""The data model of v1 (see ``studymate.services.import_v1``) plus this product's durable state.
 
 Conventions: every datetime column holds naive UTC (``utcnow()``); local dates are derived
 with the school's ``TIMEZONE`` in ``services``. Schema changes go through numbered migrations
@@ -82,7 +82,7 @@ class Material(BaseModel):
     title = CharField(max_length=200)
     file_id = CharField(max_length=255)
     file_name = CharField(max_length=200, default="")
-    # document | photo | video | audio | voice: decides the send method (v1 bug B6).
+    # document | photo | video | audio | voice: decides the send method (v1 sent photos as documents).
     kind = CharField(max_length=16, default="document")
     order = IntegerField(default=0)
     created_at = DateTimeField(default=utcnow)
@@ -112,7 +112,7 @@ class Question(BaseModel):
     created_at = DateTimeField(default=utcnow, index=True)
     replied_at = DateTimeField(null=True)
     message_id = BigIntegerField(null=True)
-    # Null until the mentor actually received it (kept and re-sent when undeliverable, B27).
+    # Null until the mentor actually received it (kept and re-sent when undeliverable).
     delivered_at = DateTimeField(null=True)
 
     class Meta:
@@ -129,7 +129,7 @@ class Quiz(BaseModel):
     available_until = DateTimeField(null=True)
     max_attempts = IntegerField(default=999)
     created_at = DateTimeField(default=utcnow, index=True)
-    # When students were told the quiz is open (scheduled quizzes notify at opening, B19).
+    # When students were told the quiz is open (scheduled quizzes notify at opening).
     notified_at = DateTimeField(null=True)
 
     class Meta:
@@ -207,7 +207,7 @@ class Season(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
     class Meta:
-        # One season per mentor and month: concurrent creation cannot duplicate it (B15).
+        # One season per mentor and month: concurrent creation cannot duplicate it.
         indexes = ((("mentor", "start_date"), True),)
 
 
@@ -232,7 +232,7 @@ class SeasonRating(BaseModel):
 
 
 class AllTimeRating(BaseModel):
-    """A student's all-time rating with one mentor (§6.3), kept like a SeasonRating."""
+    """A student's all-time rating with one mentor, kept like a SeasonRating."""
 
     mentor = ForeignKeyField(Mentor, on_delete="CASCADE", backref="all_time_ratings")
     student = ForeignKeyField(Student, on_delete="CASCADE", backref="all_time_ratings")

@@ -1,7 +1,7 @@
 """Keep ``LOG_DIR`` in bounds: compress rotated logs, prune by age and by total size.
 
 supervisord owns the live files: it writes each program's ``NAME.log`` and rotates it by size
-to ``NAME.log.1``, ``NAME.log.2`` ... (OPERATIONS §5). This module only handles what supervisor
+to ``NAME.log.1``, ``NAME.log.2`` ... This module only handles what supervisor
 cannot do, and never opens, renames or truncates a live ``*.log`` file:
 
 1. Compress each rotated ``NAME.log.N`` to ``NAME.log-YYYYmmdd-HHMMSS-ffffff.gz`` (UTC time of its
@@ -41,13 +41,13 @@ MB: Final = 1024 * 1024
 
 
 @dataclass(frozen=True)
-class Policy:
+class RotationPolicy:
     max_age_days: float = 30.0
     max_total_bytes: int = 200 * MB
     interval: float = 600.0
 
     @classmethod
-    def from_config(cls, settings: Any = None, environ: Mapping[str, str] | None = None) -> Policy:
+    def from_config(cls, settings: Any = None, environ: Mapping[str, str] | None = None) -> RotationPolicy:
         """``LOG_MAX_AGE_DAYS``, ``LOG_MAX_TOTAL_MB``, ``LOG_ROTATE_INTERVAL`` (Settings first)."""
         environ = os.environ if environ is None else environ
 
@@ -233,7 +233,7 @@ def remove_stale_temporaries(log_dir: Path, *, now: float, dry_run: bool = False
 
 
 def rotate_once(
-    log_dir: Path, policy: Policy, *, now: float | None = None, dry_run: bool = False
+    log_dir: Path, policy: RotationPolicy, *, now: float | None = None, dry_run: bool = False
 ) -> PassReport:
     """One pass over ``log_dir`` (steps 1–4 of the module docstring)."""
     now = time.time() if now is None else now

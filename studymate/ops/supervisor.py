@@ -3,10 +3,10 @@
 - :func:`render_config` fills the top-level ``supervisord.conf`` template for this install's
   paths and the executable that starts ``studymate`` (the frozen binary itself, or this Python
   with ``-m studymate``), keeping only the programs asked for.
-- :class:`SupervisorClient` talks XML-RPC over ``RUNTIME_DIR/supervisor.sock`` (OPERATIONS §2.5).
+- :class:`SupervisorClient` talks XML-RPC over ``RUNTIME_DIR/supervisor.sock``.
 - :func:`summarize` turns process info plus the activity log into a health verdict. A program
-  that crashes *after* ``startsecs`` is restarted forever and never goes FATAL (OPERATIONS
-  §2.3), so unexpected exits are counted from supervisord's log to see crash loops.
+  that crashes *after* ``startsecs`` is restarted forever and never goes FATAL (FATAL
+  happens only while starting), so unexpected exits are counted from supervisord's log to see crash loops.
 - :func:`run_supervisord` runs supervisord in this process and tells systemd when the programs
   have settled (``READY=1``), if systemd asked (``NOTIFY_SOCKET``).
 

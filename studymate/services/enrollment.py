@@ -1,4 +1,4 @@
-"""Who is talking to the bot, and whether a student may use it (PRODUCT.md §1, B12 fixed).
+"""Who is talking to the bot, and whether a student may use it (re-checked, not only at /start).
 
 Rules:
 - An active mentor is a mentor everywhere (mentor check wins over a Student row).
@@ -65,7 +65,7 @@ def identify(telegram_id: int, *, ttl: int, default_language: str = "ru") -> Ide
     Student row: mentors and strangers).
 
     A quiz attempt whose session deadline has passed does not hold the student: the sweeper
-    finalises it, and meanwhile the student's other actions are served (§11 scenario 43).
+    finalises it, and meanwhile the student's other actions are served.
     """
     now = utcnow()
     row = _student_row(telegram_id, now)
@@ -73,7 +73,7 @@ def identify(telegram_id: int, *, ttl: int, default_language: str = "ru") -> Ide
         mentor = Mentor.get_or_none(Mentor.telegram_id == telegram_id)
         if mentor is not None and mentor.is_active:
             return _mentor_identity(telegram_id, mentor, default_language)
-        # An inactive mentor keeps their language (§7.1).
+        # An inactive mentor keeps their language.
         language = mentor.language if mentor is not None else default_language
         return Identity(
             telegram_id, Role.STRANGER, normalize_language(language, default_language),

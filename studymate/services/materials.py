@@ -1,4 +1,4 @@
-"""Topics and materials (PRODUCT.md §4.2, §4.7): every call names the mentor who acts.
+"""Topics and materials: every call names the mentor who acts.
 
 Ownership is part of every query: a mentor can only see or change their own topics and
 materials, so a crafted callback with another mentor's id finds nothing (``NotFound``).

@@ -89,7 +89,7 @@ def list_mentors() -> list[MentorInfo]:
 
 
 def deactivate_mentor(telegram_id: int) -> MentorInfo | None:
-    """Deactivate; their students lose access at their next action (B12). None if unknown."""
+    """Deactivate; their students lose access at their next action. None if unknown."""
     mentor = Mentor.get_or_none(Mentor.telegram_id == telegram_id)
     if mentor is None:
         return None

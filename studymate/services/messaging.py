@@ -1,4 +1,4 @@
-"""Mentor → student messages: the picker, one student, and broadcasts (PRODUCT.md §4.4, B28)."""
+"""Mentor → student messages: the picker, one student, and paced broadcasts."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class Recipient:
 
 
 def messaging_name(student: Student) -> str:
-    """§2.2: full name, else first+last, else "ID: n"; plus " (@username)"."""
+    """As v1 showed it: full name, else first+last, else "ID: n"; plus " (@username)"."""
     name = student.full_name or " ".join(p for p in (student.first_name, student.last_name) if p)
     name = name or f"ID: {student.telegram_id}"
     return f"{name} (@{student.username})" if student.username else name

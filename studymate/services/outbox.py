@@ -1,4 +1,4 @@
-"""The outbox: bulk sends as rows, sent by one paced sender exactly once (DESIGN.md decision 3).
+"""The outbox: bulk sends as rows, sent by one paced sender exactly once.
 
 A row goes pending → sending (claimed with a lease) → sent | failed. Claiming is a conditional
 update, so two senders (or replicas) never take the same row. A row left in ``sending`` by a

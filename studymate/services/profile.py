@@ -1,4 +1,4 @@
-"""The student's profile: the name they give, and their statistics (PRODUCT.md §4.11, §6.9; B22).
+"""The student's profile: the name they give, and their statistics.
 
 Names: a real name is kept as typed — "O'Neil", "McDonald", "Анна-Мария", "Gʻulom" — except that
 surrounding spaces are trimmed and runs of whitespace collapse to one space (v1 re-capitalised
@@ -111,7 +111,7 @@ def _percent(score: int, total: int) -> float:
 
 
 def profile_stats(student_id: int, *, mentor_id: int | None) -> ProfileStats:
-    """§6.9 over the student's finished attempts of ``mentor_id``'s quizzes (all mentors when
+    """Totals, average, best and streak over the student's finished attempts of ``mentor_id``'s quizzes (all mentors when
     None): two indexed queries."""
     where = (QuizAttempt.student == student_id) & QuizAttempt.finished_at.is_null(False)
     if mentor_id is not None:
@@ -160,11 +160,11 @@ def profile_stats(student_id: int, *, mentor_id: int | None) -> ProfileStats:
 @dataclass(frozen=True, slots=True)
 class Profile:
     student_id: int
-    completed: bool  # False → the setup flow (§4.11 step 1)
+    completed: bool  # False → the name setup flow first
     full_name: str
     telegram_name: str
     username: str | None
-    joined: dt.date  # local date (B4: v1 showed the UTC date)
+    joined: dt.date  # local date (v1 showed the UTC date)
     language: str
     mentor_name: str | None
     stats: ProfileStats

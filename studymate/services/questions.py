@@ -1,4 +1,4 @@
-"""Anonymous questions (PRODUCT.md §4.3, §4.8; B7, B8, B27 fixed).
+"""Anonymous questions: text only, escaped when shown, kept until the mentor can receive them.
 
 The mentor never learns who asked: what reaches them is the text and an id. A question that
 could not be delivered stays undelivered (``delivered_at`` null) and is sent on the mentor's next
@@ -20,7 +20,7 @@ TEXT_MAX: Final = 4000
 
 
 @dataclass(frozen=True, slots=True)
-class QuestionView:
+class AnonymousQuestion:
     id: int
     text: str
     is_answered: bool
@@ -65,11 +65,11 @@ def undelivered(mentor_id: int) -> list[Delivery]:
     return [Delivery(q.id, mentor.telegram_id, mentor.language, q.text) for q in query]
 
 
-def get(mentor_id: int, question_id: int) -> QuestionView:
+def get(mentor_id: int, question_id: int) -> AnonymousQuestion:
     question = Question.get_or_none((Question.id == question_id) & (Question.mentor == mentor_id))
     if question is None:
         raise NotFound(question_id)
-    return QuestionView(question.id, question.text, question.is_answered)
+    return AnonymousQuestion(question.id, question.text, question.is_answered)
 
 
 def reply(mentor_id: int, question_id: int, text: str) -> Delivery | None:
@@ -88,12 +88,12 @@ def reply(mentor_id: int, question_id: int, text: str) -> Delivery | None:
     return Delivery(question.id, question.student_telegram_id, language, text, question.message_id)
 
 
-def unanswered_page(mentor_id: int, page: int) -> Page[QuestionView]:
+def unanswered_page(mentor_id: int, page: int) -> Page[AnonymousQuestion]:
     query = (
         Question.select()
         .where((Question.mentor == mentor_id) & ~Question.is_answered)
         .order_by(Question.created_at.desc(), Question.id.desc())
     )
     return paginate(
-        query, page, lambda q: QuestionView(q.id, q.text, q.is_answered), per_page=LIST_PAGE_SIZE
+        query, page, lambda q: AnonymousQuestion(q.id, q.text, q.is_answered), per_page=LIST_PAGE_SIZE
     )

@@ -1,28 +1,28 @@
-"""Ratings, monthly seasons and leaderboards (PRODUCT.md §6.1–§6.7; B4, B14, B15, B16 fixed).
+"""Ratings, monthly seasons and leaderboards.
 
 Rules as implemented:
-- A *valid ranked attempt* (§6.1): the quiz belongs to the mentor, is of type ranked, has a
+- A *valid ranked attempt*: the quiz belongs to the mentor, is of type ranked, has a
   deadline, the attempt is finished and was started before the deadline.
-- The formula (§6.2) is evaluated in exact integer arithmetic, identically in Python and in
+- The formula is evaluated in exact integer arithmetic, identically in Python and in
   SQL: avg% is rounded to one decimal first, then multiplied by (1 + bonus) and rounded again.
   Halves round up (12.75 → 12.8); v1 used binary floats, whose halves went either way.
-- Seasons are calendar months per mentor in ``TIMEZONE`` (one calendar, B4). An attempt
+- Seasons are calendar months per mentor in ``TIMEZONE`` (one calendar; v1 mixed in UTC). An attempt
   belongs to the month of the local date it was *started* (as in v1's window), so an attempt
   started at 00:30 local on the 1st counts in the new month. A season row is created with
   INSERT … ON CONFLICT DO NOTHING on (mentor, start_date) and read back: two finishes at the
-  same instant create one season (B15). ``is_active`` marks the month containing today.
+  same instant create one season. ``is_active`` marks the month containing today.
 - A SeasonRating row is recomputed from scratch, in SQL, whenever a ranked attempt finishes
   (including sweeper finalisation) and for every affected student and month when a quiz's
-  questions or deadline change (B16).
+  questions or deadline change (v1 only on a finish).
 - Leaderboards and ranks are computed in the database. Test accounts are excluded from every
-  list, count and rank; zero ratings are never listed nor counted (B14). The student's rank
+  list, count and rank; zero ratings are never listed nor counted. The student's rank
   is their position in exactly the list a mentor sees.
-- The all-time board (§6.3) is kept the same way, in AllTimeRating rows (mentor, student)
+- The all-time board is kept the same way, in AllTimeRating rows (mentor, student)
   recomputed by the same upsert without a time window. Aggregating every attempt on each view
   measured 230–350 ms for 3,000 students × 60 quizzes on SQLite; reading the kept rows is an
   indexed read.
 - Student view: anonymised with an animal that belongs to the person for the whole season,
-  not to the rank (B14): the n-th student to get a rating row in the season is animal n mod 15,
+  not to the rank: the n-th student to get a rating row in the season is animal n mod 15,
   with ``animal_number`` = n // 15 + 1 to tell apart people sharing an animal.
 """
 
@@ -68,7 +68,7 @@ MONTHS_RU: Final = (
 Mode = Literal["season", "alltime"]
 
 
-# --- the formula (§6.2) -----------------------------------------------------------------------
+# --- the formula ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +94,7 @@ def _half_up(numerator: int, denominator: int) -> int:
 
 
 def compute_rating(quizzes: int, score: int, possible: int) -> Rating:
-    """§6.2: avg% = round(S/T×100, 1); rating = round(avg% × (1 + min(Q/10, 1) × 0.5), 1).
+    """avg% = round(S/T×100, 1); rating = round(avg% × (1 + min(Q/10, 1) × 0.5), 1).
 
     With tenths: avg_t = S×1000/T; rating_t = avg_t × (20 + min(Q, 10)) / 20.
     """
@@ -105,7 +105,7 @@ def compute_rating(quizzes: int, score: int, possible: int) -> Rating:
     return Rating(quizzes, score, possible, avg_t, rating_t)
 
 
-# --- seasons (§6.4) ---------------------------------------------------------------------------
+# --- seasons ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +190,7 @@ def current_season(mentor_id: int, *, tz: ZoneInfo, now: dt.datetime | None = No
     return season_for_date(mentor_id, local_today(tz, now), tz=tz, now=now)
 
 
-# --- recalculation (§6.5) ---------------------------------------------------------------------
+# --- recalculation ----------------------------------------------------------------------------
 
 
 def _ranked_finished(mentor_id: int) -> Expression:
@@ -433,7 +433,7 @@ def recompute_mentor(mentor_id: int, *, tz: ZoneInfo, now: dt.datetime | None = 
     return len(months)
 
 
-# --- leaderboards (§6.3, §6.6, §6.7) ----------------------------------------------------------
+# --- leaderboards -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,7 +442,7 @@ class BoardRow:
 
     rank: int
     student_id: int
-    name: str  # display name (§2.2); unescaped
+    name: str  # display name; unescaped
     rating: float
     avg_percentage: float
     quizzes: int
@@ -462,7 +462,7 @@ class StudentRow:
     rank: int
     rating: float
     is_you: bool
-    animal_index: int  # 0–14: fox, bear, eagle, … kangaroo (§7), fixed per person and season
+    animal_index: int  # 0–14: fox, bear, eagle, … kangaroo, fixed per person and season
     animal_number: int  # 1 for the first 15 students of the season, 2 for the next 15, …
 
     @property
@@ -487,7 +487,7 @@ class StudentBoard:
 def display_name(
     full_name: str, username: str | None, first_name: str, last_name: str, telegram_id: int
 ) -> str:
-    """§2.2: the self-entered name, else @username, else "first last", else the id."""
+    """As v1 showed it: the self-entered name, else @username, else "first last", else the id."""
     if full_name:
         return full_name
     if username:
@@ -542,7 +542,7 @@ def _names(student_ids: list[int]) -> dict[int, str]:
 def season_leaderboard(
     season_id: int, *, test_ids: frozenset[int], page: int = 0, per_page: int = MENTOR_PAGE_SIZE
 ) -> Page[BoardRow]:
-    """§6.6: ranked students of a season, rating desc, earliest valid finish, student id."""
+    """Ranked students of a season, rating desc, earliest valid finish, student id."""
     return _board(SeasonRating, _season_ranked(season_id, test_ids), _SEASON_ORDER, page, per_page)
 
 
@@ -583,7 +583,7 @@ def _board(
 def alltime_leaderboard(
     mentor_id: int, *, test_ids: frozenset[int], page: int = 0, per_page: int = MENTOR_PAGE_SIZE
 ) -> Page[BoardRow]:
-    """§6.3: every student with valid ranked attempts of the mentor's quizzes (T > 0, even
+    """Every student with valid ranked attempts of the mentor's quizzes (T > 0, even
     at rating 0, as v1); rating desc, avg% desc, quizzes desc, earliest valid finish, id."""
     where = (AllTimeRating.mentor == mentor_id) & (AllTimeRating.total_possible > 0)
     if test_ids:
@@ -600,7 +600,7 @@ def mentor_board(
     test_ids: frozenset[int],
     now: dt.datetime | None = None,
 ) -> MentorBoard:
-    """The mentor's 🏆 screen (§4.6): the current season (default) or all time, 10 a page."""
+    """The mentor's 🏆 screen: the current season (default) or all time, 10 a page."""
     if mode == "alltime":
         return MentorBoard(mode, None, alltime_leaderboard(mentor_id, test_ids=test_ids, page=page))
     season = current_season(mentor_id, tz=tz, now=now)
@@ -664,7 +664,7 @@ def _animals(season_id: int, rating_ids: list[int]) -> dict[int, int]:
 def student_board(
     student_id: int, *, tz: ZoneInfo, test_ids: frozenset[int], now: dt.datetime | None = None
 ) -> StudentBoard | None:
-    """The student's 🏆 screen (§4.10): top 15 of the current season of their mentor, their
+    """The student's 🏆 screen: top 15 of the current season of their mentor, their
     own row marked, their rank when below. None when the student has no mentor."""
     student = Student.get_or_none(Student.id == student_id)
     if student is None or student.mentor_id is None:

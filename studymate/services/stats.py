@@ -1,9 +1,9 @@
-"""Mentor statistics, the materials-submenu summary (PRODUCT.md §6.10, scenario 16).
+"""Mentor statistics, the materials-submenu summary.
 
 Consistent with the leaderboards: test accounts are left out of every count (including the
 download counts of "popular", which v1 counted), and "today" and "the last 7 days" start at
-local midnight in ``TIMEZONE`` (B4: v1 used UTC midnight). Per-quiz results (§5.10, B31) live
-with the quizzes in ``services/quizzes.py``.
+local midnight in ``TIMEZONE`` (v1 used UTC midnight). Per-quiz results live
+with the quizzes in ``services/quiz/authoring.py``.
 
 "Active" means a download of one of the mentor's materials *or* a quiz of the mentor finished
 in the period: v1 counted downloads only, which showed a class busy with a ranked exam as

@@ -1,4 +1,4 @@
-"""Learning streaks (PRODUCT.md §6.8) on the school's calendar (DESIGN.md decision 7, B4, B22).
+"""Learning streaks on the school's calendar (v1 mixed UTC and local dates, and never decayed).
 
 A streak counts consecutive local days (``TIMEZONE``) with at least one finished quiz. The day
 of an attempt is the local date it was *started*: an attempt finalised later by the deadline
@@ -56,7 +56,7 @@ def shown_streak(current: int, longest: int, last_day: dt.date | None, today: dt
 
 
 def record_quiz_day(student_id: int, day: dt.date) -> None:
-    """Count ``day`` in the student's streak (§6.8), atomically and idempotently.
+    """Count ``day`` in the student's streak, atomically and idempotently.
 
     One conditional UPDATE, so two attempts finishing at once cannot both extend the streak,
     and a day already counted (or older than the last counted day) changes nothing.

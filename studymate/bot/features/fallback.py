@@ -1,4 +1,4 @@
-"""Last router: input no feature claimed gets a hint instead of silence (PRODUCT.md scenario 59)."""
+"""Last router: input no feature claimed gets a hint instead of v1's silence."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from studymate.bot.features.start import language
 
 
 def get_routers() -> list[Router]:
-    # Global escape hatches first (start, cancel, language win over any input state, §3.1),
+    # Global escape hatches first (start, cancel, language win over any input state),
     # then the features, and the fallback last so it can never swallow a feature's update.
     return [
         quiz_student.answers,  # the busiest update, matched by its callback prefix alone

@@ -1,4 +1,4 @@
-"""Group membership: getChatMember for all active mentors at once, bounded (B12 fixed)."""
+"""Group membership: getChatMember for all active mentors at once, bounded, cached and re-checked."""
 
 from __future__ import annotations
 

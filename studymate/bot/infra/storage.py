@@ -1,4 +1,4 @@
-"""FSM storage (DESIGN.md decision 4): Redis when set and reachable, else the database.
+"""FSM storage: Redis when set and reachable, else the database.
 
 Never memory. When Redis fails at run time the bot keeps answering from the database storage,
 tells the admins once, probes Redis in the background, copies what changed meanwhile back into

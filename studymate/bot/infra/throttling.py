@@ -1,4 +1,4 @@
-"""Flood control per user (PRODUCT.md §8.2): 0.5 s between messages, 0.3 s between taps.
+"""Flood control per user: 0.5 s between messages, 0.3 s between taps.
 
 An event sooner than the interval after the user's last *accepted* event is dropped and adds
 a violation; violations 1–3 get a warning, later ones are dropped silently; an accepted event

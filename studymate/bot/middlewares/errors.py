@@ -36,7 +36,8 @@ class ErrorMiddleware(BaseMiddleware):
             return await handler(event, data)
         except NotFound:
             # A crafted or outdated button naming someone else's object: refuse, change nothing.
-            await self._tell_user(event, t("callback_not_allowed"))
+            # The handler's language switch has ended by now, so the language comes from data.
+            await self._tell_user(event, t("callback_not_allowed", self._language(data)))
             return None
         except Exception as exc:  # the one place that catches everything, on purpose
             note_outcome("error")
@@ -47,11 +48,13 @@ class ErrorMiddleware(BaseMiddleware):
             runtime = data.get("runtime")
             if runtime is not None and runtime.inflight.stopping:
                 return None  # cut short by the shutdown past its grace period (logged above)
-            identity = data.get("identity")
-            lang = identity.language if identity is not None else self.default_language
-            await self._tell_user(event, t("error", lang))
+            await self._tell_user(event, t("error", self._language(data)))
             await self._tell_admins(exc, user, event)
             return None
+
+    def _language(self, data: dict[str, Any]) -> str:
+        identity = data.get("identity")
+        return identity.language if identity is not None else self.default_language
 
     async def _tell_user(self, event: TelegramObject, text: str) -> None:
         try:

@@ -30,7 +30,7 @@ class IdentityMiddleware(BaseMiddleware):
         user = data.get("event_from_user")
         if user is None or _is_quiz_answer(event):
             # A quiz answer names its attempt: the engine checks it against the sender in
-            # the query that reads it, so the busiest update needs no lookup here (B17).
+            # the query that reads it, so the busiest update needs no lookup here.
             return await handler(event, data)
         identity = await self.db.run(
             identify,
@@ -44,9 +44,9 @@ class IdentityMiddleware(BaseMiddleware):
 
 
 class AccessGate(BaseMiddleware):
-    """Inner: runs after a handler matched (PRODUCT.md §8.3, B12 fixed).
+    """Inner: runs after a handler matched; access is re-checked, not only at /start.
 
-    Mentors pass. During a quiz only its answers pass (and /cancel of a practice quiz, §8.3).
+    Mentors pass. During a quiz only its answers pass (and /cancel of a practice quiz).
     Handlers flagged ``public`` (start, cancel, language) pass; a student passes while their
     mentor's group still has them (re-checked after the TTL); others are refused.
     """

@@ -1,4 +1,4 @@
-"""Drops floods before any database work; warns the first three times (§8.2)."""
+"""Drops floods before any database work; warns the first three times."""
 
 from __future__ import annotations
 

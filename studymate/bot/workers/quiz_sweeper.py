@@ -2,7 +2,7 @@
 
 It reads deadlines from the attempt rows, so after a restart it simply picks up where the
 previous process stopped. The countdown edits each question message at most once every
-``QUIZ_COUNTDOWN_SECONDS`` (Telegram's limits, B18); the deadline itself is exact either way.
+``QUIZ_COUNTDOWN_SECONDS`` (Telegram's flood limits); the deadline itself is exact either way.
 
 Every bot replica runs one; nothing here is kept in process memory. Overdue attempts, countdown
 redraws and quiz openings are claimed in the database (``FOR UPDATE SKIP LOCKED`` and

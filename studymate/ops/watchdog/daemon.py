@@ -5,10 +5,10 @@ while the bot is in doubt):
 
 1. Ask supervisord (XML-RPC) for every program's state and read its activity log. A program
    that crashed after ``startsecs`` is restarted by supervisor forever and never goes FATAL
-   (OPERATIONS §2.3), so new "exited: NAME (...; not expected)" lines are what tell us about a
+   (FATAL happens only while starting), so new "exited: NAME (...; not expected)" lines are what tell us about a
    crash; three of them in ten minutes are a crash loop.
 2. Judge the bot by its heartbeat, not by its pid: aiogram retries a failing getUpdates forever
-   (OPERATIONS §6.2), so a bot RUNNING for longer than ``HEARTBEAT_STALE_SECONDS`` without a
+   without exiting, so a bot RUNNING for longer than ``HEARTBEAT_STALE_SECONDS`` without a
    heartbeat is frozen or cut off. It is restarted through supervisor, with a growing pause
    between restarts that do not help.
 3. Run the other checks when due (:mod:`studymate.ops.watchdog.checks`): database, Redis, disk space,

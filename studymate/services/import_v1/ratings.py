@@ -1,5 +1,5 @@
 """Seasons and ratings of an imported v1 school: recomputed with this version's rules
-(``services.ratings``), then compared with the ratings v1 had stored (PRODUCT.md §6, B4)."""
+(``services.ratings``), then compared with the ratings v1 had stored (v1 mixed UTC and local dates)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def import_seasons(
             continue
         month = month_start(row["start_date"])
         if (mentor_id, month) in seasons.values():
-            tally.skipped["a second v1 season of the same month (v1 bug B15)"] += 1
+            tally.skipped["a second v1 season of the same month (a v1 race)"] += 1
             seasons[row["id"]] = (mentor_id, month)
             continue
         seasons[row["id"]] = (mentor_id, month)
@@ -76,7 +76,7 @@ def compare(
             continue
         key = (season[0], season[1], student)
         if key in v1 and v1[key][0] > row["season_id"]:
-            continue  # two v1 seasons of one month (B15): the newer one is what v1 showed
+            continue  # two v1 seasons of one month (a race): the newer one is what v1 showed
         v1[key] = (row["season_id"], _value(
             row["rating_score"], row["total_ranked_quizzes"], row["total_score"],
             row["total_possible"],

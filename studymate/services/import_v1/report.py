@@ -121,7 +121,7 @@ def _rating_lines(s: Summary) -> list[str]:
     )
     if not s.rating_diffs:
         return [head]
-    lines = [head + " (v1 mixed UTC and local dates, bug B4):"]
+    lines = [head + " (v1 mixed UTC and local dates):"]
     lines.append(f"  {'mentor':24}{'month':9}{'student':26}{'v1':28}now")
     for d in s.rating_diffs[:DIFFS_SHOWN]:
         v1 = str(d.v1) if d.v1 else "—"

@@ -1,4 +1,4 @@
-"""How each StudyMate v1 row becomes a row of ours (PRODUCT.md §2 → ``studymate.db.models``).
+"""How each StudyMate v1 row becomes a row of ours (``studymate.db.models``).
 
 Values are kept as they were (timestamps stay UTC, ids of Telegram files stay, so materials
 still download). Where this version has more columns, they get honest values:
@@ -10,7 +10,7 @@ still download). Where this version has more columns, they get honest values:
 - a quiz's students were told about it when it was published in v1, except a scheduled quiz
   that has not opened yet: it is announced when it opens, as this version does;
 - a material whose v1 file name is ``photo.jpg`` (what v1 stored for photos) is a photo, so it
-  is sent with sendPhoto (v1 sent it as a document, which Telegram rejects: B6).
+  is sent with sendPhoto (v1 sent it as a document, which Telegram rejects).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from studymate.services.import_v1.source import Row
 
 LETTERS: Final = ("A", "B", "C", "D")
 QUIZ_TYPES: Final = ("practice", "ranked")
-PHOTO_FILE_NAME: Final = "photo.jpg"  # v1 §2.4
+PHOTO_FILE_NAME: Final = "photo.jpg"  # the name v1 stored for every photo
 PHOTO_ID_PREFIX: Final = "AgAC"  # Telegram photo file ids
 
 
@@ -119,7 +119,7 @@ def material(ctx: Context, row: Row) -> dict[str, Any]:
     file_id, file_name = row["file_id"], row["file_name"] or ""
     photo = file_name == PHOTO_FILE_NAME or (file_id or "").startswith(PHOTO_ID_PREFIX)
     if photo:
-        ctx.adjust("material", "photo: sent as a photo (v1 sent it as a document, bug B6)")
+        ctx.adjust("material", "photo: sent as a photo (v1 sent it as a document, which Telegram rejects)")
     return checked(Material, {
         "topic": ctx.parent("topic", row["topic_id"], "topic"), "title": row["title"],
         "file_id": file_id or None, "file_name": file_name,

@@ -298,7 +298,7 @@ class Importer:
             new = v1_id in self.ids["attempt"] and v1_id not in self.before["attempt"]
             if new and attempt["score"] != correct[v1_id]:
                 self.adjust("attempt", "score kept from v1 though its stored answers say"
-                                       " otherwise (v1 bugs B5, B21)")
+                                       " otherwise (v1 counted double taps, and kept scores after edits)")
 
     def _insert_answers(self, pending: list[dict[str, Any]]) -> None:
         if pending:
@@ -314,7 +314,7 @@ class Importer:
         if self.v1_question_quiz.get(v1_question) != attempt["quiz_id"]:
             raise Unresolved(f"question {v1_question} is not in the attempt's quiz")
         if (v1_attempt, v1_question) in seen:
-            raise Skip("another answer to the same question in the same attempt (v1 bug B5):"
+            raise Skip("another answer to the same question in the same attempt (a v1 double tap):"
                        " the first one is kept")
         seen.add((v1_attempt, v1_question))
         if v1_attempt in self.before["attempt"]:

@@ -1,6 +1,6 @@
 """Reading a StudyMate v1 database (Django, SQLite or PostgreSQL) with a plain DB-API connection.
 
-v1's tables are Django's ``<app>_<model>`` (PRODUCT.md §2); foreign keys are ``<field>_id``.
+v1's tables are Django's ``<app>_<model>``; foreign keys are ``<field>_id``.
 Values come back normalised whatever the engine: datetimes as naive UTC (Django keeps UTC;
 SQLite stores it as text, PostgreSQL as ``timestamptz``), dates as ``date``, booleans as
 ``bool`` (SQLite stores 0/1). The connection is read-only: the import never writes to v1.

@@ -1,6 +1,6 @@
-"""Quiz authoring for mentors (PRODUCT.md §4.5, §5.2, §5.3, §5.8–§5.10; B1, B19, B31).
+"""Quiz authoring for mentors: upload, publish, lists, archive and per-quiz statistics.
 
-Questions of a stored quiz: ``quiz_questions``; the CSV export: ``quiz_export``.
+Questions of a stored quiz: ``quiz.questions``; the CSV export: ``quiz.export``.
 
 Rules as implemented:
 - Every function names the acting mentor; another mentor's quiz or question is ``NotFound``,
@@ -13,14 +13,14 @@ Rules as implemented:
   the window start … start + 48 h. A ranked quiz that starts now is marked notified and its
   notifications are queued in the outbox in the same transaction (a crash cannot leave one
   without the other). A scheduled one keeps ``notified_at`` NULL: the sweeper announces it
-  when it opens (B19: v1 told students days before, and its scheduled path ended in an
-  exception, B1).
+  when it opens (v1 told students days before, and its scheduled path ended in an
+  exception).
 - A typed start "DD.MM HH:MM" is local time in ``TIMEZONE``. Without a year it is the
   occurrence nearest to now, which must be in the future: in late December "05.01 10:00" is
   next January, while in June "10.06" (five days ago) is refused as past rather than read as
   next year. ``DD.MM.YYYY HH:MM`` names the year. Impossible dates (31.02) are refused.
 - Per-quiz statistics count each student's *first* finished attempt; for a ranked quiz only
-  attempts started inside its window count (B31), as for the leaderboards (§6.1).
+  attempts started inside its window count, as for the leaderboards.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class QuizInfo:
     available_until: dt.datetime | None
     notified_at: dt.datetime | None
     questions: int  # current number of questions
-    takers: int  # students with a counted first attempt (§5.10, B31)
+    takers: int  # students with a counted first attempt
 
     @property
     def ranked(self) -> bool:
@@ -93,7 +93,7 @@ class QuizInfo:
 
 @dataclass(frozen=True, slots=True)
 class TopEntry:
-    name: str  # display name (§2.2), unescaped
+    name: str  # display name, unescaped
     score: int
     total: int
 
@@ -128,7 +128,7 @@ Notify = Callable[[QuizInfo, Announcement], Outgoing]
 
 
 def _counted() -> Expression:
-    """Attempts that count in the mentor's statistics (§5.10, B31)."""
+    """Attempts that count in the mentor's statistics: first ones, in the ranked window."""
     return QuizAttempt.finished_at.is_null(False) & (
         (Quiz.quiz_type != RANKED)
         | Quiz.available_until.is_null()
@@ -225,12 +225,12 @@ def _average(scores: list[int]) -> Decimal:
 
 
 def first_attempts_average(quiz_id: int) -> Decimal:
-    """The group average shown with a result (§5.7): mean first-attempt score, 1 decimal."""
+    """The group average shown with a result: mean first-attempt score, 1 decimal."""
     return _average([attempt.score for attempt, _ in _first_attempts(quiz_id)])
 
 
 def quiz_stats(mentor_id: int, quiz_id: int) -> QuizStats:
-    """The management screen (§4.5.4): takers, average and top 5 by first attempts."""
+    """The management screen: takers, average and top 5 by first attempts."""
     info = get_quiz(mentor_id, quiz_id)
     first = _first_attempts(quiz_id)
     ranked = sorted(first, key=lambda pair: (-pair[0].score, pair[0].finished_at, pair[0].id))
@@ -350,7 +350,7 @@ def publish(
 
 
 def queue_announcements(quiz: QuizInfo, mentor_id: int, notify: Notify) -> int:
-    """Queue "a ranked quiz is open" for every student of the mentor (test accounts too, §1.6;
+    """Queue "a ranked quiz is open" for every student of the mentor (test accounts too: they are hidden from rankings only;
     not those known to have blocked the bot). The outbox keys are the sweeper's
     (``quiz_openings``), so a quiz is never announced twice to anyone."""
     students = (
@@ -404,7 +404,7 @@ def parse_start(text: str, *, tz: ZoneInfo, now: dt.datetime | None = None) -> d
 
 def set_active(mentor_id: int, quiz_id: int, active: bool) -> QuizInfo:
     """Archive (hide from students) or restore a quiz; idempotent, so a double tap is harmless.
-    Archived quizzes keep counting in leaderboards (§5.3)."""
+    Archived quizzes keep counting in leaderboards."""
     own_quiz(mentor_id, quiz_id)
     Quiz.update(is_active=active).where(Quiz.id == quiz_id).execute()
     return get_quiz(mentor_id, quiz_id)

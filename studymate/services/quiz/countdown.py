@@ -1,7 +1,7 @@
 """Which question messages the countdown redraws now — claimed in the attempt rows.
 
 Every bot replica runs a sweeper. If each kept its own "last redrawn" times, N replicas would
-edit every question message N times per interval (Telegram's limits, B18). Instead the claim
+edit every question message N times per interval (Telegram's flood limits). Instead the claim
 lives in the row: ``countdown_index`` is the question the countdown last saw and
 ``countdown_at`` when it first saw it or last redrew it. A question is redrawn once per
 ``every`` seconds, the first time ``every`` seconds after the countdown first saw it (it was

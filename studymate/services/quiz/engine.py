@@ -1,4 +1,4 @@
-"""Taking a quiz (PRODUCT.md §5.3–5.7) with durable progress (DESIGN.md decisions 1 and 2).
+"""Taking a quiz with durable progress and idempotent answers: a restart loses nothing.
 
 Everything that matters lives in the attempt row: the ordered question ids, the current index,
 the question and session deadlines and the option shuffle. An answer counts only for the
@@ -133,7 +133,7 @@ def start(
         started = QuizAttempt.select().where(
             (QuizAttempt.quiz == quiz.id) & (QuizAttempt.student == student.id)
         )
-        if started.count() >= quiz.max_attempts:  # any started attempt is consumed (B2)
+        if started.count() >= quiz.max_attempts:  # any started attempt is consumed, even abandoned
             return Refusal.MAX_ATTEMPTS
     for live in live_attempts(student.id):  # one quiz at a time: a practice run is given up
         _finish(live, now, reason="abandoned", tz=tz)
@@ -204,7 +204,7 @@ def answer(
 ) -> Step:
     """One tap on an answer button, checked against the sender in the query that reads the
     attempt: it must be theirs, and they must still be a student of an active mentor. The
-    step carries the student's language, so the bot needs no other lookup for a tap (B17).
+    step carries the student's language, so the bot needs no other lookup for a tap.
     The usual case costs four statements: that read, the current and the next question, the
     conditional move and the answer row."""
     now = now or utcnow()
@@ -346,7 +346,7 @@ def _finish(
         .where((QuizAttempt.id == attempt.id) & QuizAttempt.finished_at.is_null())
         .execute()
     )
-    if closed:  # streak and season rating follow in the same transaction (§6.5, §6.8)
+    if closed:  # streak and season rating follow in the same transaction
         on_attempt_finished(attempt.id, tz=tz, now=now)
     else:  # someone else closed it first: report what they stored
         stored = QuizAttempt.get_by_id(attempt.id)
@@ -358,7 +358,7 @@ def _finish(
         quiz_id=attempt.quiz_id,
         score=score,
         total=total,
-        # The mode the attempt was taken in (B30): an exam whose deadline passed while it
+        # The mode the attempt was taken in: an exam whose deadline passed while it
         # ran still ends on the score alone; the review opens from the list afterwards.
         is_exam=attempt.is_exam,
         reason=reason,

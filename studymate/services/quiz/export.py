@@ -1,4 +1,4 @@
-"""The results of a quiz as a CSV file (PRODUCT.md §4.5.6, §5.9).
+"""The results of a quiz as a CSV file.
 
 UTF-8 with a BOM, ``;`` as separator, CRLF line ends. Excel reads a .csv as UTF-8 only when it
 starts with a BOM (without one, Cyrillic names turn into mojibake), and it splits columns on

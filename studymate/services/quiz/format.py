@@ -1,4 +1,4 @@
-"""The quiz ``.txt`` format (PRODUCT.md §5.1, upload robustness B20): bytes → questions.
+"""The quiz ``.txt`` format : bytes → questions.
 
 The v1 syntax is kept (``Topic:`` line, ``1.``/``2#.``/``3##.`` questions, ``A)``…``D)`` options,
 ``B*)`` marks the correct one) and made robust:

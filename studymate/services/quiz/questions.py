@@ -1,11 +1,11 @@
-"""Questions of a stored quiz: list, add, edit, delete (PRODUCT.md §4.5.5; B21).
+"""Questions of a stored quiz: list, add, edit, delete.
 
 Every function names the acting mentor; another mentor's quiz or question is ``NotFound``.
-Typed values are checked like the file format checks them (quiz_format): one-line options of
+Typed values are checked like the file format checks them (``quiz.format``): one-line options of
 at most 500 characters that differ from each other, a question and its options within 3,500
 characters, a letter A–D (the Cyrillic look-alikes А, В, С from a Russian layout count).
 
-What an edit does to attempts already made (B21): answers point at question ids, so
+What an edit does to attempts already made (v1 left them stale): answers point at question ids, so
 renumbering (1..N after a delete) never detaches them. A new correct letter regrades the
 stored answers of that question and rescores their attempts. A deleted question takes its
 answers along and leaves the score and total of every finished attempt that contained it.
@@ -198,7 +198,7 @@ def update_question(
     mentor_id: int, quiz_id: int, question_id: int, field: Field, value: str, *, tz: ZoneInfo
 ) -> QuestionInfo:
     """Change one field. A new correct letter regrades the answers already given to this
-    question, rescores their attempts and recomputes the quiz's ratings (B21)."""
+    question, rescores their attempts and recomputes the quiz's ratings."""
     row = _own_question(mentor_id, quiz_id, question_id)
     options = {
         letter: getattr(row, column) for letter, column in zip(LETTERS, _OPTION_COLUMNS.values(), strict=True)
@@ -275,7 +275,7 @@ def _regrade(question_id: int, correct: str) -> None:
 
 
 def _rescore(attempt_ids: list[int]) -> None:
-    """score = the attempt's correct stored answers (DESIGN.md decision 2)."""
+    """score = the attempt's correct stored answers, so it can never count one twice."""
     if not attempt_ids:
         return
     correct = dict(

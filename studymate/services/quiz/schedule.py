@@ -1,4 +1,4 @@
-"""Scheduled ranked quizzes: students are told when a quiz opens, not when it is published (B19)."""
+"""Scheduled ranked quizzes: students are told when a quiz opens, not when it is published."""
 
 from __future__ import annotations
 

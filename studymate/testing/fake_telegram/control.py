@@ -73,7 +73,7 @@ from studymate.testing.fake_telegram.models import (
     ChatState,
     ControlError,
     FakeUser,
-    Membership,
+    MemberStatus,
     StoredFile,
     StoredMessage,
 )
@@ -131,7 +131,7 @@ class ControlApi:
             raise ControlError(f"chat_type must be one of {', '.join(_GROUP_TYPES)} (negative ids)")
         if chat_id < 0:
             self.world.group_chat(chat_id, chat_type, _optional_str(body, "chat_title"))
-        membership = Membership(
+        membership = MemberStatus(
             status=str(status),
             until_date=_optional_int(body, "until_date") or 0,
             custom_title=_optional_str(body, "custom_title"),

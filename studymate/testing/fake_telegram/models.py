@@ -19,7 +19,7 @@ __all__ = [
     "ChatState",
     "ControlError",
     "FakeUser",
-    "Membership",
+    "MemberStatus",
     "Signal",
     "StoredFile",
     "StoredMessage",
@@ -288,7 +288,7 @@ class StoredMessage:
 
 
 @dataclass
-class Membership:
+class MemberStatus:
     """A user's status in a group/channel as set through the control API."""
 
     status: str
@@ -303,7 +303,7 @@ class ChatState:
     id: int
     type: str
     title: str | None = None
-    members: dict[int, Membership] = field(default_factory=dict)
+    members: dict[int, MemberStatus] = field(default_factory=dict)
     messages: dict[int, StoredMessage] = field(default_factory=dict)
     last_message_id: int = 0
 
@@ -349,7 +349,7 @@ _RESTRICTED_RIGHTS: Final = (
 )
 
 
-def chat_member_to_api(user: dict[str, Any], membership: Membership) -> dict[str, Any]:
+def chat_member_to_api(user: dict[str, Any], membership: MemberStatus) -> dict[str, Any]:
     """A ``ChatMember`` object of the right subtype for ``membership.status``."""
     status = membership.status
     data: dict[str, Any] = {"status": status, "user": user}

@@ -1,7 +1,7 @@
 """A fake Telegram Bot API server for StudyMate's tests, benchmarks and smoke checks.
 
 The real bot (aiogram, its aiohttp session, polling, error mapping) runs unchanged against this
-server; only the base URL differs. The contract lives in ``FAKE_TELEGRAM.md``; in short:
+server; only the base URL differs. The contract is in ``docs/testing.md``; in short:
 
 Start it as a process::
 

@@ -20,7 +20,7 @@ from typing import Any, Final
 from studymate.testing.fake_telegram.models import (
     ChatState,
     FakeUser,
-    Membership,
+    MemberStatus,
     Signal,
     StoredFile,
     StoredMessage,
@@ -206,7 +206,7 @@ class FakeWorld:
         chat.title = title or chat.title or f"Chat {chat_id}"
         return chat
 
-    def set_member(self, chat_id: int, user_id: int, membership: Membership) -> None:
+    def set_member(self, chat_id: int, user_id: int, membership: MemberStatus) -> None:
         chat = self.private_chat(chat_id) if chat_id > 0 else self.group_chat(chat_id)
         chat.members[user_id] = membership
 
@@ -244,7 +244,7 @@ class FakeWorld:
         membership = chat.members.get(user_id)
         if membership is None:
             in_private = chat.type == "private" and user_id in (chat.id, bot_id)
-            membership = Membership("member" if in_private else "left")
+            membership = MemberStatus("member" if in_private else "left")
         return chat_member_to_api(self.user_api(user_id), membership)
 
     # -- messages -----------------------------------------------------------------------------

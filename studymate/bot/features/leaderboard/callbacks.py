@@ -14,10 +14,10 @@ class BoardMode(StrEnum):
 
 class Board(StrEnum):
     SHOW = "v"  # a page of a mode (also the mode switch, which keeps the page)
-    BACK = "b"  # close the board, back to the main menu (B10: v1's button did nothing)
+    BACK = "b"  # close the board, back to the main menu (v1's button did nothing)
 
 
-class BoardCb(CallbackData, prefix="lb2"):
+class BoardCb(CallbackData, prefix="board1"):
     """The mentor's leaderboard; the mentor comes from the identity, never from the data."""
 
     action: Board = Board.SHOW

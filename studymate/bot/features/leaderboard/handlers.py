@@ -1,11 +1,11 @@
 """🏆 Leaderboards: the mentor's (season / all time, 10 a page) and the student's top 15
-of the current season (PRODUCT.md §4.6, §4.10, §6.7; B10, B14 fixed).
+of the current season.
 
 Fixes over v1: every label is localized (v1 hard-coded Russian mode buttons and the
-all-time subtitle), the ⬅️ Back button works and every button press is answered (B10); an
+all-time subtitle), the ⬅️ Back button works and every button press is answered; an
 empty season still shows the mode row so the mentor can switch to all time; animals belong
 to a person for the whole season, not to a rank, and test accounts are left out everywhere
-(B14, in ``services.ratings``).
+(in ``services.ratings``).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ class Library(StrEnum):
     FILE = "f"
 
 
-class LibraryCb(CallbackData, prefix="lb1"):
+class LibraryCb(CallbackData, prefix="lib1"):
     """Student's view of their mentor's materials."""
 
     action: Library

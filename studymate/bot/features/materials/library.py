@@ -1,4 +1,4 @@
-"""Student: the mentor's materials, page by page, and downloads (PRODUCT.md §4.7; B6 fixed)."""
+"""Student: the mentor's materials, page by page, and downloads, each sent as its kind."""
 
 from __future__ import annotations
 

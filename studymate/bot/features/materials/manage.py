@@ -1,4 +1,5 @@
-"""Mentor: the materials submenu, topics and uploads (PRODUCT.md §4.2; B6, B8, B13 fixed)."""
+"""Mentor: the materials submenu, topics and uploads of any media kind; in a name or title
+form, non-text gets a prompt and a menu button leaves the form instead of becoming the name."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Mentor → students: one student, or everyone with a confirmation (PRODUCT.md §4.4; B8, B28).
+"""Mentor → students: one student, or everyone with a confirmation.
 
 Text is sent as ``mentor_message`` in each recipient's language; photos, documents and other
 media are copied as they are, with the caption under the same header. Broadcasts go through the
@@ -40,7 +40,7 @@ inputs.message.filter(IsMentor())
 
 
 @dataclass(frozen=True, slots=True)
-class Draft:
+class MentorMessage:
     """What the mentor wrote, enough to relay it to anyone later (kept in the FSM data)."""
 
     chat_id: int
@@ -50,7 +50,7 @@ class Draft:
     captioned_media: bool
 
     @classmethod
-    def of(cls, message: Message) -> Draft:
+    def of(cls, message: Message) -> MentorMessage:
         media = bool(message.photo or message.document or message.video or message.audio or message.voice)
         return cls(message.chat.id, message.message_id, message.text, message.caption, media)
 
@@ -135,7 +135,7 @@ async def message_one(message: Message, state: FSMContext, identity: Identity, d
         await message.answer(t("student_not_found"), reply_markup=mentor_menu(identity.language))
         return
     try:
-        await send(message.bot, Draft.of(message).relay(student))
+        await send(message.bot, MentorMessage.of(message).relay(student))
         key = "message_sent_to_student"
     except (TelegramForbiddenError, TelegramBadRequest) as exc:
         logger.info("message to student %s not delivered: %s", student.id, exc.message)
@@ -165,7 +165,7 @@ async def broadcast_draft(message: Message, state: FSMContext, db: Db, identity:
         messaging.broadcast_recipients, identity.mentor_id, frozenset(settings.test_student_ids)
     )
     await state.set_state(MessageStates.confirm)
-    await state.update_data(draft=asdict(Draft.of(message)))
+    await state.update_data(draft=asdict(MentorMessage.of(message)))
     markup = list_keyboard([], footer=[[
         button(t("btn_send"), MessageCb(action=Messaging.SEND)),
         button(t("btn_cancel"), MessageCb(action=Messaging.DISCARD)),
@@ -176,7 +176,7 @@ async def broadcast_draft(message: Message, state: FSMContext, db: Db, identity:
 @router.callback_query(MessageCb.filter(F.action == Messaging.SEND), MessageStates.confirm)
 async def send_broadcast(callback: CallbackQuery, state: FSMContext, identity: Identity, db: Db,
                          settings: Settings, runtime: Runtime) -> None:
-    draft = Draft(**(await state.get_data())["draft"])
+    draft = MentorMessage(**(await state.get_data())["draft"])
     await state.clear()
     await callback.message.edit_reply_markup(reply_markup=None)
     recipients = await db.run(

@@ -1,5 +1,4 @@
-"""👤 Profile: the name setup when it is incomplete, the profile view, and editing the name
-(PRODUCT.md §4.11, §6.9; B22 fixed).
+"""👤 Profile: the name setup when it is incomplete, the profile view, and editing the name.
 
 Fixes over v1: "✅ Use Telegram name" is validated like a typed name; names are kept as
 typed (``services.profile``); statistics are those of the student's mentor; the streak is

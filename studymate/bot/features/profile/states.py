@@ -1,4 +1,4 @@
-"""FSM states of the profile: the first name setup and a later edit (PRODUCT.md §4.11)."""
+"""FSM states of the profile: the first name setup and a later edit."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ class Questions(StrEnum):
     PAGE = "p"
 
 
-class QuestionCb(CallbackData, prefix="qs1"):
+class QuestionCb(CallbackData, prefix="ask1"):
     action: Questions
     question: int = 0
     page: int = 0

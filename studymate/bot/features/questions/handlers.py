@@ -1,4 +1,4 @@
-"""Anonymous questions: asking, delivering, replying in a thread (PRODUCT.md §4.3, §4.8)."""
+"""Anonymous questions: asking, delivering, replying in a thread."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""Mentor: 📝 Quizzes, upload → preview → save → publish (PRODUCT.md §4.5.1, §4.5.3; B1, B19, B20, B25).
+"""Mentor: 📝 Quizzes, upload → preview → save → publish.
 
 The draft is the uploaded file's *text*, compressed, in the FSM data (bounded by
 ``MAX_FILE_BYTES``; a typical quiz is a few KB compressed), and it is parsed again at each
-step. v1 kept the whole parsed quiz in the FSM (B25); a draft row in ``quiz`` would need a
+step. v1 kept the whole parsed quiz in the FSM; a draft row in ``quiz`` would need a
 flag the data model does not have, and archived-looking leftovers of abandoned uploads.
 Parsing is deterministic and fast (≈ 11 ms for 200 long questions, run off the event loop),
 so nothing is stored until the mentor publishes, and then in one transaction.

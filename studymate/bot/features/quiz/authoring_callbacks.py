@@ -1,7 +1,7 @@
 """Typed, versioned callback data of the mentor's quiz screens (ids only, ≤ 64 bytes).
 
-Every id is re-checked against the acting mentor in ``services.quiz.authoring`` (DESIGN.md
-decision 5); the upload flow's buttons carry the draft token, so a button of an older preview
+Every id is re-checked against the acting mentor in ``services.quiz.authoring`` (a crafted
+button changes nothing); the upload flow's buttons carry the draft token, so a button of an older preview
 cannot act on a newer upload.
 """
 

@@ -1,8 +1,8 @@
-"""Texts and keyboards of the mentor's quiz screens, kept within Telegram's limits (B20).
+"""Texts and keyboards of the mentor's quiz screens, kept within Telegram's 4,096 characters.
 
-(The student's quiz screens are in ``quiz_views``.)
+(The student's quiz screens are in ``views``.)
 
-A question may hold up to 3,500 characters (quiz_format.MAX_QUESTION_CHARS), so three of them
+A question may hold up to 3,500 characters (``services.quiz.format.MAX_QUESTION_CHARS``), so three of them
 on an "all questions" page, or one under a long duplicate notice, can pass 4,096. Such pages
 show the longest questions compacted (plain text cut to ``COMPACT_TEXT``, options to
 ``COMPACT_OPTION``) until the page fits; the full text stays one tap away in question

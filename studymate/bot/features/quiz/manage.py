@@ -1,5 +1,5 @@
-"""Mentor: quiz lists, the quiz screen, archive/restore and CSV export (PRODUCT.md §4.5.2,
-§4.5.4, §4.5.6, §5.8–§5.10; B9, B12 fixed: every id is checked against the mentor)."""
+"""Mentor: quiz lists, the quiz screen, archive/restore and CSV export; every id
+is checked against the mentor, so a crafted button cannot touch another mentor's quiz."""
 
 from __future__ import annotations
 
@@ -15,17 +15,12 @@ from studymate.config import Settings
 from studymate.db.connection import Db
 from studymate.i18n import t
 from studymate.services.enrollment import Identity
-from studymate.services.errors import NotFound
 from studymate.services.quiz import authoring as quizzes
 from studymate.services.quiz import export as quiz_export
 
 logger = logging.getLogger(__name__)
 router = Router(name="quiz_manage")
 router.callback_query.filter(IsMentor())
-
-
-async def _refuse(callback: CallbackQuery) -> None:
-    await callback.answer(t("callback_not_allowed"), show_alert=True)
 
 
 @router.callback_query(QuizMenuCb.filter(F.action == QuizMenu.LIST))
@@ -46,10 +41,7 @@ async def _show(callback: CallbackQuery, origin: QuizCb, identity: Identity, db:
 @router.callback_query(QuizCb.filter(F.action == QuizAction.SHOW))
 async def show(callback: CallbackQuery, callback_data: QuizCb, identity: Identity, db: Db,
                settings: Settings) -> None:
-    try:
-        await _show(callback, callback_data, identity, db, settings)
-    except NotFound:
-        return await _refuse(callback)
+    await _show(callback, callback_data, identity, db, settings)
     await callback.answer()
 
 
@@ -57,10 +49,7 @@ async def show(callback: CallbackQuery, callback_data: QuizCb, identity: Identit
 async def archive(callback: CallbackQuery, callback_data: QuizCb, identity: Identity, db: Db,
                   settings: Settings) -> None:
     active = callback_data.action is QuizAction.RESTORE
-    try:
-        await db.run(quizzes.set_active, identity.mentor_id, callback_data.quiz, active)
-    except NotFound:
-        return await _refuse(callback)
+    await db.run(quizzes.set_active, identity.mentor_id, callback_data.quiz, active)
     logger.info("mentor %s %s quiz %s", identity.mentor_id, callback_data.action.name.lower(),
                 callback_data.quiz)
     await _show(callback, callback_data.model_copy(update={"action": QuizAction.SHOW}), identity, db, settings)
@@ -70,10 +59,7 @@ async def archive(callback: CallbackQuery, callback_data: QuizCb, identity: Iden
 @router.callback_query(QuizCb.filter(F.action == QuizAction.EXPORT))
 async def export(callback: CallbackQuery, callback_data: QuizCb, identity: Identity, db: Db,
                  settings: Settings) -> None:
-    try:
-        data = await db.run(quiz_export.export_csv, identity.mentor_id, callback_data.quiz, tz=settings.tz)
-    except NotFound:
-        return await _refuse(callback)
+    data = await db.run(quiz_export.export_csv, identity.mentor_id, callback_data.quiz, tz=settings.tz)
     if data is None:
         await callback.answer(t("quiz_export_empty"))
         return

@@ -1,7 +1,7 @@
-"""Mentor: a quiz's questions — list, detail, add, edit, delete (PRODUCT.md §4.5.5; B8, B21).
+"""Mentor: a quiz's questions — list, detail, add, edit, delete.
 
 Typed values are checked at each step (length, duplicate options, the letter), so a form never
-fails at the end. What edits do to attempts already made is decided in ``services.quiz.authoring``.
+fails at the end. What edits do to attempts already made is decided in ``services.quiz.questions``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Student: quiz lists, taking a quiz, results and reviews (PRODUCT.md §4.9, §5.4–5.7)."""
+"""Student: quiz lists, taking a quiz, results and reviews."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""/start, /cancel and ❌ Cancel: who you are and your menu (PRODUCT.md §1.2, §4.1)."""
+"""/start, /cancel and ❌ Cancel: who you are and your menu."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ async def start(
     if identity.role is Role.MENTOR:
         await greet_mentor(message, identity, db)
     elif not identity.known:
-        # First contact: let them pick a language before anything else (B23).
+        # First contact: let them pick a language before anything else.
         suggested = normalize_language(message.from_user.language_code, "")
         await message.answer(
             t("choose_language_first"),

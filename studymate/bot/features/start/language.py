@@ -1,4 +1,4 @@
-"""🌐 Language: the picker and the choice (PRODUCT.md §4.1.3, B23 fixed)."""
+"""🌐 Language: the picker and the choice (also offered at the first /start)."""
 
 from __future__ import annotations
 

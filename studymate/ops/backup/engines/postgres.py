@@ -2,7 +2,7 @@
 
 The password travels in the child's environment (``PGPASSWORD``), never on a command line
 where ``ps`` shows it. ``pg_restore --list`` only reads the table of contents and accepts a
-truncated dump, so verification reads every byte (OPERATIONS.md §4.1) — here by streaming the
+truncated dump, so verification reads every byte — here by streaming the
 restore script and counting the rows of every ``COPY`` block, which also checks the manifest.
 """
 

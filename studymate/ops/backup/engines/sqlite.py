@@ -1,7 +1,7 @@
 """SQLite as a backup engine: the online backup API, an integrity check, a file swap.
 
 Never ``cp`` a live database: in WAL mode everything since the last checkpoint lives in the
-``-wal`` file, and a copy of the main file alone can lack whole tables (OPERATIONS.md §4.2).
+``-wal`` file, and a copy of the main file alone can lack whole tables.
 The backup API copies a consistent snapshot while the bot keeps writing.
 """
 
