@@ -80,8 +80,12 @@ def _pacing(settings: Settings) -> dict:
 def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher:
     """Build the Dispatcher with storage, middlewares, routers and start/stop hooks."""
     if db is None:
-        database = open_database(settings.effective_database_url, pool_size=settings.db_threads)
-        db = Db(database, threads=settings.db_threads)
+        database = open_database(
+            settings.effective_database_url,
+            pool_size=settings.db_threads,
+            busy_timeout=settings.db_busy_timeout_seconds,
+        )
+        db = Db(database, threads=settings.db_threads, locked_retry=settings.db_locked_retry_seconds)
     alerter = AdminAlerter(
         api_url=settings.telegram_api_url,
         token=settings.require_token(),
