@@ -20,7 +20,8 @@ from aiogram.fsm.storage.redis import RedisStorage
 from studymate.bot.access import Membership
 from studymate.bot.flood import RetryAfter
 from studymate.bot.handlers import get_routers
-from studymate.bot.middlewares.basics import InFlight, PrivateChatsOnly
+from studymate.bot.liveness import Liveness
+from studymate.bot.middlewares.basics import InFlight, PrivateChatsOnly, outside_fsm
 from studymate.bot.middlewares.errors import ErrorMiddleware
 from studymate.bot.middlewares.identity import AccessGate, IdentityMiddleware
 from studymate.bot.middlewares.throttling import ThrottlingMiddleware
@@ -97,6 +98,7 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
     inflight = InFlight()
 
     sender = OutboxSender(db, default_language=settings.default_language, **_pacing(settings))
+    liveness = Liveness(settings.heartbeat_stale_seconds)
     dp = Dispatcher(storage=storage, events_isolation=isolation)
     dp.workflow_data.update(
         settings=settings,
@@ -110,8 +112,13 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
             sender=sender,
             sweeper=QuizSweeper(db, settings, sender),
         ),
+        liveness=liveness,
     )
-    dp.update.outer_middleware(inflight)
+    # Ahead of FSM: an update whose FSM storage fails is still waited for at shutdown, counted
+    # as failed, answered and reported (a lost database fails there first).
+    outside_fsm(dp, inflight)
+    outside_fsm(dp, liveness)
+    outside_fsm(dp, ErrorMiddleware(alerter, default_language=settings.default_language))
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(PrivateChatsOnly())
         observer.outer_middleware(

@@ -24,6 +24,7 @@ from aiogram.types import BotCommand, User
 
 from studymate.bot.app import create_bot, create_dispatcher
 from studymate.bot.http_server import create_http_app, start_http, stop_http
+from studymate.bot.liveness import Liveness
 from studymate.bot.metrics import BotMetrics
 from studymate.bot.runtime import Services
 from studymate.bot.webhook import register_webhook, run_webhook
@@ -38,15 +39,21 @@ MAX_CONCURRENT_UPDATES = 200
 
 
 class Heartbeat(BaseRequestMiddleware):
-    """Touches a file after every successful getUpdates: the watchdog's proof of life."""
+    """Touches a file after every successful getUpdates: the watchdog's proof of life.
 
-    def __init__(self, path: Path) -> None:
+    Not while every update fails (``liveness``): the watchdog then sees the bot stale and
+    restarts it, as it would a bot that cannot poll."""
+
+    def __init__(self, path: Path, liveness: Liveness | None = None) -> None:
         self.path = path
+        self.liveness = liveness
         self.last_poll = 0.0
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def beat(self) -> None:
         self.last_poll = time.time()
+        if self.liveness is not None and self.liveness.stuck:
+            return
         try:
             self.path.write_text(f"{self.last_poll:.3f}\n")
         except OSError as exc:
@@ -100,10 +107,11 @@ async def run_bot(settings: Settings) -> int:
     bot = create_bot(settings)
     dp: Dispatcher = create_dispatcher(settings)
     services: Services = dp.workflow_data["services"]
-    heartbeat = Heartbeat(settings.heartbeat_file)
+    liveness: Liveness = dp.workflow_data["liveness"]
+    heartbeat = Heartbeat(settings.heartbeat_file, liveness)
     bot.session.middleware(heartbeat)
     metrics = BotMetrics.attach(dp, bot, heartbeat)
-    http_app = create_http_app(settings, services, heartbeat, metrics)  # /metrics, /healthz
+    http_app = create_http_app(settings, services, heartbeat, metrics, liveness)  # /metrics, /healthz
     receiver = None
     if settings.telegram_mode == "webhook":  # the webhook path, on the same local port
         receiver = register_webhook(http_app, dp, bot, settings, heartbeat)
