@@ -30,6 +30,7 @@ from studymate.bot.runtime import Services
 from studymate.bot.webhook import register_webhook, run_webhook
 from studymate.config import LANGUAGES, Settings
 from studymate.i18n import t
+from studymate.ops import bot_lock
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,16 @@ async def _wait_for_telegram(bot: Bot, stopping: asyncio.Event) -> User | None:
 
 
 async def run_bot(settings: Settings) -> int:
+    # Held for the process's life: a restore refuses to swap the database under a running bot.
+    guard = await asyncio.to_thread(bot_lock.hold, bot_lock.lock_path(settings))
+    try:
+        return await _serve(settings)
+    finally:
+        if guard is not None:
+            guard.close()
+
+
+async def _serve(settings: Settings) -> int:
     bot = create_bot(settings)
     dp: Dispatcher = create_dispatcher(settings)
     services: Services = dp.workflow_data["services"]
