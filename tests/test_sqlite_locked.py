@@ -28,16 +28,14 @@ pytestmark = [
 MESSAGES = 8
 
 
-@contextlib.asynccontextmanager
-async def write_locked(seconds: float):
-    """Another connection takes the write lock; released ``seconds`` after entering."""
+@contextlib.contextmanager
+def write_locked():
+    """Another connection holds the write lock until the block ends."""
     lock = sqlite3.connect(database_proxy.obj.database, isolation_level=None)
     lock.execute("BEGIN IMMEDIATE")
-    release = asyncio.get_running_loop().call_later(seconds, lock.rollback)
     try:
         yield
     finally:
-        release.cancel()
         lock.rollback()
         lock.close()
 
@@ -55,11 +53,11 @@ async def test_every_message_is_answered_once_the_lock_is_released(db, fake, run
     make_school(fake, students=MESSAGES)
     await run_bot(DB_BUSY_TIMEOUT_SECONDS="1")
     await Chat(fake, STUDENT_ID).send("/start")  # the bot is warm
-    async with write_locked(4.0):
+    with write_locked():  # 3 s, three times the busy timeout
         started = time.monotonic()
         sent = await send_all(fake)
         await asyncio.sleep(3.0)
-        assert not any(replies(fake, n, sent[n]) for n in range(MESSAGES))  # still locked
+        assert not any(replies(fake, n, sent[n]) for n in range(MESSAGES))  # still waiting
     await wait_for(lambda: all(replies(fake, n, sent[n]) for n in range(MESSAGES)), timeout=15)
     await asyncio.sleep(0.5)
     welcome = plain("welcome_student", "ru", name="Anna")
@@ -72,7 +70,7 @@ async def test_a_lock_held_past_the_bound_gets_the_polite_error_and_an_alert(db,
     make_school(fake, students=MESSAGES)
     await run_bot(DB_BUSY_TIMEOUT_SECONDS="0.5", DB_LOCKED_RETRY_SECONDS="2")
     await Chat(fake, STUDENT_ID).send("/start")
-    async with write_locked(30.0):
+    with write_locked():
         sent = await send_all(fake)
         await wait_for(lambda: all(replies(fake, n, sent[n]) for n in range(MESSAGES)), timeout=25)
         assert [replies(fake, n, sent[n]) for n in range(MESSAGES)] == [[plain("error", "ru")]] * MESSAGES
