@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     quiz_countdown_seconds: float = Field(default=5.0, ge=1)
     shutdown_grace_seconds: float = Field(default=8.0, gt=0)
     db_threads: int = Field(default=4, ge=1, le=64)
+    # SQLite's write lock held by another process (a CLI command, a backup): each attempt waits
+    # up to DB_BUSY_TIMEOUT_SECONDS, the bot tries again for up to DB_LOCKED_RETRY_SECONDS.
+    db_busy_timeout_seconds: float = Field(default=10, gt=0)
+    db_locked_retry_seconds: float = Field(default=60, ge=0)
     log_level: str = "INFO"
     # `studymate watchdog`: how often it looks and what counts as a problem (0 turns a check off).
     watchdog_interval: float = Field(default=15, gt=0)

@@ -32,13 +32,13 @@ TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 BACKEND_AGNOSTIC = {
     "test_config", "test_fake_telegram", "test_i18n", "test_layers", "test_quiz_format",
     "test_throttling", "test_logrotate", "test_supervise", "test_watchdog", "test_systemd_unit",
-    "test_install",
+    "test_install", "test_liveness",
 }
 
 
 # Modules that exist for PostgreSQL only (several bot replicas on one database): they run in
 # the PostgreSQL pass and are deselected (not skipped) in the SQLite pass.
-POSTGRES_ONLY = {"test_replicas"}
+POSTGRES_ONLY = {"test_replicas", "test_db_reset", "test_db_connection"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -20,6 +20,7 @@ from aiogram.fsm.storage.redis import RedisStorage
 from studymate.bot.features.routers import get_routers
 from studymate.bot.infra.access import Membership
 from studymate.bot.infra.flood import RetryAfter
+from studymate.bot.infra.liveness import Liveness
 from studymate.bot.infra.pacing import SharedPacer
 from studymate.bot.infra.storage import (
     DatabaseStorage,
@@ -28,7 +29,7 @@ from studymate.bot.infra.storage import (
     redis_client,
 )
 from studymate.bot.infra.throttling import Throttle
-from studymate.bot.middlewares.basics import InFlight, PrivateChatsOnly
+from studymate.bot.middlewares.basics import InFlight, PrivateChatsOnly, outside_fsm
 from studymate.bot.middlewares.errors import ErrorMiddleware
 from studymate.bot.middlewares.identity import AccessGate, IdentityMiddleware
 from studymate.bot.middlewares.throttling import ThrottlingMiddleware
@@ -85,8 +86,12 @@ def _pacing(settings: Settings) -> dict:
 def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher:
     """Build the Dispatcher with storage, middlewares, routers and start/stop hooks."""
     if db is None:
-        database = open_database(settings.effective_database_url, pool_size=settings.db_threads)
-        db = Db(database, threads=settings.db_threads)
+        database = open_database(
+            settings.effective_database_url,
+            pool_size=settings.db_threads,
+            busy_timeout=settings.db_busy_timeout_seconds,
+        )
+        db = Db(database, threads=settings.db_threads, locked_retry=settings.db_locked_retry_seconds)
     alerter = AdminAlerter(
         api_url=settings.telegram_api_url,
         token=settings.require_token(),
@@ -98,6 +103,7 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
     inflight = InFlight()
 
     sender = OutboxSender(db, default_language=settings.default_language, **_pacing(settings))
+    liveness = Liveness(settings.heartbeat_stale_seconds)
     dp = Dispatcher(storage=storage, events_isolation=isolation)
     dp.workflow_data.update(
         settings=settings,
@@ -111,8 +117,13 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
             sender=sender,
             sweeper=QuizSweeper(db, settings, sender),
         ),
+        liveness=liveness,
     )
-    dp.update.outer_middleware(inflight)
+    # Ahead of FSM: an update whose FSM storage fails is still waited for at shutdown, counted
+    # as failed, answered and reported (a lost database fails there first).
+    outside_fsm(dp, inflight)
+    outside_fsm(dp, liveness)
+    outside_fsm(dp, ErrorMiddleware(alerter, default_language=settings.default_language))
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(PrivateChatsOnly())
         observer.outer_middleware(

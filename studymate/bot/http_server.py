@@ -2,8 +2,9 @@
 
 Creating the application and starting the server are two steps, so the runner can add more
 routes (the webhook) to the same application in between. ``/healthz`` answers 200 while the
-database answers and the last getUpdates (or webhook update) is recent, else 503; Redis being
-down is reported but is not a 503: the bot keeps working on the database storage then.
+database answers, the last getUpdates (or webhook update) is recent and updates have not all
+been failing for that long (``updates_failing``), else 503; Redis being down is reported but
+is not a 503: the bot keeps working on the database storage then.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from studymate.db import migrate
 from studymate.ops.watchdog.checks import GuardedDb, check_database
 
 if TYPE_CHECKING:
+    from studymate.bot.infra.liveness import Liveness
     from studymate.bot.runtime import Runtime
     from studymate.config import Settings
 
@@ -37,10 +39,11 @@ class HealthCheck:
 
     def __init__(
         self, runtime: Runtime, heartbeat: LastPoll, *, stale_after: float,
-        started: float | None = None,
+        started: float | None = None, liveness: Liveness | None = None,
     ) -> None:
         self.runtime = runtime
         self.heartbeat = heartbeat
+        self.liveness = liveness
         self.stale_after = stale_after
         self.started = time.time() if started is None else started
         self.schema_version: str | None = None
@@ -59,6 +62,10 @@ class HealthCheck:
             problems.append("database")
         if age > self.stale_after:
             problems.append("no_updates" if last else "never_polled")
+        failing = self.liveness.failing_seconds if self.liveness is not None else None
+        if failing is not None:
+            problems.append("updates_failing")
+        handled = self.liveness.last_handled if self.liveness is not None else 0.0
         body = {
             "status": "unhealthy" if problems else "ok",
             "problems": problems,
@@ -66,6 +73,8 @@ class HealthCheck:
             "schema_version": self.schema_version,
             "last_poll": _iso(last) if last else None,
             "last_poll_age_seconds": round(now - last, 1) if last else None,
+            "last_update_handled": _iso(handled) if handled else None,
+            "updates_failing_seconds": round(failing, 1) if failing is not None else None,
             "database": database,
             "redis": redis,
             "fsm_storage": getattr(self.runtime.storage, "backend_name", "database"),
@@ -119,12 +128,15 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 def create_http_app(
-    settings: Settings, runtime: Runtime, heartbeat: LastPoll, metrics: BotMetrics
+    settings: Settings, runtime: Runtime, heartbeat: LastPoll, metrics: BotMetrics,
+    liveness: Liveness | None = None,
 ) -> web.Application:
     """The application with ``/metrics`` and ``/healthz``; more routes may be added before start."""
     app = web.Application()
     app[METRICS] = metrics
-    app[HEALTH] = HealthCheck(runtime, heartbeat, stale_after=settings.heartbeat_stale_seconds)
+    app[HEALTH] = HealthCheck(
+        runtime, heartbeat, stale_after=settings.heartbeat_stale_seconds, liveness=liveness
+    )
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/healthz", _healthz)
     return app

@@ -24,11 +24,13 @@ from aiogram.types import BotCommand, User
 
 from studymate.bot.app import create_bot, create_dispatcher
 from studymate.bot.http_server import create_http_app, start_http, stop_http
+from studymate.bot.infra.liveness import Liveness
 from studymate.bot.infra.metrics import BotMetrics
 from studymate.bot.runtime import Runtime
 from studymate.bot.webhook import register_webhook, run_webhook
 from studymate.config import LANGUAGES, Settings
 from studymate.i18n import t
+from studymate.ops import bot_lock
 
 logger = logging.getLogger(__name__)
 
@@ -38,15 +40,21 @@ MAX_CONCURRENT_UPDATES = 200
 
 
 class Heartbeat(BaseRequestMiddleware):
-    """Touches a file after every successful getUpdates: the watchdog's proof of life."""
+    """Touches a file after every successful getUpdates: the watchdog's proof of life.
 
-    def __init__(self, path: Path) -> None:
+    Not while every update fails (``liveness``): the watchdog then sees the bot stale and
+    restarts it, as it would a bot that cannot poll."""
+
+    def __init__(self, path: Path, liveness: Liveness | None = None) -> None:
         self.path = path
+        self.liveness = liveness
         self.last_poll = 0.0
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def beat(self) -> None:
         self.last_poll = time.time()
+        if self.liveness is not None and self.liveness.stuck:
+            return
         try:
             self.path.write_text(f"{self.last_poll:.3f}\n")
         except OSError as exc:
@@ -97,13 +105,24 @@ async def _wait_for_telegram(bot: Bot, stopping: asyncio.Event) -> User | None:
 
 
 async def run_bot(settings: Settings) -> int:
+    # Held for the process's life: a restore refuses to swap the database under a running bot.
+    guard = await asyncio.to_thread(bot_lock.hold, bot_lock.lock_path(settings))
+    try:
+        return await _serve(settings)
+    finally:
+        if guard is not None:
+            guard.close()
+
+
+async def _serve(settings: Settings) -> int:
     bot = create_bot(settings)
     dp: Dispatcher = create_dispatcher(settings)
     runtime: Runtime = dp.workflow_data["runtime"]
-    heartbeat = Heartbeat(settings.heartbeat_file)
+    liveness: Liveness = dp.workflow_data["liveness"]
+    heartbeat = Heartbeat(settings.heartbeat_file, liveness)
     bot.session.middleware(heartbeat)
     metrics = BotMetrics.attach(dp, bot, heartbeat)
-    http_app = create_http_app(settings, runtime, heartbeat, metrics)  # /metrics, /healthz
+    http_app = create_http_app(settings, runtime, heartbeat, metrics, liveness)  # /metrics, /healthz
     receiver = None
     if settings.telegram_mode == "webhook":  # the webhook path, on the same local port
         receiver = register_webhook(http_app, dp, bot, settings, heartbeat)

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from peewee import Database, PostgresqlDatabase, SqliteDatabase
+from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
 from playhouse.db_url import parse as parse_db_url
 from playhouse.pool import PooledPostgresqlDatabase
 
@@ -25,6 +25,9 @@ from studymate.db.models import database_proxy
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+
+LOCKED_FIRST_PAUSE = 0.25  # seconds between tries while SQLite is locked, doubling ...
+LOCKED_MAX_PAUSE = 4.0  # ... up to this
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -35,15 +38,18 @@ SQLITE_PRAGMAS = {
 }
 
 
-def open_database(url: str, *, pool_size: int = 4) -> Database:
-    """Create (not connect) a peewee database for ``url`` and bind the models to it."""
+def open_database(url: str, *, pool_size: int = 4, busy_timeout: float = 10.0) -> Database:
+    """Create (not connect) a peewee database for ``url`` and bind the models to it.
+
+    ``busy_timeout``: how long a SQLite statement waits for another process's write lock."""
     scheme = url.split("://", 1)[0].split("+", 1)[0].lower()
     if scheme == "sqlite":
         path = url.split("://", 1)[1]
         path = path[1:] if path.startswith("/") else path  # sqlite:///rel or sqlite:////abs
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        database: Database = SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10)
+        pragmas = {**SQLITE_PRAGMAS, "busy_timeout": round(busy_timeout * 1000)}
+        database: Database = SqliteDatabase(path, pragmas=pragmas, timeout=busy_timeout)
     elif scheme in ("postgres", "postgresql"):
         params = parse_db_url(url.replace("postgres://", "postgresql://", 1))
         params.setdefault("connect_timeout", 10)
@@ -80,10 +86,19 @@ def transaction(database: Database) -> Any:
 
 
 class Db:
-    """The bot's handle on the database: ``await db.run(service_fn, *args)``."""
+    """The bot's handle on the database: ``await db.run(service_fn, *args)``.
 
-    def __init__(self, database: Database, *, threads: int = 4) -> None:
+    Each worker thread keeps its connection between calls. A connection the server dropped (a
+    restart, a failover, a restore) is replaced on its next use, and the transaction that found
+    it dead runs again once on a new one, unless it was already committing: the server rolls
+    back whatever a dead connection had not committed, so nothing of it took effect. On SQLite
+    a write lock held by another process past the busy timeout is waited out, with growing
+    pauses, for up to ``locked_retry`` seconds, then the error goes to the caller.
+    """
+
+    def __init__(self, database: Database, *, threads: int = 4, locked_retry: float = 60.0) -> None:
         self.database = database
+        self.locked_retry = locked_retry
         workers = threads if is_postgres(database) else 1
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
 
@@ -91,14 +106,63 @@ class Db:
         """Run ``fn`` in one transaction on a database thread."""
         loop = asyncio.get_running_loop()
         call = functools.partial(self._call, fn, *args, **kwargs)
-        ctx = contextvars.copy_context()
-        return await loop.run_in_executor(self._executor, ctx.run, call)
+        deadline = loop.time() + self.locked_retry
+        pause = LOCKED_FIRST_PAUSE
+        while True:
+            ctx = contextvars.copy_context()
+            try:
+                return await loop.run_in_executor(self._executor, ctx.run, call)
+            except OperationalError as exc:
+                if not self._locked(exc) or loop.time() + pause > deadline:
+                    raise
+                level = logging.WARNING if pause == LOCKED_FIRST_PAUSE else logging.DEBUG
+                logger.log(level, "database locked by another process: %s waits %.1f s", _name(fn), pause)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, LOCKED_MAX_PAUSE)
+
+    def _locked(self, exc: OperationalError) -> bool:
+        return isinstance(self.database, SqliteDatabase) and "locked" in str(exc)
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         database = self.database
+        for attempt in (1, 2):
+            conn, committing = None, False
+            try:
+                conn = self._connection()
+                with transaction(database):
+                    result = fn(*args, **kwargs)
+                    committing = True
+                return result
+            except Exception as exc:
+                if conn is not None and not _closed(conn):
+                    raise  # the connection is fine: an error of the work itself
+                self._discard()
+                if committing or attempt == 2:
+                    raise
+                logger.warning(
+                    "database connection lost (%s): %s runs again on a new one",
+                    _first_line(exc), _name(fn),
+                )
+        raise AssertionError("unreachable")
+
+    def _connection(self) -> Any:
+        """This thread's connection, a new one if the old one is known to be dead."""
+        database = self.database
+        if not database.is_closed() and _closed(database.connection()):
+            self._discard()
         database.connect(reuse_if_open=True)
-        with transaction(database):
-            return fn(*args, **kwargs)
+        return database.connection()
+
+    def _discard(self) -> None:
+        """Drop this thread's connection without handing it back to the pool."""
+        database = self.database
+        try:
+            if isinstance(database, PooledPostgresqlDatabase):
+                database.manual_close()
+            else:
+                database.close()
+        except Exception as exc:  # closing a dead connection may complain; it is gone either way
+            logger.debug("closing a lost connection: %s", exc)
 
     def close(self) -> None:
         """Wait for running work, then close every thread's connection."""
@@ -107,3 +171,17 @@ class Db:
             self.database.close_all()
         else:
             self.database.close()
+
+
+def _closed(conn: Any) -> bool:
+    """psycopg2 marks a connection it found broken (``closed`` 2); SQLite has no such state."""
+    return bool(getattr(conn, "closed", 0))
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _name(fn: Callable[..., Any]) -> str:
+    return getattr(fn, "__qualname__", None) or type(fn).__name__

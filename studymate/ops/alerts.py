@@ -93,20 +93,31 @@ class AdminAlerter:
         self.cooldown = cooldown
         self.per_minute = per_minute
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        from studymate.ops.watchdog.daemon import MemoryClaims  # the watchdog's, not needed before
+
+        self._memory = MemoryClaims()
 
     async def alert(self, key: str, render: Render) -> bool:
         """Send one alert to every admin unless deduplicated. Returns whether it was sent."""
         if not self.admin_ids:
             return False
-        suppressed = await self._run(
-            claim_alert, key, cooldown=self.cooldown, per_minute=self.per_minute
-        )
+        database_up = True
+        try:
+            suppressed = await self._run(
+                claim_alert, key, cooldown=self.cooldown, per_minute=self.per_minute
+            )
+        except Exception as exc:  # the database may be the very trouble being reported
+            logger.warning("alert bookkeeping unavailable (%s): deduplicating in memory", type(exc).__name__)
+            database_up = False
+            suppressed = self._memory.claim(key, cooldown=self.cooldown, per_minute=self.per_minute)
         if suppressed is None:
             logger.info("alert %s suppressed (cooldown or rate cap)", key)
             return False
         async with aiohttp.ClientSession(timeout=self._timeout) as session:
             for admin_id in self.admin_ids:
-                language = await self._run(language_of, admin_id, self._default_language)
+                language = self._default_language
+                if database_up:
+                    language = await self._run(language_of, admin_id, self._default_language)
                 await self._send(session, admin_id, render(language, suppressed))
         return True
 

@@ -63,7 +63,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from studymate import __version__
 from studymate.bot.infra import update_outcome
-from studymate.bot.middlewares.basics import Handler
+from studymate.bot.middlewares.basics import Handler, outside_fsm
 from studymate.services import monitoring
 
 if TYPE_CHECKING:  # the middlewares import this module: keep it free of the running parts
@@ -115,21 +115,19 @@ class UpdateMetrics(BaseMiddleware):
             kind = event.event_type if isinstance(event, Update) else type(event).__name__.lower()
         except Exception:  # an update type newer than this aiogram
             kind = "unknown"
-        holder = ["ok"]
-        token = update_outcome.current.set(holder)
         started = time.perf_counter()
-        try:
-            result = await handler(event, data)
-            if result is UNHANDLED and holder[0] == "ok":
-                holder[0] = "unhandled"
-            return result
-        except Exception:
-            holder[0] = "error"
-            raise
-        finally:
-            update_outcome.current.reset(token)
-            self.seconds.labels(kind).observe(time.perf_counter() - started)
-            self.updates.labels(kind, holder[0]).inc()
+        with update_outcome.tracked() as holder:
+            try:
+                result = await handler(event, data)
+                if result is UNHANDLED and holder[0] == "ok":
+                    holder[0] = "unhandled"
+                return result
+            except Exception:
+                holder[0] = "error"
+                raise
+            finally:
+                self.seconds.labels(kind).observe(time.perf_counter() - started)
+                self.updates.labels(kind, holder[0]).inc()
 
 
 class TelegramMetrics(BaseRequestMiddleware):
@@ -251,6 +249,6 @@ class BotMetrics:
     @classmethod
     def attach(cls, dp: Dispatcher, bot: Bot, heartbeat: LastPoll) -> BotMetrics:
         metrics = cls(dp.workflow_data["runtime"], heartbeat)
-        dp.update.outer_middleware(UpdateMetrics(metrics.updates, metrics.update_seconds))
+        outside_fsm(dp, UpdateMetrics(metrics.updates, metrics.update_seconds))  # FSM failures too
         bot.session.middleware(TelegramMetrics(metrics.telegram_requests, metrics.telegram_errors))
         return metrics

@@ -3,6 +3,8 @@ counts (``metrics.UpdateMetrics``), without either importing the other or promet
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from contextvars import ContextVar
 
 # Set per update by the counting middleware; the handlers run in the same task, so they see it.
@@ -14,3 +16,19 @@ def note_outcome(outcome: str) -> None:
     holder = current.get()
     if holder is not None:
         holder[0] = outcome
+
+
+@contextlib.contextmanager
+def tracked() -> Iterator[list[str]]:
+    """For a middleware that counts: the update's outcome holder (``["ok"]`` at first), shared
+    with an outer middleware that counts too, so every counter sees the same outcome."""
+    holder = current.get()
+    if holder is not None:
+        yield holder
+        return
+    holder = ["ok"]
+    token = current.set(holder)
+    try:
+        yield holder
+    finally:
+        current.reset(token)

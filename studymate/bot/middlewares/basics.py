@@ -6,10 +6,22 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, Dispatcher
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+def outside_fsm(dp: Dispatcher, middleware: BaseMiddleware) -> None:
+    """Add an outer update middleware that runs before aiogram's FSM middleware, so a failing
+    FSM storage (or event isolation) fails inside it: errors reported, updates counted."""
+    manager = dp.update.outer_middleware
+    fsm_registered = dp.fsm in manager
+    if fsm_registered:
+        manager.unregister(dp.fsm)
+    manager.register(middleware)
+    if fsm_registered:
+        manager.register(dp.fsm)
 
 
 class PrivateChatsOnly(BaseMiddleware):

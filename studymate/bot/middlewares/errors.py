@@ -1,4 +1,8 @@
-"""Any exception in a handler: the user sees ``error``, every admin gets one escaped alert."""
+"""Any exception in a handler: the user sees ``error``, every admin gets one escaped alert.
+
+Registered twice: on messages and callbacks (where the user's language is known), and on the
+update itself ahead of FSM, for what fails before that (FSM storage, event isolation, the
+middlewares in front): those answer in the default language."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 
 from studymate.bot.infra.update_outcome import note_outcome
 from studymate.bot.middlewares.basics import Handler
@@ -17,6 +21,16 @@ from studymate.ops.alerts import AdminAlerter
 from studymate.services.errors import NotFound
 
 logger = logging.getLogger(__name__)
+
+
+def _shown(event: TelegramObject) -> TelegramObject:
+    """The message or callback the user sent (an update carries one inside)."""
+    if not isinstance(event, Update):
+        return event
+    try:
+        return event.event
+    except Exception:  # an update type newer than this aiogram
+        return event
 
 
 def _alert_key(exc: BaseException) -> str:
@@ -37,10 +51,11 @@ class ErrorMiddleware(BaseMiddleware):
         except NotFound:
             # A crafted or outdated button naming someone else's object: refuse, change nothing.
             # The handler's language switch has ended by now, so the language comes from data.
-            await self._tell_user(event, t("callback_not_allowed", self._language(data)))
+            await self._tell_user(_shown(event), t("callback_not_allowed", self._language(data)))
             return None
         except Exception as exc:  # the one place that catches everything, on purpose
             note_outcome("error")
+            event = _shown(event)
             user = data.get("event_from_user")
             logger.exception(
                 "handler failed: user=%s update=%s", getattr(user, "id", None), type(event).__name__
@@ -58,7 +73,7 @@ class ErrorMiddleware(BaseMiddleware):
 
     async def _tell_user(self, event: TelegramObject, text: str) -> None:
         try:
-            if isinstance(event, Message):
+            if isinstance(event, Message) and event.chat.type == "private":  # never in a group
                 await event.answer(text)
             elif isinstance(event, CallbackQuery):
                 await event.answer(text, show_alert=True)

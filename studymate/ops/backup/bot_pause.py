@@ -3,7 +3,7 @@
 XML-RPC over supervisord's unix socket (``RUNTIME_DIR/supervisor.sock``). The watchdog is
 paused along with the bot, or it would see a stale heartbeat and start the bot mid-restore.
 Programs are started again afterwards, also when the restore failed. Without a socket there
-is no supervisor here: the operator has stopped the bot, and we say that we rely on it.
+is no supervisor here; a bot started some other way is found by its lock (``bot_lock``).
 """
 
 from __future__ import annotations
@@ -33,18 +33,29 @@ def rpc(socket: Path) -> Any:
     return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
 
 
+def bot_supervised(socket: Path) -> bool:
+    """supervisord answers on ``socket`` and runs (or starts) its bot."""
+    if not socket.exists():
+        return False
+    try:
+        infos = rpc(socket).supervisor.getAllProcessInfo()
+    except (OSError, xmlrpc.client.Error):
+        return False
+    return any(i["name"] == "bot" and i["statename"] in ACTIVE_STATES for i in infos)
+
+
 @contextlib.contextmanager
 def programs_paused(socket: Path, *, say: Say, names: tuple[str, ...] = STOP_ORDER) -> Iterator[None]:
     """Given supervisord's socket, stop ``names`` that run, yield, and start them again."""
     if not socket.exists():
-        say(f"no supervisor found ({socket} does not exist): assuming the bot is stopped")
+        say(f"no supervisor found ({socket} does not exist): no bot to pause")
         yield
         return
     proxy = rpc(socket)
     try:
         infos = proxy.supervisor.getAllProcessInfo()
     except ConnectionRefusedError:
-        say(f"supervisor is not running ({socket} refuses connections): assuming the bot is stopped")
+        say(f"supervisor is not running ({socket} refuses connections): no bot to pause")
         yield
         return
     except (OSError, xmlrpc.client.Error) as exc:

@@ -8,6 +8,7 @@ match what was dumped; then, and only then, its manifest is written with ``verif
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -26,7 +27,12 @@ from studymate import __version__
 from studymate.config import ConfigError, Settings, _env_files
 from studymate.db import migrate
 from studymate.db.connection import open_database
-from studymate.ops.backup.bot_pause import SOCKET_NAME, programs_paused
+from studymate.ops import bot_lock
+from studymate.ops.backup.bot_pause import (
+    SOCKET_NAME,
+    bot_supervised,
+    programs_paused,
+)
 from studymate.ops.backup.engines import postgres as backup_postgres
 from studymate.ops.backup.engines import sqlite as backup_sqlite
 from studymate.ops.backup.files import (
@@ -333,6 +339,11 @@ def restore_backup(
             f"{path.name} is a {manifest.engine} backup but DATABASE_URL is {engine}: "
             "restore it into the same kind of database"
         )
+    guard, socket = bot_lock.lock_path(settings), settings.runtime_dir / SOCKET_NAME
+    if not bot_supervised(socket):  # a bot supervisor runs is paused below; any other refuses
+        refusal = bot_lock.in_use(guard)
+        if refusal is not None:
+            raise refusal
     if not confirm(manifest):
         raise BackupError("restore cancelled: nothing was changed")
     module = ENGINES[engine]
@@ -346,7 +357,12 @@ def restore_backup(
             module.discard(prepared)
             raise BackupError(f"the restored copy does not match the manifest: {mismatch}")
         say(f"restored into a scratch copy beside {prepared.target}; row counts match")
-        with programs_paused(settings.runtime_dir / SOCKET_NAME, say=say):
+        with programs_paused(socket, say=say), contextlib.ExitStack() as stack:
+            try:  # held to the end: a bot started meanwhile waits for the restore
+                stack.enter_context(bot_lock.exclusive(guard))
+            except BackupError:
+                module.discard(prepared)
+                raise
             try:
                 kept: str | None = module.swap(prepared)
             except BaseException:

@@ -1,0 +1,80 @@
+"""The bot's database handle outlives its connections (issue 16): a connection the server
+dropped is replaced on its next use and the work that found it dead runs again, once.
+
+PostgreSQL only: the module runs in the PostgreSQL pass (conftest's POSTGRES_ONLY).
+"""
+
+from __future__ import annotations
+
+import psycopg2
+import pytest
+from peewee import InterfaceError, OperationalError
+
+from studymate.db.connection import Db, open_database
+from studymate.db.models import Mentor, database_proxy
+
+
+@pytest.fixture
+def bot_db(database_url):
+    db = Db(open_database(database_url, pool_size=2), threads=2)
+    yield db
+    db.close()
+
+
+def terminate_others(database_url: str) -> int:
+    admin = psycopg2.connect(database_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        (count,) = cur.fetchone()
+    admin.close()
+    return count
+
+
+def backend_pid() -> int:
+    return database_proxy.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
+
+
+async def test_every_thread_gets_a_new_connection_after_a_restart(bot_db, database_url):
+    calls = []
+
+    def add(n: int) -> int:
+        calls.append(n)
+        Mentor.create(telegram_id=n, name=f"M{n}", group_chat_id=-n)
+        return backend_pid()
+
+    before = {await bot_db.run(add, n) for n in range(1, 5)}
+    assert terminate_others(database_url) >= 1
+    after = {await bot_db.run(add, n) for n in range(5, 13)}
+    assert not before & after
+    assert sorted(Mentor.select(Mentor.telegram_id).tuples()) == [(n,) for n in range(1, 13)]
+    assert calls.count(5) <= 2 and len(set(calls)) == 12  # run again at most once each
+
+
+async def test_the_work_runs_again_once_then_the_error_is_the_callers(bot_db):
+    calls = []
+
+    def dies_every_time() -> None:
+        calls.append(1)
+        database_proxy.execute_sql("SELECT pg_terminate_backend(pg_backend_pid())")
+
+    with pytest.raises((OperationalError, InterfaceError)):
+        await bot_db.run(dies_every_time)
+    assert len(calls) == 2
+    assert await bot_db.run(backend_pid) > 0  # and the handle still works
+
+
+async def test_an_error_of_the_work_itself_is_not_repeated(bot_db):
+    calls = []
+
+    def wrong() -> None:
+        calls.append(1)
+        database_proxy.execute_sql("SELECT * FROM no_such_table")
+
+    with pytest.raises(Exception, match="no_such_table"):
+        await bot_db.run(wrong)
+    assert len(calls) == 1
+    assert await bot_db.run(backend_pid) > 0
