@@ -202,6 +202,19 @@ class PrivateRedis:
                 time.sleep(0.05)
         raise RuntimeError("private redis-server did not start")
 
+    def freeze(self) -> None:
+        """SIGSTOP: connections hang and time out, the data stays (a stalled server)."""
+        import signal
+
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        import signal
+
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.kill()
