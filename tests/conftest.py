@@ -32,7 +32,7 @@ TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 BACKEND_AGNOSTIC = {
     "test_config", "test_fake_telegram", "test_i18n", "test_layers", "test_quiz_format",
     "test_throttling", "test_logrotate", "test_supervise", "test_watchdog", "test_systemd_unit",
-    "test_install",
+    "test_install", "test_quiz_format_speed", "test_quiz_format_lookalikes",
 }
 
 
