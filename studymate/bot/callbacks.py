@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+# Ids and pages fit a 64-bit database integer: a crafted button beyond that range does not
+# match its handler and gets the usual "no longer available" answer, not a database error.
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class LanguageCb(CallbackData, prefix="lang1"):
@@ -34,9 +40,9 @@ class MaterialsCb(CallbackData, prefix="mt1"):
     """Mentor's material management; ids are checked against the mentor in services."""
 
     action: Materials
-    topic: int = 0
-    material: int = 0
-    page: int = 0
+    topic: Int64 = 0
+    material: Int64 = 0
+    page: Int64 = 0
 
 
 class Library(StrEnum):
@@ -49,9 +55,9 @@ class LibraryCb(CallbackData, prefix="lb1"):
     """Student's view of their mentor's materials."""
 
     action: Library
-    topic: int = 0
-    material: int = 0
-    page: int = 0
+    topic: Int64 = 0
+    material: Int64 = 0
+    page: Int64 = 0
 
 
 class Questions(StrEnum):
@@ -61,8 +67,8 @@ class Questions(StrEnum):
 
 class QuestionCb(CallbackData, prefix="qs1"):
     action: Questions
-    question: int = 0
-    page: int = 0
+    question: Int64 = 0
+    page: Int64 = 0
 
 
 class Messaging(StrEnum):
@@ -76,8 +82,8 @@ class Messaging(StrEnum):
 
 class MessageCb(CallbackData, prefix="ms1"):
     action: Messaging
-    student: int = 0
-    page: int = 0
+    student: Int64 = 0
+    page: Int64 = 0
 
 
 class Take(StrEnum):
@@ -92,14 +98,14 @@ class TakeCb(CallbackData, prefix="tq1"):
     """Student's quiz lists, start, result and review; attempts are checked against the student."""
 
     action: Take
-    quiz: int = 0
-    attempt: int = 0
-    page: int = 0
+    quiz: Int64 = 0
+    attempt: Int64 = 0
+    page: Int64 = 0
 
 
 class AnswerCb(CallbackData, prefix="an1"):
     """An answer names the attempt and the question, so only the current question counts."""
 
-    attempt: int
-    question: int
+    attempt: Int64
+    question: Int64
     letter: str

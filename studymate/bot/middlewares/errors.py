@@ -10,7 +10,7 @@ from aiogram import BaseMiddleware
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
-from studymate.bot.middlewares.basics import Handler
+from studymate.bot.middlewares.basics import Handler, user_language
 from studymate.bot.update_outcome import note_outcome
 from studymate.i18n import t
 from studymate.ops.alerts import AdminAlerter
@@ -36,7 +36,7 @@ class ErrorMiddleware(BaseMiddleware):
             return await handler(event, data)
         except NotFound:
             # A crafted or outdated button naming someone else's object: refuse, change nothing.
-            await self._tell_user(event, t("callback_not_allowed"))
+            await self._tell_user(event, t("callback_not_allowed", await self._language(data)))
             return None
         except Exception as exc:  # the one place that catches everything, on purpose
             note_outcome("error")
@@ -47,11 +47,17 @@ class ErrorMiddleware(BaseMiddleware):
             services = data.get("services")
             if services is not None and services.inflight.stopping:
                 return None  # cut short by the shutdown past its grace period (logged above)
-            identity = data.get("identity")
-            lang = identity.language if identity is not None else self.default_language
-            await self._tell_user(event, t("error", lang))
+            await self._tell_user(event, t("error", await self._language(data)))
             await self._tell_admins(exc, user, event)
             return None
+
+    async def _language(self, data: dict[str, Any]) -> str:
+        """The user's language: from the identity, looked up when the update skipped that (a
+        quiz answer), the default when even that fails (the database may be what failed)."""
+        identity = data.get("identity")
+        if identity is not None:
+            return identity.language
+        return await user_language(data, self.default_language)
 
     async def _tell_user(self, event: TelegramObject, text: str) -> None:
         try:
