@@ -32,7 +32,7 @@ TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 BACKEND_AGNOSTIC = {
     "test_config", "test_fake_telegram", "test_i18n", "test_layers", "test_quiz_format",
     "test_throttling", "test_logrotate", "test_supervise", "test_watchdog", "test_systemd_unit",
-    "test_install", "test_liveness",
+    "test_install", "test_liveness", "test_quiz_format_speed", "test_quiz_format_lookalikes",
 }
 
 
@@ -201,6 +201,19 @@ class PrivateRedis:
             except redis.exceptions.ConnectionError:
                 time.sleep(0.05)
         raise RuntimeError("private redis-server did not start")
+
+    def freeze(self) -> None:
+        """SIGSTOP: connections hang and time out, the data stays (a stalled server)."""
+        import signal
+
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        import signal
+
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -6,9 +6,10 @@ same URL at start (harmless) and reads it back with getWebhookInfo. A POST must 
 once and its update handled in the background, so one slow handler never holds Telegram's
 delivery queue.
 
-Delivery is at most once per update: the update id is remembered in Redis when it is accepted,
-and a repeated delivery (Telegram retrying after a lost answer, nginx passing a POST on to the
-next replica) is confirmed and dropped. An update accepted by a replica that is then killed
+Delivery is at most once per update: the update id is remembered in the database when it is
+accepted (with or without Redis, and through a Redis outage), and a repeated delivery (Telegram
+retrying after a lost answer, nginx passing a POST on to the next replica) is confirmed and
+dropped. An update accepted by a replica that is then killed
 with SIGKILL before its handler ran is lost; the student taps again. A graceful stop (SIGTERM)
 answers 503 to new POSTs (nginx passes them to another replica, Telegram retries), lets the
 running handlers finish and only then stops the sender and the sweeper.
@@ -27,15 +28,16 @@ from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.methods import TelegramMethod
 from aiohttp import web
-from redis.asyncio import Redis
+from peewee import PeeweeException
 
-from studymate.bot.infra.storage import REDIS_ERRORS, redis_client
 from studymate.config import ConfigError, Settings
+from studymate.db.connection import Db
+from studymate.services import webhook_updates
 
 logger = logging.getLogger(__name__)
 
 SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"
-SEEN_SECONDS: Final = 3600  # Telegram re-delivers within minutes; an hour is plenty
+PRUNE_EVERY: Final = 60.0  # seconds between sweeps of old accepted update ids
 MAX_CONCURRENT_UPDATES: Final = 200
 BEAT_EVERY: Final = 1.0  # seconds; the heartbeat file is written at most this often
 SET_RETRY_MAX: Final = 30.0
@@ -46,26 +48,23 @@ class Beating(Protocol):
 
 
 class SeenUpdates:
-    """Update ids already accepted by some replica (Redis ``SET NX``); without Redis, none."""
+    """Update ids already accepted by some replica, in the database they all share."""
 
-    def __init__(self, redis: Redis | None, bot_id: int, prefix: str = "studymate:update") -> None:
-        self.redis = redis
-        self.prefix = f"{prefix}:{bot_id}"
+    def __init__(self, db: Db, bot_id: int) -> None:
+        self.db = db
+        self.bot_id = bot_id
+        self._pruned = 0.0
 
     async def first_delivery(self, update_id: int) -> bool:
-        if self.redis is None:
-            return True
-        try:
-            return bool(
-                await self.redis.set(f"{self.prefix}:{update_id}", 1, nx=True, ex=SEEN_SECONDS)
-            )
-        except REDIS_ERRORS:
-            return True  # Redis is down: handle it (a repeat is rarer than a loss would be)
+        first = await self.db.run(webhook_updates.accept, self.bot_id, update_id)
+        now = time.monotonic()
+        if now - self._pruned >= PRUNE_EVERY:
+            self._pruned = now
+            await self.db.run(webhook_updates.forget_old)
+        return first
 
     async def close(self) -> None:
-        if self.redis is not None:
-            with contextlib.suppress(*REDIS_ERRORS):
-                await self.redis.aclose()
+        pass  # the database belongs to the application
 
 
 class WebhookReceiver:
@@ -106,10 +105,18 @@ class WebhookReceiver:
             return web.Response(status=503, text="stopping", headers={"Retry-After": "1"})
         try:
             update: dict[str, Any] = await request.json()
-            update_id = int(update["update_id"])
+            update_id = update["update_id"]
         except (ValueError, KeyError, TypeError):
             return web.Response(status=400, text="not an update")
-        if await self.seen.first_delivery(update_id):
+        # Exactly a 64-bit id: not 1.5, not true, not 1e400 (a float infinity once it is parsed).
+        if type(update_id) is not int or not 0 <= update_id < 2**63:
+            return web.Response(status=400, text="not an update")
+        try:
+            first = await self.seen.first_delivery(update_id)
+        except PeeweeException as exc:  # Telegram delivers it again later
+            logger.warning("update %s not accepted: database unavailable (%s)", update_id, exc)
+            return web.Response(status=503, text="database unavailable", headers={"Retry-After": "5"})
+        if first:
             task = asyncio.create_task(self._handle(update), name=f"update-{update_id}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -148,10 +155,9 @@ def register_webhook(
     """Add the webhook route (the path of ``WEBHOOK_URL``) to ``app``; call before it starts."""
     settings.require_webhook()
     assert settings.webhook_secret is not None
-    redis = redis_client(settings.redis_url) if settings.redis_url else None
     receiver = WebhookReceiver(
         dp, bot, secret=settings.webhook_secret.get_secret_value(), heartbeat=heartbeat,
-        seen=SeenUpdates(redis, bot.id),
+        seen=SeenUpdates(dp.workflow_data["runtime"].db, bot.id),
     )
     app.router.add_post(settings.webhook_path, receiver.handle)
     return receiver

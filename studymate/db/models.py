@@ -178,10 +178,14 @@ class QuizAttempt(BaseModel):
     # last redrew the message (or first saw that question).
     countdown_index = IntegerField(null=True)
     countdown_at = DateTimeField(null=True)
+    # Exam attempts are numbered 1..max_attempts per student and quiz, uniquely, so concurrent
+    # starts (several replicas) cannot both take the last one. Null for practice and v1 imports.
+    exam_slot = IntegerField(null=True)
 
     class Meta:
         indexes = (
             (("student", "quiz"), False),
+            (("student", "quiz", "exam_slot"), True),
             (("quiz", "finished_at"), False),
             (("finished_at", "question_deadline"), False),
         )
@@ -294,6 +298,8 @@ class FsmRecord(BaseModel):
     state = CharField(max_length=255, null=True)
     data = TextField(default="{}")
     updated_at = DateTimeField(default=utcnow)
+    # Raised by every write; Redis keeps the version it mirrors and never takes an older one.
+    version = BigIntegerField(default=0)
 
 
 class V1ImportMap(BaseModel):
@@ -308,6 +314,18 @@ class V1ImportMap(BaseModel):
 
     class Meta:
         indexes = ((("source", "entity", "v1_id"), True),)
+
+
+class WebhookUpdate(BaseModel):
+    """An update id accepted in webhook mode: a repeated delivery (Telegram retrying, nginx
+    passing a POST to another replica) finds it and is dropped. Kept for an hour."""
+
+    bot_id = BigIntegerField()
+    update_id = BigIntegerField()
+    accepted_at = DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        indexes = ((("bot_id", "update_id"), True),)
 
 
 class AlertLog(BaseModel):
@@ -337,4 +355,5 @@ MODELS: tuple[type[BaseModel], ...] = (
     FsmRecord,
     AlertLog,
     V1ImportMap,
+    WebhookUpdate,
 )

@@ -1,8 +1,12 @@
 """FSM storage: Redis when set and reachable, else the database.
 
-Never memory. When Redis fails at run time the bot keeps answering from the database storage,
-tells the admins once, probes Redis in the background, copies what changed meanwhile back into
-Redis and switches back when it answers again.
+Never memory. The database holds every conversation's state (written first, on every change),
+Redis a copy that answers the reads. Each database row has a version raised by every write, and
+Redis keeps the version it copied and never takes an older one, so whichever store a write went
+to, the last write is what Redis converges to. When Redis fails at run time the bot keeps
+answering from the database, tells the admins once, probes Redis in the background, copies the
+rows that changed meanwhile into Redis (a student who left a form during the outage does not
+find it again) and switches back when it answers again.
 """
 
 from __future__ import annotations
@@ -42,27 +46,37 @@ def _state_name(state: StateType) -> str | None:
 
 
 # -- database storage ---------------------------------------------------------------------
+Record = tuple[str | None, str, int]  # state, data as JSON, version
+
+
 def _get_record(key: str) -> tuple[str | None, dict[str, Any]]:
     row = FsmRecord.get_or_none(FsmRecord.key == key)
     return (row.state, json.loads(row.data)) if row else (None, {})
 
 
-def _put(key: str, **fields: Any) -> None:
+def _put(key: str, **fields: Any) -> Record:
     fields["updated_at"] = utcnow()
+    update: dict[Any, Any] = {getattr(FsmRecord, name): value for name, value in fields.items()}
+    update[FsmRecord.version] = FsmRecord.version + 1
     (
-        FsmRecord.insert(key=key, **fields)
-        .on_conflict(conflict_target=[FsmRecord.key], update=fields)
+        FsmRecord.insert(key=key, version=1, **fields)
+        .on_conflict(conflict_target=[FsmRecord.key], update=update)
         .execute()
     )
-    # An empty record is no record: keep the table to users who are mid-flow.
-    FsmRecord.delete().where(
-        (FsmRecord.key == key) & FsmRecord.state.is_null() & (FsmRecord.data == "{}")
-    ).execute()
+    # An emptied row is kept: its version tells Redis, after an outage, that the user left.
+    row = FsmRecord.get(FsmRecord.key == key)
+    return row.state, row.data, row.version
 
 
-def _changed_since(since: dt.datetime) -> list[tuple[str, str | None, dict[str, Any]]]:
+def _changed_since(since: dt.datetime) -> list[tuple[str, Record]]:
     rows = FsmRecord.select().where(FsmRecord.updated_at >= since)
-    return [(r.key, r.state, json.loads(r.data)) for r in rows]
+    return [(r.key, (r.state, r.data, r.version)) for r in rows]
+
+
+def _forget_unversioned() -> int:
+    """Rows written before rows had versions were written during Redis outages only (Redis
+    held the rest): Redis has the newer state, so they must not answer in the next outage."""
+    return FsmRecord.delete().where(FsmRecord.version == 0).execute()
 
 
 class DatabaseStorage(BaseStorage):
@@ -75,28 +89,53 @@ class DatabaseStorage(BaseStorage):
     def _key(self, key: StorageKey) -> str:
         return self.key_builder.build(key)
 
+    async def write_state(self, key: StorageKey, state: StateType = None) -> Record:
+        return await self.db.run(_put, self._key(key), state=_state_name(state))
+
+    async def write_data(self, key: StorageKey, data: Mapping[str, Any]) -> Record:
+        return await self.db.run(_put, self._key(key), data=json.dumps(dict(data), ensure_ascii=False))
+
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
-        await self.db.run(_put, self._key(key), state=_state_name(state))
+        await self.write_state(key, state)
 
     async def get_state(self, key: StorageKey) -> str | None:
         return (await self.db.run(_get_record, self._key(key)))[0]
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        await self.db.run(_put, self._key(key), data=json.dumps(dict(data), ensure_ascii=False))
+        await self.write_data(key, data)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         return (await self.db.run(_get_record, self._key(key)))[1]
 
-    async def changed_since(self, since: dt.datetime) -> list[tuple[str, str | None, dict]]:
+    async def changed_since(self, since: dt.datetime) -> list[tuple[str, Record]]:
         return await self.db.run(_changed_since, since)
+
+    async def forget_unversioned(self) -> int:
+        return await self.db.run(_forget_unversioned)
 
     async def close(self) -> None:
         pass  # the database belongs to the application, not to the storage
 
 
 # -- Redis with failover ------------------------------------------------------------------
+# Copy one database row into Redis unless Redis already holds that version or a newer one.
+# KEYS: state, data, version; ARGV: version, state ('' = none), data as JSON ('' = empty).
+_MIRROR_SCRIPT = """
+local seen = tonumber(redis.call('GET', KEYS[3]) or '0')
+if seen >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[3], ARGV[1])
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
+if ARGV[3] == '' then redis.call('DEL', KEYS[2]) else redis.call('SET', KEYS[2], ARGV[3]) end
+return 1
+"""
+
+# A write committed to the database this long before an outage was noticed may have missed
+# Redis (its Redis call was still timing out): the copy after the outage starts that early.
+OUTAGE_MARGIN = dt.timedelta(seconds=60)
+
+
 class FailoverStorage(BaseStorage):
-    """Redis first; the database storage while Redis is unreachable."""
+    """The database for every write, Redis (a versioned copy) for reads while it answers."""
 
     def __init__(
         self,
@@ -110,9 +149,11 @@ class FailoverStorage(BaseStorage):
         self.fallback = fallback
         self.on_switch = on_switch
         self.probe_interval = probe_interval
-        self.using_redis = True
+        self.using_redis = True  # reads from Redis
+        self._mirroring = True  # writes copied into Redis (again before reads switch back)
         self._degraded_at: dt.datetime | None = None
         self._probe: asyncio.Task[None] | None = None
+        self._mirror_script = redis.redis.register_script(_MIRROR_SCRIPT)
 
     @property
     def backend_name(self) -> str:
@@ -124,12 +165,16 @@ class FailoverStorage(BaseStorage):
             await self.redis.redis.ping()
         except REDIS_ERRORS as exc:
             await self._degrade(exc)
+            return
+        if removed := await self.fallback.forget_unversioned():
+            logger.info("%d FSM rows of an older version left to Redis", removed)
 
     async def _degrade(self, exc: BaseException) -> None:
+        self._mirroring = False
         if not self.using_redis:
             return
         self.using_redis = False
-        self._degraded_at = utcnow() - dt.timedelta(seconds=1)
+        self._degraded_at = utcnow() - OUTAGE_MARGIN
         logger.error("Redis unreachable (%s): FSM state now in the database", type(exc).__name__)
         if self._probe is None or self._probe.done():
             self._probe = asyncio.create_task(self._probe_loop(), name="redis-probe")
@@ -141,8 +186,12 @@ class FailoverStorage(BaseStorage):
             await asyncio.sleep(self.probe_interval)
             try:
                 await self.redis.redis.ping()
+                self._mirroring = True  # writes from now on reach Redis; the copy does the rest
                 await self._copy_back()
             except REDIS_ERRORS:
+                self._mirroring = False
+                continue
+            if not self._mirroring:  # a write failed to reach Redis during the copy
                 continue
             self.using_redis = True
             logger.warning("Redis is back: FSM state in Redis again")
@@ -152,37 +201,45 @@ class FailoverStorage(BaseStorage):
     async def _copy_back(self) -> None:
         """Carry the state users reached during the outage over into Redis."""
         assert self._degraded_at is not None
-        redis, sep = self.redis.redis, self.redis.key_builder.separator
-        for key, state, data in await self.fallback.changed_since(self._degraded_at):
-            # Database keys are the key builder's base key; Redis keys add a part suffix.
-            if state:
-                await redis.set(f"{key}{sep}state", state)
-            else:
-                await redis.delete(f"{key}{sep}state")
-            if data:
-                await redis.set(f"{key}{sep}data", json.dumps(data))
-            else:
-                await redis.delete(f"{key}{sep}data")
+        for key, record in await self.fallback.changed_since(self._degraded_at):
+            await self._to_redis(key, record)
 
-    async def _call(self, name: str, *args: Any) -> Any:
+    async def _to_redis(self, key: str, record: Record) -> None:
+        # Database keys are the key builder's base key; Redis keys add a part suffix.
+        sep = self.redis.key_builder.separator
+        state, data, version = record
+        await self._mirror_script(
+            keys=[f"{key}{sep}state", f"{key}{sep}data", f"{key}{sep}version"],
+            args=[version, state or "", "" if data == "{}" else data],
+        )
+
+    async def _mirror(self, key: StorageKey, record: Record) -> None:
+        if not self._mirroring:
+            return
+        try:
+            await self._to_redis(self.fallback._key(key), record)
+        except REDIS_ERRORS as exc:
+            await self._degrade(exc)
+
+    async def _read(self, name: str, key: StorageKey) -> Any:
         if self.using_redis:
             try:
-                return await getattr(self.redis, name)(*args)
+                return await getattr(self.redis, name)(key)
             except REDIS_ERRORS as exc:
                 await self._degrade(exc)
-        return await getattr(self.fallback, name)(*args)
+        return await getattr(self.fallback, name)(key)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
-        await self._call("set_state", key, state)
+        await self._mirror(key, await self.fallback.write_state(key, state))
 
     async def get_state(self, key: StorageKey) -> str | None:
-        return await self._call("get_state", key)
+        return await self._read("get_state", key)
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        await self._call("set_data", key, data)
+        await self._mirror(key, await self.fallback.write_data(key, data))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        return await self._call("get_data", key)
+        return await self._read("get_data", key)
 
     async def close(self) -> None:
         if self._probe is not None:

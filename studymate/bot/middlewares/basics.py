@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Dispatcher
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update
+
+from studymate.services.enrollment import language_of
+
+logger = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -69,3 +74,16 @@ class InFlight(BaseMiddleware):
         except TimeoutError:
             return False
         return True
+
+
+async def user_language(data: dict[str, Any], default_language: str) -> str:
+    """The sender's language when no identity was looked up for the update (quiz answers skip
+    it); ``default_language`` for a stranger or when the database does not answer."""
+    user, db = data.get("event_from_user"), data.get("db")
+    if user is None or db is None:
+        return default_language
+    try:
+        return await db.run(language_of, user.id, default_language)
+    except Exception:  # only a refusal's wording depends on it
+        logger.warning("could not look up the language of %s", user.id, exc_info=True)
+        return default_language

@@ -15,7 +15,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 
 from studymate.bot.infra.update_outcome import note_outcome
-from studymate.bot.middlewares.basics import Handler
+from studymate.bot.middlewares.basics import Handler, user_language
 from studymate.i18n import t
 from studymate.ops.alerts import AdminAlerter
 from studymate.services.errors import NotFound
@@ -50,8 +50,7 @@ class ErrorMiddleware(BaseMiddleware):
             return await handler(event, data)
         except NotFound:
             # A crafted or outdated button naming someone else's object: refuse, change nothing.
-            # The handler's language switch has ended by now, so the language comes from data.
-            await self._tell_user(_shown(event), t("callback_not_allowed", self._language(data)))
+            await self._tell_user(_shown(event), t("callback_not_allowed", await self._language(data)))
             return None
         except Exception as exc:  # the one place that catches everything, on purpose
             note_outcome("error")
@@ -63,13 +62,17 @@ class ErrorMiddleware(BaseMiddleware):
             runtime = data.get("runtime")
             if runtime is not None and runtime.inflight.stopping:
                 return None  # cut short by the shutdown past its grace period (logged above)
-            await self._tell_user(event, t("error", self._language(data)))
+            await self._tell_user(event, t("error", await self._language(data)))
             await self._tell_admins(exc, user, event)
             return None
 
-    def _language(self, data: dict[str, Any]) -> str:
+    async def _language(self, data: dict[str, Any]) -> str:
+        """The user's language: from the identity, looked up when the update skipped that (a
+        quiz answer), the default when even that fails (the database may be what failed)."""
         identity = data.get("identity")
-        return identity.language if identity is not None else self.default_language
+        if identity is not None:
+            return identity.language
+        return await user_language(data, self.default_language)
 
     async def _tell_user(self, event: TelegramObject, text: str) -> None:
         try:

@@ -15,8 +15,10 @@ import json
 import random
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo
+
+from peewee import IntegrityError
 
 from studymate.db.connection import skip_locked
 from studymate.db.models import Mentor, Quiz, QuizAnswer, QuizAttempt, QuizQuestion, Student, utcnow
@@ -28,6 +30,7 @@ SESSION_GRACE_SECONDS: Final = 60
 LETTERS: Final = ("A", "B", "C", "D")
 LIST_PAGE_SIZE: Final = 5
 REVIEW_PAGE_SIZE: Final = 10
+SLOT_TRIES: Final = 3
 
 
 class Refusal(StrEnum):
@@ -127,22 +130,14 @@ def start(
     if not questions:
         return Refusal.NO_QUESTIONS
     exam = is_exam_mode(quiz, now)
-    if exam:
-        if quiz.available_from is not None and now < quiz.available_from:
-            return Refusal.NOT_STARTED, quiz.available_from
-        started = QuizAttempt.select().where(
-            (QuizAttempt.quiz == quiz.id) & (QuizAttempt.student == student.id)
-        )
-        if started.count() >= quiz.max_attempts:  # any started attempt is consumed, even abandoned
-            return Refusal.MAX_ATTEMPTS
-    for live in live_attempts(student.id):  # one quiz at a time: a practice run is given up
-        _finish(live, now, reason="abandoned", tz=tz)
+    if exam and quiz.available_from is not None and now < quiz.available_from:
+        return Refusal.NOT_STARTED, quiz.available_from
     shuffle = None
     if exam:
         rng = rng or random.SystemRandom()
         shuffle = {str(q.id): "".join(rng.sample(LETTERS, 4)) for q in questions}
     session = sum(question_seconds(q, base_seconds) for q in questions) + SESSION_GRACE_SECONDS
-    attempt = QuizAttempt.create(
+    fields = dict(
         student=student.id,
         quiz=quiz.id,
         total=len(questions),
@@ -156,7 +151,31 @@ def start(
         chat_id=chat_id,
         message_id=message_id,
     )
+    attempt = _exam_attempt(quiz, fields) if exam else QuizAttempt.create(**fields)
+    if attempt is None:
+        return Refusal.MAX_ATTEMPTS
+    for live in live_attempts(student.id):  # one quiz at a time: a practice run is given up
+        if live.id != attempt.id:
+            _finish(live, now, reason="abandoned", tz=tz)
     return _view(attempt, questions[0])
+
+
+def _exam_attempt(quiz: Quiz, fields: dict[str, Any]) -> QuizAttempt | None:
+    """The attempt in the next exam slot, or None when ``max_attempts`` are used (every started
+    attempt counts, finished or not). The unique (student, quiz, slot) index decides between starts
+    racing on several replicas; the one that lost counts again and finds the slot taken."""
+    for _ in range(SLOT_TRIES):
+        taken = QuizAttempt.select().where(
+            (QuizAttempt.quiz == quiz.id) & (QuizAttempt.student == fields["student"])
+        ).count()
+        if taken >= quiz.max_attempts:
+            return None
+        try:
+            with QuizAttempt._meta.database.atomic():  # a savepoint: the loser's transaction goes on
+                return QuizAttempt.create(exam_slot=taken + 1, **fields)
+        except IntegrityError:
+            continue
+    return None
 
 
 def live_attempts(student_id: int) -> list[QuizAttempt]:

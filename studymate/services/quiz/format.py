@@ -69,17 +69,19 @@ ERROR_CODES: Final = frozenset(
     }
 )
 
-_QUESTION_RE: Final = re.compile(r"^(\d{1,4})[ \t]*(#*)[ \t]*\.(?!\d)[ \t]*(.*)$")
-_NUMBER_PAREN_RE: Final = re.compile(r"^\d{1,4}[ \t]*#*[ \t]*\)")
+# No two runs of blanks may meet (as in "[ \t]*#*[ \t]*" with no "#"): a line of blanks that
+# never reaches the dot would then be tried every way of splitting it, quadratic in its length.
+_QUESTION_RE: Final = re.compile(r"^(\d{1,4})[ \t]*(?:(#+)[ \t]*)?\.(?!\d)[ \t]*(.*)$")
+_NUMBER_PAREN_RE: Final = re.compile(r"^\d{1,4}[ \t]*(?:#+[ \t]*)?\)")
 _TOPIC_RE: Final = re.compile(r"^(?:тема|topic|tema)\s*:\s*(.*)$", re.IGNORECASE)
 # Option letters: Latin A–D in either case, plus the Cyrillic look-alikes А, В, С, а, с that a
 # Russian keyboard layout produces (they cannot be told apart on screen).
 _LETTER: Final = "[A-Da-dАВСас]"
 _CYRILLIC_LETTERS: Final = str.maketrans("АВСас", "ABCac")
-_OPTION_RE: Final = re.compile(rf"^({_LETTER})\s*(\**)\s*\)\s*(.*)$")
-_EXTRA_OPTION_RE: Final = re.compile(r"^([E-Ze-z])\s*\**\s*\)")
-_BAD_OPTION_RE: Final = re.compile(rf"^({_LETTER})\s*\**\s*[.:]\s*\S")
-_CYRILLIC_OPTION_RE: Final = re.compile(r"^([А-ЯЁа-яё])\s*\**\s*\)")  # А) Б) В) Г) lists
+_OPTION_RE: Final = re.compile(rf"^({_LETTER})\s*(?:(\*+)\s*)?\)\s*(.*)$")
+_EXTRA_OPTION_RE: Final = re.compile(r"^([E-Ze-z])\s*(?:\*+\s*)?\)")
+_BAD_OPTION_RE: Final = re.compile(rf"^({_LETTER})\s*(?:\*+\s*)?[.:]\s*\S")
+_CYRILLIC_OPTION_RE: Final = re.compile(r"^([А-ЯЁа-яё])\s*(?:\*+\s*)?\)")  # А) Б) В) Г) lists
 _FENCE_RE: Final = re.compile(r"^(`{3,}|~{3,})(.*)$")
 # C0 controls other than tab, LF, VT, FF (CR is normalised away) and DEL never occur in text.
 _CONTROL_RE: Final = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
@@ -243,16 +245,16 @@ def parse_quiz(
     text = normalize_text(text)
     if not text.strip():
         raise QuizFormatError("empty_file")
-    preamble, blocks = _split(text.split("\n"))
+    preamble, blocks, count = _split(text.split("\n"))
     if not blocks:
         for line in preamble:
             _misplaced_question(line)
         raise QuizFormatError("no_questions")
     topic = _topic(preamble)
-    if len(blocks) > MAX_QUESTIONS:
+    if count > MAX_QUESTIONS:
         extra = blocks[MAX_QUESTIONS]
         raise QuizFormatError(
-            "too_many_questions", line=extra.line, limit=MAX_QUESTIONS, count=len(blocks)
+            "too_many_questions", line=extra.line, limit=MAX_QUESTIONS, count=count
         )
     questions = tuple(
         _question(block, next_block=blocks[i + 1] if i + 1 < len(blocks) else None)
@@ -262,35 +264,42 @@ def parse_quiz(
     return ParsedQuiz(title=title, topic=topic, questions=questions)
 
 
-def _split(lines: list[str]) -> tuple[list[_Line], list[_Block]]:
-    """Cut the file into the preamble and question blocks, tracking ``` fences."""
+def _split(lines: list[str]) -> tuple[list[_Line], list[_Block], int]:
+    """Cut the file into the preamble and question blocks, tracking ``` fences; also count
+    the questions. Past one question too many only the count matters: no block is kept."""
     preamble: list[_Line] = []
     blocks: list[_Block] = []
+    count = 0
     fence: str | None = None  # the opening marker while inside a fence
     fence_line = 0
     for number, raw in enumerate(lines, start=1):
         content = raw.rstrip().expandtabs(4)
         stripped = content.strip()
         target = blocks[-1].body if blocks else preamble
+        keep = count <= MAX_QUESTIONS
         if fence is not None:
             closes = stripped.startswith(fence) and not stripped.strip(fence[0])
-            target.append(_Line(number, content, "fence" if closes else "code"))
+            if keep:
+                target.append(_Line(number, content, "fence" if closes else "code"))
             if closes:
                 fence = None
             continue
         header = _QUESTION_RE.match(content)
         if header:
-            number_text, hashes, head = header.groups()
-            blocks.append(_Block(int(number_text), hashes, number, head.strip()))
+            count += 1
+            if count <= MAX_QUESTIONS + 1:
+                number_text, hashes, head = header.groups()
+                blocks.append(_Block(int(number_text), hashes or "", number, head.strip()))
             continue
         opening = _FENCE_RE.match(stripped)
         if opening:
             fence = opening.group(1)
             fence_line = number
-        target.append(_Line(number, content, "fence" if opening else "text"))
+        if keep:
+            target.append(_Line(number, content, "fence" if opening else "text"))
     if fence is not None and blocks:
         blocks[-1].open_fence = fence_line
-    return preamble, blocks
+    return preamble, blocks, count
 
 
 def _topic(preamble: list[_Line]) -> str | None:
@@ -453,7 +462,7 @@ def _options(block: _Block, lines: list[_Line]) -> tuple[tuple[str, str, str, st
     seen: dict[str, str] = {}
     for letter in LETTERS:
         line_number, option_text = found[letter]
-        key = _same_key(option_text)
+        key = option_key(option_text)
         if key in seen:
             raise QuizFormatError(
                 "option_duplicate",
@@ -471,8 +480,11 @@ def _letter(written: str) -> str:
     return written.translate(_CYRILLIC_LETTERS).upper()
 
 
-def _same_key(option: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", option).casefold().split())
+def option_key(option: str) -> str:
+    """What an option looks like: invisible characters (zero-width space and joiners, soft
+    hyphen: Unicode format characters) dropped, case and runs of blanks ignored."""
+    visible = "".join(c for c in unicodedata.normalize("NFC", option) if unicodedata.category(c) != "Cf")
+    return " ".join(visible.casefold().split())
 
 
 def _title_from_file_name(file_name: str | None) -> str:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -34,7 +33,7 @@ from studymate.services import ratings
 from studymate.services.errors import NotFound
 from studymate.services.paging import Page, paginate
 from studymate.services.quiz.authoring import PAGE_SIZE, own_quiz
-from studymate.services.quiz.format import LETTERS, MAX_OPTION, MAX_QUESTION_CHARS
+from studymate.services.quiz.format import LETTERS, MAX_OPTION, MAX_QUESTION_CHARS, option_key
 
 _CYRILLIC_LETTERS: Final = str.maketrans("АВСас", "ABCac")
 
@@ -129,10 +128,6 @@ def clean_text(value: str | None) -> str:
     return text
 
 
-def _option_key(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
-
-
 def clean_option(value: str | None, others: dict[str, str]) -> str:
     """One line of at most 500 characters, different from the ``others`` (letter → text)."""
     text = " ".join((value or "").split())
@@ -141,7 +136,7 @@ def clean_option(value: str | None, others: dict[str, str]) -> str:
     if len(text) > MAX_OPTION:
         raise InvalidQuestion("too_long", limit=MAX_OPTION)
     for letter, other in others.items():
-        if _option_key(other) == _option_key(text):
+        if option_key(other) == option_key(text):
             raise InvalidQuestion("duplicate", other=letter)
     return text
 

@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from studymate.bot.callbacks import Int64
+
 
 class BoardMode(StrEnum):
     SEASON = "season"
@@ -22,4 +24,4 @@ class BoardCb(CallbackData, prefix="board1"):
 
     action: Board = Board.SHOW
     mode: BoardMode = BoardMode.SEASON
-    page: int = 0
+    page: Int64 = 0

@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from studymate.bot.callbacks import Int64
+
 
 class Materials(StrEnum):
     UPLOAD_TO = "up"
@@ -25,9 +27,9 @@ class MaterialsCb(CallbackData, prefix="mt1"):
     """Mentor's material management; ids are checked against the mentor in services."""
 
     action: Materials
-    topic: int = 0
-    material: int = 0
-    page: int = 0
+    topic: Int64 = 0
+    material: Int64 = 0
+    page: Int64 = 0
 
 
 class Library(StrEnum):
@@ -40,6 +42,6 @@ class LibraryCb(CallbackData, prefix="lib1"):
     """Student's view of their mentor's materials."""
 
     action: Library
-    topic: int = 0
-    material: int = 0
-    page: int = 0
+    topic: Int64 = 0
+    material: Int64 = 0
+    page: Int64 = 0

@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from studymate.bot.callbacks import Int64
+
 
 class Messaging(StrEnum):
     PAGE = "p"
@@ -18,5 +20,5 @@ class Messaging(StrEnum):
 
 class MessageCb(CallbackData, prefix="ms1"):
     action: Messaging
-    student: int = 0
-    page: int = 0
+    student: Int64 = 0
+    page: Int64 = 0

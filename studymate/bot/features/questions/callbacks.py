@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from studymate.bot.callbacks import Int64
+
 
 class Questions(StrEnum):
     REPLY = "r"
@@ -14,5 +16,5 @@ class Questions(StrEnum):
 
 class QuestionCb(CallbackData, prefix="ask1"):
     action: Questions
-    question: int = 0
-    page: int = 0
+    question: Int64 = 0
+    page: Int64 = 0

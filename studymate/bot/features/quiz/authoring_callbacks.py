@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from studymate.bot.callbacks import Int64
 from studymate.services.quiz.questions import Field
 
 
@@ -23,7 +24,7 @@ class QuizMenu(StrEnum):
 class QuizMenuCb(CallbackData, prefix="qm1"):
     action: QuizMenu
     archived: bool = False
-    page: int = 0
+    page: Int64 = 0
 
 
 class Draft(StrEnum):
@@ -44,7 +45,7 @@ class DraftCb(CallbackData, prefix="qd1"):
 
     action: Draft
     draft: str = ""
-    page: int = 0
+    page: Int64 = 0
 
 
 class QuizAction(StrEnum):
@@ -58,9 +59,9 @@ class QuizCb(CallbackData, prefix="qz1"):
     """One quiz; ``archived``/``page`` remember the list to go back to."""
 
     action: QuizAction
-    quiz: int
+    quiz: Int64
     archived: bool = False
-    page: int = 0
+    page: Int64 = 0
 
 
 class QuizQuestionAction(StrEnum):
@@ -75,7 +76,7 @@ class QuizQuestionAction(StrEnum):
 
 class QuizQuestionCb(CallbackData, prefix="qq1"):
     action: QuizQuestionAction
-    quiz: int
-    question: int = 0
-    page: int = 0
+    quiz: Int64
+    question: Int64 = 0
+    page: Int64 = 0
     field: Field | None = None

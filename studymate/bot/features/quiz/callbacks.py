@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from studymate.bot.callbacks import Int64
+
 
 class Take(StrEnum):
     RANKED = "r"
@@ -19,14 +21,14 @@ class TakeCb(CallbackData, prefix="tq1"):
     """Student's quiz lists, start, result and review; attempts are checked against the student."""
 
     action: Take
-    quiz: int = 0
-    attempt: int = 0
-    page: int = 0
+    quiz: Int64 = 0
+    attempt: Int64 = 0
+    page: Int64 = 0
 
 
 class AnswerCb(CallbackData, prefix="an1"):
     """An answer names the attempt and the question, so only the current question counts."""
 
-    attempt: int
-    question: int
+    attempt: Int64
+    question: Int64
     letter: str

@@ -71,12 +71,7 @@ def _read_only(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
 
 
-def dump(url: str, target: Path) -> DumpInfo:
-    """Given the live database URL, copy a consistent snapshot into ``target`` (a new file)."""
-    source = path_of(url)
-    if not source.is_file():
-        raise BackupError(f"the database file {source} does not exist")
-    create_private(target)
+def _copy(source: Path, target: Path) -> dict[str, int]:
     try:
         src = sqlite3.connect(source, timeout=30)
     except sqlite3.Error as exc:
@@ -98,6 +93,23 @@ def dump(url: str, target: Path) -> DumpInfo:
         raise BackupError(f"SQLite backup of {source} failed: {exc}") from None
     finally:
         src.close()
+    return counts
+
+
+def dump(url: str, target: Path) -> DumpInfo:
+    """Given the live database URL, copy a consistent snapshot into ``target`` (a new file)."""
+    source = path_of(url)
+    if not source.is_file():
+        raise BackupError(f"the database file {source} does not exist")
+    create_private(target)
+    try:
+        counts = _copy(source, target)
+    except BaseException:
+        # The copy is in WAL mode until it is switched to a self-contained file: a full disk
+        # there leaves its -wal and -shm beside it (the caller removes the file itself).
+        for suffix in SIDECARS:
+            target.with_name(target.name + suffix).unlink(missing_ok=True)
+        raise
     schema = SqliteDatabase(f"{target.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
     try:
         version = migrate.schema_version(schema)
