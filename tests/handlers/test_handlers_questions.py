@@ -1,4 +1,5 @@
-"""Anonymous questions: asked, delivered without identity, answered in a thread (scenarios 17–22)."""
+"""Anonymous questions in process: asked, delivered without identity, answered in a thread
+(scenarios 17–22). Moved from the e2e tier: handler logic only."""
 
 from __future__ import annotations
 
@@ -6,18 +7,16 @@ import pytest
 from e2e import (
     MENTOR_ID,
     STUDENT_ID,
-    Chat,
     button_data,
     inline_labels,
     keyboard_labels,
     make_school,
     plain,
 )
+from inproc import Chat
 
 from studymate.db.models import Question
 from studymate.services import questions
-
-pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
@@ -138,7 +137,7 @@ async def test_mentor_list_of_unanswered_with_reply_buttons(school, fake, run_bo
 
 
 async def test_crafted_reply_to_another_mentors_question_is_refused(school, fake, run_bot):
-    from studymate.bot.features.questions.callbacks import Questions, QuizQuestionCb
+    from studymate.bot.features.questions.callbacks import QuestionCb, Questions
     from studymate.services import enrollment, mentors
     from studymate.services.enrollment import TelegramProfile
 
@@ -148,6 +147,6 @@ async def test_crafted_reply_to_another_mentors_question_is_refused(school, fake
     await run_bot()
     mentor = Chat(fake, MENTOR_ID)
     [menu] = await mentor.send("/start")
-    data = QuizQuestionCb(action=Questions.REPLY, question=foreign.question_id).pack()
+    data = QuestionCb(action=Questions.REPLY, question=foreign.question_id).pack()
     answer = await mentor.click(menu["message_id"], data)
     assert answer["show_alert"] and answer["text"] == plain("callback_not_allowed", "ru")
