@@ -72,3 +72,11 @@ async def test_the_sweeper_steps_when_told(db, fake, run_bot):
     await bot.sweep()
     [now] = [m for m in fake.messages(STUDENT_ID) if m["message_id"] == q1["message_id"]]
     assert "Question 2" in now["text"]
+
+
+async def test_the_example_in_docs_testing(db, fake, run_bot):
+    make_school(fake)
+    bot = await run_bot()
+    [welcome] = await Chat(fake, MENTOR_ID).send("/start")
+    assert welcome["text"] == plain("welcome_mentor", name="Anna")
+    assert [c.method for c in await bot.text(MENTOR_ID, "hello")] == ["sendMessage"]
