@@ -7,7 +7,7 @@ import collections
 import signal
 
 import pytest
-from e2e import MENTOR_ID, STUDENT_ID, Chat, button_data, inline_labels, make_school, plain
+from e2e import MENTOR_ID, STUDENT_ID, Chat, button_data, make_school, plain
 
 from studymate.db.models import Student
 
@@ -43,42 +43,6 @@ async def wait_status(fake, status_id: int, text: str, timeout: float = 60) -> N
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"status is {current['text']!r}, expected {text!r}")
-
-
-async def test_direct_message_text_and_photo(db, fake, run_bot):
-    make_school(fake, students=2, lang="en")
-    await run_bot()
-    mentor = Chat(fake, MENTOR_ID)
-    [picker] = await mentor.send("✉️ Написать ученику")
-    assert inline_labels(picker) == ["📢 Написать всем (2)", "👤 Student0 (@s0)", "👤 Student1 (@s1)", "❌ Отмена"]
-    after = mentor.last_bot_message_id()
-    await mentor.click(picker["message_id"], button_data(picker, "Student0"))
-    [prompt] = await mentor.replies(after)
-    assert prompt["text"] == plain("write_message_to_student", "ru", name="Student0 (@s0)")
-    student = Chat(fake, STUDENT_ID)
-    before = student.last_bot_message_id()
-    [done] = await mentor.send("Hi <there> & welcome")
-    assert done["text"] == plain("message_sent_to_student", "ru", name="Student0 (@s0)")
-    [got] = await student.replies(before)
-    assert got["text"] == plain("mentor_message", "en", text="Hi <there> & welcome")  # student's language
-
-    after = mentor.last_bot_message_id()
-    await mentor.click(picker["message_id"], button_data(picker, "Student0"))
-    await mentor.replies(after)
-    before = student.last_bot_message_id()
-    await fake.send(MENTOR_ID, photo={"content_base64": "iVBORw0KGgo="}, caption="Homework")
-    [photo] = await student.replies(before)
-    assert photo["media_type"] == "photo" and "Homework" in photo["text"] and "None" not in photo["text"]
-
-
-async def test_picker_cancel_deletes_it(db, fake, run_bot):
-    make_school(fake, students=1)
-    await run_bot()
-    mentor = Chat(fake, MENTOR_ID)
-    [picker] = await mentor.send("✉️ Написать ученику")
-    answer = await mentor.click(picker["message_id"], button_data(picker, "Отмена"))
-    assert answer["text"] == plain("cancelled", "ru")
-    assert [m for m in fake.messages(MENTOR_ID) if m["message_id"] == picker["message_id"]][0]["deleted"]
 
 
 async def test_broadcast_200_with_limits_and_429_exactly_once(db, fake, run_bot):
@@ -131,19 +95,3 @@ async def test_broadcast_with_blocked_students(db, fake, run_bot):
     await mentor.click(picker["message_id"], button_data(picker, "📢"))
     [prompt] = await mentor.replies(after)
     assert prompt["text"] == plain("write_broadcast_message", "ru", count=197)
-
-
-async def test_broadcast_cancel_at_confirmation_sends_nothing(db, fake, run_bot):
-    make_school(fake, students=3)
-    await run_bot()
-    mentor = Chat(fake, MENTOR_ID)
-    [picker] = await mentor.send("✉️ Написать ученику")
-    after = mentor.last_bot_message_id()
-    await mentor.click(picker["message_id"], button_data(picker, "📢"))
-    await mentor.replies(after)
-    [confirm] = await mentor.send("Nope")
-    await mentor.click(confirm["message_id"], button_data(confirm, "Отмена"))
-    again = await mentor.click(confirm["message_id"], button_data(confirm, "✅"))
-    assert again["show_alert"]
-    await asyncio.sleep(1.0)
-    assert sum(copies(fake, 3, "Nope").values()) == 0

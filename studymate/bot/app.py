@@ -11,6 +11,7 @@ from studymate.bot.infra import lean_models  # noqa: F401  before aiogram: its m
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
@@ -44,8 +45,10 @@ from studymate.ops.alerts import AdminAlerter
 logger = logging.getLogger(__name__)
 
 
-def create_bot(settings: Settings) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
+    """The Bot; ``session`` replaces the HTTP one (in-process tests answer calls in memory)."""
+    if session is None:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     session.middleware(RetryAfter())
     return Bot(
         token=settings.require_token(),

@@ -101,26 +101,30 @@ class OutboxSender:
         for batch_id in await self.db.run(outbox.complete_unfinished_batches):
             await self._report(bot, batch_id)
         while not self._stop.is_set():
-            claimed_at = time.monotonic()
-            try:
-                rows = await self.db.run(outbox.claim_due, self.batch)
-            except Exception:
-                logger.exception("outbox: cannot claim messages")
-                rows = []
-            if not rows:
+            if not await self.step(bot):
                 self._wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), IDLE_POLL_SECONDS)
-                continue
-            for index, row in enumerate(rows):
-                if self._stop.is_set():
-                    await self._release(rows[index:])
-                    break
-                try:
-                    await self._deliver(bot, row, claimed_at)
-                except Exception:  # one bad row must not stop the sender
-                    logger.exception("outbox: message %s failed unexpectedly", row.id)
-                    await self.db.run(outbox.mark_failed, row.id, "internal error")
+
+    async def step(self, bot: Bot) -> int:
+        """Claim the due messages and send them; how many were claimed (0: nothing due).
+        The loop's one turn; in-process tests call it directly instead of starting the loop."""
+        claimed_at = time.monotonic()
+        try:
+            rows = await self.db.run(outbox.claim_due, self.batch)
+        except Exception:
+            logger.exception("outbox: cannot claim messages")
+            return 0
+        for index, row in enumerate(rows):
+            if self._stop.is_set():
+                await self._release(rows[index:])
+                break
+            try:
+                await self._deliver(bot, row, claimed_at)
+            except Exception:  # one bad row must not stop the sender
+                logger.exception("outbox: message %s failed unexpectedly", row.id)
+                await self.db.run(outbox.mark_failed, row.id, "internal error")
+        return len(rows)
 
     async def _release(self, rows: list[Claimed]) -> None:
         """Rows claimed but not started: back to the queue, attempt not counted."""

@@ -1,27 +1,26 @@
-"""Leaderboards through the real bot: the mentor's pages and modes, the student's top 15."""
+"""Leaderboards in process: the mentor's pages and modes, the student's top 15. Moved from the
+e2e tier: handler logic only."""
 
 from __future__ import annotations
 
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-import pytest
 from e2e import (
     MENTOR_ID,
     STUDENT_ID,
-    Chat,
     button_data,
     inline_labels,
     keyboard_labels,
     make_school,
     plain,
 )
+from inproc import Chat
 
 from studymate.db.models import Mentor, Quiz, QuizAttempt, Student, utcnow
 from studymate.i18n import t
 from studymate.services.ratings import compute_rating, on_attempt_finished
 
-pytestmark = pytest.mark.e2e
 TZ = ZoneInfo("Asia/Tashkent")  # the bot's default TIMEZONE
 
 

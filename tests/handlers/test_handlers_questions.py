@@ -1,4 +1,5 @@
-"""Anonymous questions: asked, delivered without identity, answered in a thread."""
+"""Anonymous questions in process: asked, delivered without identity, answered in a thread.
+Moved from the e2e tier: handler logic only."""
 
 from __future__ import annotations
 
@@ -6,18 +7,16 @@ import pytest
 from e2e import (
     MENTOR_ID,
     STUDENT_ID,
-    Chat,
     button_data,
     inline_labels,
     keyboard_labels,
     make_school,
     plain,
 )
+from inproc import Chat
 
 from studymate.db.models import Question
 from studymate.services import questions
-
-pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture

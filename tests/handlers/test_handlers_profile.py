@@ -1,17 +1,17 @@
-"""👤 Profile through the real bot: setup, validation, view, editing."""
+"""👤 Profile in process: setup, validation, view, editing. Moved from the e2e tier: handler
+logic only."""
 
 from __future__ import annotations
 
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-import pytest
-from e2e import STUDENT_ID, Chat, button_data, inline_labels, keyboard_labels, make_school, plain
+from e2e import STUDENT_ID, button_data, inline_labels, keyboard_labels, make_school, plain
+from inproc import Chat
 
 from studymate.db.models import Quiz, QuizAttempt, Student, utcnow
 from studymate.services.ratings import on_attempt_finished
 
-pytestmark = pytest.mark.e2e
 TZ = ZoneInfo("Asia/Tashkent")
 
 
