@@ -20,7 +20,7 @@ from typing import Any
 from peewee import JOIN
 
 from studymate.config import normalize_language
-from studymate.db.models import Mentor, QuizAttempt, Student, utcnow
+from studymate.db.models import Mentor, QuizAttempt, Student, UserLanguage, utcnow
 
 
 class Role(StrEnum):
@@ -73,11 +73,15 @@ def identify(telegram_id: int, *, ttl: int, default_language: str = "ru") -> Ide
         mentor = Mentor.get_or_none(Mentor.telegram_id == telegram_id)
         if mentor is not None and mentor.is_active:
             return _mentor_identity(telegram_id, mentor, default_language)
-        # An inactive mentor keeps their language (§7.1).
-        language = mentor.language if mentor is not None else default_language
+        # An inactive mentor keeps their language; so does an admin who is neither role.
+        if mentor is not None:
+            language = mentor.language
+        else:
+            chosen = UserLanguage.get_or_none(UserLanguage.telegram_id == telegram_id)
+            language = chosen.language if chosen is not None else None
         return Identity(
             telegram_id, Role.STRANGER, normalize_language(language, default_language),
-            known=mentor is not None,
+            known=language is not None,
         )
     if row["own_mentor"] is not None:  # a mentor with a Student row too: the mentor wins
         mentor = Mentor.get_by_id(row["own_mentor"])
@@ -210,15 +214,28 @@ def revoke_access(telegram_id: int) -> None:
     )
 
 
-def set_language(telegram_id: int, language: str) -> bool:
-    """Store the language on the Mentor row (even inactive) or else the Student row."""
+def set_language(telegram_id: int, language: str, *, keep_for_stranger: bool = False) -> bool:
+    """Store the language on the Mentor row (even inactive) or else the Student row; someone
+    with neither (an admin) keeps it in ``UserLanguage`` when ``keep_for_stranger``."""
     if Mentor.update(language=language).where(Mentor.telegram_id == telegram_id).execute():
         return True
-    return bool(
+    if (
         Student.update(language=language, last_active=utcnow())
         .where(Student.telegram_id == telegram_id)
         .execute()
+    ):
+        return True
+    if not keep_for_stranger:
+        return False
+    (
+        UserLanguage.insert(telegram_id=telegram_id, language=language, updated_at=utcnow())
+        .on_conflict(
+            conflict_target=[UserLanguage.telegram_id],
+            update={UserLanguage.language: language, UserLanguage.updated_at: utcnow()},
+        )
+        .execute()
     )
+    return True
 
 
 def language_of(telegram_id: int, default_language: str) -> str:
@@ -229,6 +246,9 @@ def language_of(telegram_id: int, default_language: str) -> str:
     student = Student.get_or_none(Student.telegram_id == telegram_id)
     if student is not None:
         return normalize_language(student.language, default_language)
+    chosen = UserLanguage.get_or_none(UserLanguage.telegram_id == telegram_id)
+    if chosen is not None:
+        return normalize_language(chosen.language, default_language)
     return default_language
 
 
