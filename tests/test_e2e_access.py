@@ -131,7 +131,7 @@ async def test_student_of_deactivated_mentor_loses_access(db, fake, run_bot):
     chat, _ = await register(fake, STUDENT_ID)
     mentors.deactivate_mentor(MENTOR_ID)
     [refused] = await chat.send("anything")
-    assert refused["text"] == plain("access_denied", "ru")
+    assert refused["text"] == plain("mentor_inactive", "ru")  # the reason, not "join the group"
 
 
 async def test_student_in_two_groups_stays_with_their_mentor(db, fake, run_bot):

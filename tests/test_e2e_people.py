@@ -4,29 +4,26 @@ says the right thing."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 import pytest
-from e2e import ADMIN_ID, GROUP_ID, MENTOR_ID, STUDENT_ID, Chat, button_data, keyboard_labels, plain
+from e2e import (
+    ADMIN_ID,
+    GROUP_ID,
+    MENTOR_ID,
+    STUDENT_ID,
+    TOKEN,
+    Chat,
+    bot_message,
+    button_data,
+    edited_to,
+    keyboard_labels,
+    make_school,
+    plain,
+)
 
+from studymate.db.models import Mentor
 from studymate.services import mentors
 
 pytestmark = pytest.mark.e2e
-
-
-def bot_message(fake, chat_id, message_id):
-    return next(m for m in fake.messages(chat_id) if m["message_id"] == message_id)
-
-
-async def edited_to(fake, chat_id, message_id, text, timeout=10.0):
-    """The message once the bot has edited it to ``text`` (the edit follows the toast)."""
-    deadline = time.monotonic() + timeout
-    while (message := bot_message(fake, chat_id, message_id))["text"] != text:
-        if time.monotonic() > deadline:
-            return message
-        await asyncio.sleep(0.05)
-    return message
 
 
 @pytest.mark.parametrize(("telegram_lang", "lang"), [("en", "en"), ("kaa", "kaa"), ("qq", "kaa")])
@@ -105,3 +102,54 @@ async def test_alerts_reach_an_admin_in_the_language_they_chose(db, fake, run_bo
     english = plain("admin_alert_error", "en", user_id=MENTOR_ID, username="—",
                     error="TelegramBadRequest: x", update_type="CallbackQuery")
     assert alert["text"].split("\n")[0] == english.split("\n")[0]
+
+
+BOT_ID = int(TOKEN.split(":")[0])
+
+
+async def test_a_deactivated_mentor_and_their_students_are_told_so(db, fake, run_bot):
+    make_school(fake, students=1)
+    mentors.deactivate_mentor(MENTOR_ID)
+    await run_bot()
+    [student_start] = await Chat(fake, STUDENT_ID).send("/start")
+    assert student_start["text"] == plain("mentor_inactive", "ru")
+    [student_menu] = await Chat(fake, STUDENT_ID).send(plain("btn_quizzes", "ru"))
+    assert student_menu["text"] == plain("mentor_inactive", "ru")
+    [mentor_start] = await Chat(fake, MENTOR_ID).send("/start")
+    assert mentor_start["text"] == plain("mentor_self_inactive", "ru")
+
+
+async def test_addmentor_checks_the_bot_is_a_group_admin(db, fake, run_bot):
+    await run_bot()
+    fake.add_user(ADMIN_ID, "Admin")
+    admin = Chat(fake, ADMIN_ID)
+    fake.set_member(GROUP_ID, BOT_ID, "member")
+    [refused] = await admin.send(f"/addmentor {MENTOR_ID} {GROUP_ID} Anna")
+    assert refused["text"] == plain("admin_bot_not_admin", "ru", group_chat_id=GROUP_ID)
+    assert Mentor.select().count() == 0
+    fake.set_member(GROUP_ID, BOT_ID, "administrator")
+    [added] = await admin.send(f"/addmentor {MENTOR_ID} {GROUP_ID} Anna")
+    assert added["text"] == plain(
+        "admin_mentor_added", "ru", name="Anna", telegram_id=MENTOR_ID, group_chat_id=GROUP_ID
+    )
+
+
+async def test_deactivate_asks_first_and_activate_brings_the_mentor_back(db, fake, run_bot):
+    make_school(fake, students=2)
+    await run_bot()
+    admin = Chat(fake, ADMIN_ID)
+    [ask] = await admin.send(f"/deactivate {MENTOR_ID}")
+    assert ask["text"] == plain("admin_confirm_deactivate", "ru", name="Anna", students=2)
+    await admin.click(ask["message_id"], button_data(ask, plain("btn_no_cancel", "ru")))
+    kept = await edited_to(fake, ADMIN_ID, ask["message_id"], plain("admin_deactivate_cancelled", "ru"))
+    assert kept["text"] == plain("admin_deactivate_cancelled", "ru")
+    assert Mentor.get(Mentor.telegram_id == MENTOR_ID).is_active
+    [ask] = await admin.send(f"/deactivate {MENTOR_ID}")
+    await admin.click(ask["message_id"], button_data(ask, plain("btn_yes_deactivate", "ru")))
+    done = plain("admin_mentor_deactivated", "ru", name="Anna")
+    assert (await edited_to(fake, ADMIN_ID, ask["message_id"], done))["text"] == done
+    assert not Mentor.get(Mentor.telegram_id == MENTOR_ID).is_active
+    [back] = await admin.send(f"/activate {MENTOR_ID}")
+    assert back["text"] == plain("admin_mentor_activated", "ru", name="Anna")
+    [welcome] = await Chat(fake, STUDENT_ID).send("/start")
+    assert welcome["text"] == plain("welcome_student", "ru", name="Anna")

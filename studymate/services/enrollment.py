@@ -44,6 +44,17 @@ class Identity:
     membership_fresh: bool = False  # student's membership confirmed within the TTL
     quiz_attempt: int | None = None  # a running quiz attempt: other actions wait for it
     quiz_exam: bool = False
+    is_deactivated_mentor: bool = False  # a mentor an admin switched off
+    mentor_deactivated: bool = False  # a student whose mentor was switched off
+
+    @property
+    def denial(self) -> str:
+        """The text key that tells a refused user why (not "join the group" when that is not it)."""
+        if self.is_deactivated_mentor:
+            return "mentor_self_inactive"
+        if self.mentor_deactivated:
+            return "mentor_inactive"
+        return "access_denied"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +92,15 @@ def identify(telegram_id: int, *, ttl: int, default_language: str = "ru") -> Ide
             language = chosen.language if chosen is not None else None
         return Identity(
             telegram_id, Role.STRANGER, normalize_language(language, default_language),
-            known=language is not None,
+            known=language is not None, is_deactivated_mentor=mentor is not None,
         )
+    own_mentor_inactive = False
     if row["own_mentor"] is not None:  # a mentor with a Student row too: the mentor wins
         mentor = Mentor.get_by_id(row["own_mentor"])
         if mentor.is_active:
             return _mentor_identity(telegram_id, mentor, default_language)
         row["language"] = mentor.language
+        own_mentor_inactive = True
     linked = row["mentor"] is not None and bool(row["mentor_active"])
     checked = row["membership_checked_at"]
     fresh = bool(linked and checked is not None and now - checked < dt.timedelta(seconds=ttl))
@@ -103,6 +116,8 @@ def identify(telegram_id: int, *, ttl: int, default_language: str = "ru") -> Ide
         membership_fresh=fresh,
         quiz_attempt=row["attempt"],
         quiz_exam=bool(row["attempt"] is not None and row["exam"]),
+        is_deactivated_mentor=own_mentor_inactive,
+        mentor_deactivated=row["mentor"] is not None and not row["mentor_active"],
     )
 
 

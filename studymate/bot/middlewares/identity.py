@@ -70,7 +70,7 @@ class AccessGate(BaseMiddleware):
             if identity.membership_fresh or await membership.recheck(data["bot"], identity):
                 return await handler(event, data)
             return await _refuse(event, "access_revoked")
-        return await _refuse(event, "access_denied")
+        return await _refuse(event, identity.denial)
 
 
 def _is_quiz_answer(event: TelegramObject) -> bool:

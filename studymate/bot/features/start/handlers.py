@@ -104,7 +104,7 @@ async def admit(
         message.bot, user or message.from_user, identity, language=lang
     )
     if admission.mentor_id is None:
-        await message.answer(t("access_denied", lang))
+        await message.answer(t(identity.denial, lang))
         return
     await message.answer(
         t(welcome_key, lang, name=admission.mentor_name), reply_markup=student_menu(lang)
