@@ -20,7 +20,8 @@ from e2e import (
     plain,
 )
 
-from studymate.db.models import Mentor
+from studymate.bot.limits import room_for
+from studymate.db.models import Mentor, Question
 from studymate.services import mentors
 
 pytestmark = pytest.mark.e2e
@@ -153,3 +154,34 @@ async def test_deactivate_asks_first_and_activate_brings_the_mentor_back(db, fak
     assert back["text"] == plain("admin_mentor_activated", "ru", name="Anna")
     [welcome] = await Chat(fake, STUDENT_ID).send("/start")
     assert welcome["text"] == plain("welcome_student", "ru", name="Anna")
+
+
+async def test_a_question_too_long_to_pass_on_whole_is_refused_not_cut(db, fake, run_bot):
+    make_school(fake, students=1)
+    await run_bot()
+    student = Chat(fake, STUDENT_ID)
+    await student.send(plain("btn_ask_question", "ru"))
+    long_text = "я" * 4090  # Telegram takes it from the student, but not with the heading around it
+    [refused] = await student.send(long_text)
+    room = room_for("anonymous_question", field="text")
+    assert refused["text"] == plain("text_too_long", "ru", limit=room, length=4090)
+    assert Question.select().count() == 0
+    [sent] = await student.send("я" * room)  # still in the form: the shorter text is taken
+    assert sent["text"] == plain("question_sent", "ru")
+    [delivered] = [m for m in fake.messages(MENTOR_ID) if m["outgoing"]]
+    assert delivered["text"].count("я") == room and "…" not in delivered["text"]
+
+
+async def test_a_broadcast_too_long_for_its_heading_is_refused(db, fake, run_bot):
+    make_school(fake, students=2)
+    await run_bot()
+    mentor = Chat(fake, MENTOR_ID)
+    [picker] = await mentor.send(plain("btn_message_students", "ru"))
+    after = mentor.last_bot_message_id()
+    await mentor.click(picker["message_id"], button_data(picker, "📢"))
+    await mentor.replies(after)
+    [refused] = await mentor.send("z" * 4096)
+    room = room_for("mentor_message", field="text")
+    assert refused["text"] == plain("text_too_long", "ru", limit=room, length=4096)
+    [confirm] = await mentor.send("z" * 10)
+    assert confirm["text"] == plain("broadcast_confirm", "ru", count=2)
