@@ -205,3 +205,17 @@ def make_school(fake: FakeTelegram, *, students: int = 1, lang: str = "ru") -> N
 def inline_labels(message: dict[str, Any]) -> list[str]:
     rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
     return [button["text"] for row in rows for button in row]
+
+
+def bot_message(fake, chat_id, message_id):
+    return next(m for m in fake.messages(chat_id) if m["message_id"] == message_id)
+
+
+async def edited_to(fake, chat_id, message_id, text, timeout=10.0):
+    """The message once the bot has edited it to ``text`` (the edit follows the toast)."""
+    deadline = time.monotonic() + timeout
+    while (message := bot_message(fake, chat_id, message_id))["text"] != text:
+        if time.monotonic() > deadline:
+            return message
+        await asyncio.sleep(0.05)
+    return message

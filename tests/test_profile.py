@@ -29,7 +29,7 @@ def test_real_names_are_kept_as_typed(name):
 
 @pytest.mark.parametrize(
     ("text", "name"),
-    [("  али   ВАЛИЕВ ", "али ВАЛИЕВ"), ("Anna\tMaria\n Smith", "Anna Maria Smith")],
+    [("  али   ВАЛИЕВ ", "Али Валиев"), ("Anna\tMaria\n Smith", "Anna Maria Smith")],
 )
 def test_spaces_are_trimmed_and_collapsed(text, name):
     check = check_full_name(text)
@@ -73,7 +73,7 @@ def test_setup_refuses_bad_names_and_keeps_a_good_one_as_typed(db):
     assert not Student.get_by_id(s.id).profile_completed
     assert save_full_name(s.id, "  али   ВАЛИЕВ ").ok
     row = Student.get_by_id(s.id)
-    assert (row.full_name, row.profile_completed) == ("али ВАЛИЕВ", True)
+    assert (row.full_name, row.profile_completed) == ("Али Валиев", True)
 
 
 def test_telegram_name_is_validated_too(db):
@@ -148,3 +148,15 @@ def test_profiles_of_a_generated_school_agree_with_the_attempts(db):
         assert abs(stats.avg_percentage - score / total * 100) <= 0.05
         best = max(a.score / a.total for a in attempts)
         assert stats.best_score / stats.best_total == best
+
+
+@pytest.mark.parametrize(("typed", "stored"), [
+    ("  али   ВАЛИЕВ ", "Али Валиев"),
+    ("o'neil anna-maria", "O'Neil Anna-Maria"),
+    ("ALI VALIEV", "Ali Valiev"),
+    ("Ali McLeod", "Ali McLeod"),  # mixed case is the person's own spelling
+    ("Gʻulom oʻktamov", "Gʻulom Oʻktamov"),  # Uzbek's letter mark does not start a word
+    ("ерғали әлі", "Ерғали Әлі"),
+])
+def test_names_are_stored_tidy(typed, stored):
+    assert check_full_name(typed).name == stored

@@ -48,6 +48,11 @@ def student_menu(lang: str) -> ReplyKeyboardMarkup:
     return _reply_keyboard(STUDENT_MENU, lang)
 
 
+def admin_menu(lang: str | None = None) -> ReplyKeyboardMarkup:
+    """An admin who is neither mentor nor student types commands; the menu only has 🌐."""
+    return _reply_keyboard((("btn_language",),), lang)
+
+
 def cancel_keyboard(lang: str) -> ReplyKeyboardMarkup:
     return _reply_keyboard((("btn_cancel",),), lang)
 

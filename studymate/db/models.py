@@ -336,6 +336,15 @@ class AlertLog(BaseModel):
     suppressed = IntegerField(default=0)
 
 
+class UserLanguage(BaseModel):
+    """The language of someone with neither a Mentor nor a Student row (an admin who is
+    neither), so that /start, admin replies and alerts keep the language they chose."""
+
+    telegram_id = BigIntegerField(unique=True)
+    language = CharField(max_length=5)
+    updated_at = DateTimeField(default=utcnow)
+
+
 MODELS: tuple[type[BaseModel], ...] = (
     Mentor,
     Student,
@@ -356,4 +365,5 @@ MODELS: tuple[type[BaseModel], ...] = (
     AlertLog,
     V1ImportMap,
     WebhookUpdate,
+    UserLanguage,
 )

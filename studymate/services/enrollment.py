@@ -20,7 +20,7 @@ from typing import Any
 from peewee import JOIN
 
 from studymate.config import normalize_language
-from studymate.db.models import Mentor, QuizAttempt, Student, utcnow
+from studymate.db.models import Mentor, QuizAttempt, Student, UserLanguage, utcnow
 
 
 class Role(StrEnum):
@@ -44,6 +44,17 @@ class Identity:
     membership_fresh: bool = False  # student's membership confirmed within the TTL
     quiz_attempt: int | None = None  # a running quiz attempt: other actions wait for it
     quiz_exam: bool = False
+    is_deactivated_mentor: bool = False  # a mentor an admin switched off
+    mentor_deactivated: bool = False  # a student whose mentor was switched off
+
+    @property
+    def denial(self) -> str:
+        """The text key that tells a refused user why (not "join the group" when that is not it)."""
+        if self.is_deactivated_mentor:
+            return "mentor_self_inactive"
+        if self.mentor_deactivated:
+            return "mentor_inactive"
+        return "access_denied"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,17 +84,23 @@ def identify(telegram_id: int, *, ttl: int, default_language: str = "ru") -> Ide
         mentor = Mentor.get_or_none(Mentor.telegram_id == telegram_id)
         if mentor is not None and mentor.is_active:
             return _mentor_identity(telegram_id, mentor, default_language)
-        # An inactive mentor keeps their language.
-        language = mentor.language if mentor is not None else default_language
+        # An inactive mentor keeps their language; so does an admin who is neither role.
+        if mentor is not None:
+            language = mentor.language
+        else:
+            chosen = UserLanguage.get_or_none(UserLanguage.telegram_id == telegram_id)
+            language = chosen.language if chosen is not None else None
         return Identity(
             telegram_id, Role.STRANGER, normalize_language(language, default_language),
-            known=mentor is not None,
+            known=language is not None, is_deactivated_mentor=mentor is not None,
         )
+    own_mentor_inactive = False
     if row["own_mentor"] is not None:  # a mentor with a Student row too: the mentor wins
         mentor = Mentor.get_by_id(row["own_mentor"])
         if mentor.is_active:
             return _mentor_identity(telegram_id, mentor, default_language)
         row["language"] = mentor.language
+        own_mentor_inactive = True
     linked = row["mentor"] is not None and bool(row["mentor_active"])
     checked = row["membership_checked_at"]
     fresh = bool(linked and checked is not None and now - checked < dt.timedelta(seconds=ttl))
@@ -99,6 +116,8 @@ def identify(telegram_id: int, *, ttl: int, default_language: str = "ru") -> Ide
         membership_fresh=fresh,
         quiz_attempt=row["attempt"],
         quiz_exam=bool(row["attempt"] is not None and row["exam"]),
+        is_deactivated_mentor=own_mentor_inactive,
+        mentor_deactivated=row["mentor"] is not None and not row["mentor_active"],
     )
 
 
@@ -210,15 +229,28 @@ def revoke_access(telegram_id: int) -> None:
     )
 
 
-def set_language(telegram_id: int, language: str) -> bool:
-    """Store the language on the Mentor row (even inactive) or else the Student row."""
+def set_language(telegram_id: int, language: str, *, keep_for_stranger: bool = False) -> bool:
+    """Store the language on the Mentor row (even inactive) or else the Student row; someone
+    with neither (an admin) keeps it in ``UserLanguage`` when ``keep_for_stranger``."""
     if Mentor.update(language=language).where(Mentor.telegram_id == telegram_id).execute():
         return True
-    return bool(
+    if (
         Student.update(language=language, last_active=utcnow())
         .where(Student.telegram_id == telegram_id)
         .execute()
+    ):
+        return True
+    if not keep_for_stranger:
+        return False
+    (
+        UserLanguage.insert(telegram_id=telegram_id, language=language, updated_at=utcnow())
+        .on_conflict(
+            conflict_target=[UserLanguage.telegram_id],
+            update={UserLanguage.language: language, UserLanguage.updated_at: utcnow()},
+        )
+        .execute()
     )
+    return True
 
 
 def language_of(telegram_id: int, default_language: str) -> str:
@@ -229,6 +261,9 @@ def language_of(telegram_id: int, default_language: str) -> str:
     student = Student.get_or_none(Student.telegram_id == telegram_id)
     if student is not None:
         return normalize_language(student.language, default_language)
+    chosen = UserLanguage.get_or_none(UserLanguage.telegram_id == telegram_id)
+    if chosen is not None:
+        return normalize_language(chosen.language, default_language)
     return default_language
 
 

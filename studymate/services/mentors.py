@@ -88,11 +88,28 @@ def list_mentors() -> list[MentorInfo]:
     return [_info(m, m.n) for m in query]
 
 
-def deactivate_mentor(telegram_id: int) -> MentorInfo | None:
-    """Deactivate; their students lose access at their next action. None if unknown."""
+def find_mentor(telegram_id: int) -> MentorInfo | None:
     mentor = Mentor.get_or_none(Mentor.telegram_id == telegram_id)
     if mentor is None:
         return None
-    mentor.is_active = False
+    students = Student.select().where(Student.mentor == mentor).count()
+    return _info(mentor, students)
+
+
+def deactivate_mentor(telegram_id: int) -> MentorInfo | None:
+    """Deactivate; their students lose access at their next action. None if unknown."""
+    return _set_active(telegram_id, False)
+
+
+def activate_mentor(telegram_id: int) -> MentorInfo | None:
+    """Switch a deactivated mentor back on; their students come back with them."""
+    return _set_active(telegram_id, True)
+
+
+def _set_active(telegram_id: int, active: bool) -> MentorInfo | None:
+    mentor = Mentor.get_or_none(Mentor.telegram_id == telegram_id)
+    if mentor is None:
+        return None
+    mentor.is_active = active
     mentor.save()
     return _info(mentor)

@@ -16,6 +16,7 @@ window (taken only afterwards, as practice, it counts as practice).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
@@ -56,6 +57,24 @@ def normalize_name(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
 
 
+# A new capital follows a hyphen or an apostrophe (O'Neil); Uzbek's letter marks ʻ and ‘
+# (oʻ, gʻ) are part of a letter and do not start one.
+_WORD_PARTS = re.compile(r"([-'’])")
+
+
+def tidy_case(name: str) -> str:
+    """Capitalise each word typed all in lower or all in upper case ("  али   ВАЛИЕВ " →
+    "Али Валиев", "o'neil anna-maria" → "O'Neil Anna-Maria"); a word typed in mixed case
+    ("McLeod") is the person's own spelling and stays."""
+    words = []
+    for word in normalize_name(name).split(" "):
+        letters = [ch for ch in word if ch.islower() or ch.isupper()]
+        if letters and (all(ch.islower() for ch in letters) or all(ch.isupper() for ch in letters)):
+            word = "".join(part[:1].upper() + part[1:].lower() for part in _WORD_PARTS.split(word))
+        words.append(word)
+    return " ".join(words)
+
+
 def _is_letter(ch: str) -> bool:
     return unicodedata.category(ch)[0] == "L"
 
@@ -74,7 +93,7 @@ def check_full_name(text: str) -> NameCheck:
         return NameCheck(name, NameProblem.INVALID)
     if not all(any(_is_letter(ch) for ch in word) for word in name.split(" ")):
         return NameCheck(name, NameProblem.INVALID)
-    return NameCheck(name, None)
+    return NameCheck(tidy_case(name), None)
 
 
 def telegram_name(first_name: str, last_name: str) -> str:

@@ -16,7 +16,6 @@ from studymate.services.paging import Page, paginate
 
 REPLY_SEPARATOR: Final = "\n\n---\n\n"
 LIST_PAGE_SIZE: Final = 10
-TEXT_MAX: Final = 4000
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +44,7 @@ def ask(student_telegram_id: int, text: str, message_id: int) -> Delivery:
         mentor=mentor.id,
         student=student.id,
         student_telegram_id=student_telegram_id,
-        text=text[:TEXT_MAX],
+        text=text,  # whole: the bot refuses a text too long to pass on, never cuts it
         message_id=message_id,
     )
     return Delivery(question.id, mentor.telegram_id, mentor.language, question.text)

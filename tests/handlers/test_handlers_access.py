@@ -44,7 +44,7 @@ async def test_stranger_gets_picker_then_access_denied_and_nothing_is_stored(db,
     fake.add_user(3001, "Stranger", language_code="en")
     chat = Chat(fake, 3001)
     [picker] = await chat.send("/start")
-    assert picker["text"] == plain("choose_language_first", "ru")
+    assert picker["text"] == plain("choose_language_first", "en")  # Telegram's language
     labels = [b["text"] for row in picker["reply_markup"]["inline_keyboard"] for b in row]
     assert labels == ["Русский", "Qaraqalpaq", "✅ English"]  # Telegram's language pre-selected
     after = chat.last_bot_message_id()
@@ -56,7 +56,7 @@ async def test_stranger_gets_picker_then_access_denied_and_nothing_is_stored(db,
     assert Student.select().count() == 0
     # Any feature is refused too, as a message or as an alert.
     [again] = await chat.send("📚 Materials")
-    assert again["text"] == plain("access_denied", "ru")
+    assert again["text"] == plain("access_denied", "en")
 
 
 async def test_member_becomes_student_in_their_language(db, fake, run_bot):
@@ -127,7 +127,7 @@ async def test_student_of_deactivated_mentor_loses_access(db, fake, run_bot):
     chat, _ = await register(fake, STUDENT_ID)
     mentors.deactivate_mentor(MENTOR_ID)
     [refused] = await chat.send("anything")
-    assert refused["text"] == plain("access_denied", "ru")
+    assert refused["text"] == plain("mentor_inactive", "ru")  # the reason, not "join the group"
 
 
 async def test_student_in_two_groups_stays_with_their_mentor(db, fake, run_bot):

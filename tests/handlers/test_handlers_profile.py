@@ -54,9 +54,9 @@ async def test_setup_validates_keeps_the_name_as_typed_and_yields_to_menu_button
     [reply] = await chat.replies(after)
     assert reply["text"] == plain("not_text_prompt")  # and still waiting for the name
     [reply] = await chat.send("  али   ВАЛИЕВ ")
-    assert reply["text"] == plain("profile_completed", name="али ВАЛИЕВ")
+    assert reply["text"] == plain("profile_completed", name="Али Валиев")
     assert "🏆 Рейтинг" in keyboard_labels(reply)
-    assert (me().full_name, me().profile_completed) == ("али ВАЛИЕВ", True)
+    assert (me().full_name, me().profile_completed) == ("Али Валиев", True)
 
     # Editing: the 🏆 menu button wins over the name input.
     [view] = await chat.send("👤 Профиль")
@@ -67,9 +67,9 @@ async def test_setup_validates_keeps_the_name_as_typed_and_yields_to_menu_button
     assert prompt["text"] == plain("profile_edit_prompt") and keyboard_labels(prompt) == ["❌ Отмена"]
     [board] = await chat.send("🏆 Рейтинг")
     assert board["text"] == plain("leaderboard_empty")
-    assert me().full_name == "али ВАЛИЕВ"
+    assert me().full_name == "Али Валиев"
     [reply] = await chat.send("Ali Valiev")
-    assert reply["text"] != plain("profile_updated") and me().full_name == "али ВАЛИЕВ"
+    assert reply["text"] != plain("profile_updated") and me().full_name == "Али Валиев"
 
 
 async def test_telegram_name_is_validated_too(db, fake, run_bot):

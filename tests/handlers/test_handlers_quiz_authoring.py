@@ -104,11 +104,13 @@ def school(db, fake):
 async def test_duplicate_copy_then_replace_with_ranked_start_now(school, fake, run_bot):
     Student.update(language="kaa").where(Student.telegram_id == STUDENT_ID + 1).execute()
     old = quizzes.publish(1, parse_quiz(EXAMPLE, file_name="a.txt"), mode=SaveMode.NEW, ranked=False).quiz
-    quizzes.publish(1, parse_quiz(EXAMPLE, file_name="a.txt"), mode=SaveMode.COPY, ranked=False)
+    quizzes.publish(1, parse_quiz(EXAMPLE, file_name="a.txt"), mode=SaveMode.COPY, ranked=False,
+                    copy_word="копия")
     bot = await run_bot()
     mentor = Chat(fake, MENTOR_ID)
 
-    # "Python basics" and "Python basics (copy)" exist → "(copy 2)".
+    # "Python basics" and "Python basics (копия)" exist → "(копия 2)", the suffix in the
+    # mentor's language.
     preview = await upload(mentor, fake, EXAMPLE, "basics.txt")
     assert preview["text"].startswith(plain("quiz_duplicate_found", title="Python basics"))
     # the topic line gives title and topic; three questions, the first shown.
@@ -118,7 +120,7 @@ async def test_duplicate_copy_then_replace_with_ranked_start_now(school, fake, r
         ru("btn_view_all_questions"), ru("btn_replace_quiz"), ru("btn_copy_quiz"), ru("btn_cancel_quiz")]
     modes = await press(mentor, fake, preview, ru("btn_copy_quiz"))
     done, _ = await finish(mentor, fake, modes, ru("btn_publish_practice"))
-    assert done["text"] == plain("quiz_published_practice", title="Python basics (copy 2)")
+    assert done["text"] == plain("quiz_published_practice", title="Python basics (копия 2)")
 
     # Replace, as a ranked quiz that starts now; students are told.
     preview = await upload(mentor, fake, EXAMPLE, "basics.txt")
@@ -130,7 +132,7 @@ async def test_duplicate_copy_then_replace_with_ranked_start_now(school, fake, r
     assert new.available_until - new.available_from == dt.timedelta(hours=48)
     assert new.notified_at is not None and abs(new.available_from - utcnow()) < dt.timedelta(seconds=30)
     assert not Quiz.get_by_id(old.id).is_active
-    assert Quiz.select().where(Quiz.is_active).count() == 3  # (copy), (copy 2) and the new one
+    assert Quiz.select().where(Quiz.is_active).count() == 3  # (копия), (копия 2) and the new one
     window = {"start": local(new.available_from), "end": local(new.available_until)}
     assert done["text"] == (
         plain("quiz_scheduled", title="Python basics", **window) + "\n\n" + plain("quiz_students_notified", count=2))

@@ -69,7 +69,9 @@ class Membership:
             results.update(await self.check(bot, user.id, others))
         chosen = enrollment.choose_mentor(identity.mentor_id, results)
         if chosen is None:
-            if identity.student_id is not None:
+            # A deactivated mentor's student keeps the link: the refusal can say why, and
+            # switching the mentor back on brings the student back.
+            if identity.student_id is not None and not identity.mentor_deactivated:
                 await self.db.run(enrollment.revoke_access, user.id)
             return Admission(None)
         if chosen == identity.mentor_id and results.get(chosen) is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from aiogram import BaseMiddleware
@@ -11,7 +12,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 from studymate.bot.features.quiz.callbacks import AnswerCb
 from studymate.bot.infra.access import Membership
 from studymate.bot.middlewares.basics import Handler
-from studymate.config import Settings
+from studymate.config import Settings, normalize_language
 from studymate.db.connection import Db
 from studymate.i18n import t, use_locale
 from studymate.services.enrollment import Role, identify
@@ -38,6 +39,10 @@ class IdentityMiddleware(BaseMiddleware):
             ttl=self.settings.membership_cache_seconds,
             default_language=self.settings.default_language,
         )
+        if not identity.known:
+            # Nothing chosen yet: speak the language their Telegram app uses, if it is ours.
+            spoken = normalize_language(user.language_code, self.settings.default_language)
+            identity = dataclasses.replace(identity, language=spoken)
         data["identity"] = identity
         with use_locale(identity.language):
             return await handler(event, data)
@@ -65,7 +70,7 @@ class AccessGate(BaseMiddleware):
             if identity.membership_fresh or await membership.recheck(data["bot"], identity):
                 return await handler(event, data)
             return await _refuse(event, "access_revoked")
-        return await _refuse(event, "access_denied")
+        return await _refuse(event, identity.denial)
 
 
 def _is_quiz_answer(event: TelegramObject) -> bool:

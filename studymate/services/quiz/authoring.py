@@ -266,12 +266,13 @@ def find_duplicate(mentor_id: int, title: str) -> QuizInfo | None:
     return get_quiz(mentor_id, max(ids))
 
 
-def copy_title(mentor_id: int, title: str) -> str:
-    """The first of "T (copy)", "T (copy 2)", … that no quiz of the mentor uses."""
+def copy_title(mentor_id: int, title: str, copy_word: str = "copy") -> str:
+    """The first of "T (copy)", "T (copy 2)", … that no quiz of the mentor uses; ``copy_word``
+    is the word in the mentor's language."""
     taken = {title_key(other) for _, other, _ in _titles(mentor_id)}
     number = 1
     while True:
-        suffix = " (copy)" if number == 1 else f" (copy {number})"
+        suffix = f" ({copy_word})" if number == 1 else f" ({copy_word} {number})"
         candidate = title[: MAX_TITLE - len(suffix)].rstrip() + suffix
         if title_key(candidate) not in taken:
             return candidate
@@ -295,6 +296,7 @@ def publish(
     start: dt.datetime | None = None,
     now: dt.datetime | None = None,
     notify: Notify | None = None,
+    copy_word: str = "copy",
 ) -> Published:
     """Store an uploaded quiz and publish it; call inside one transaction (``Db.run``).
 
@@ -313,7 +315,7 @@ def publish(
     if mode is SaveMode.REPLACE:
         archived = _archive_same_title(mentor_id, title)
     elif mode is SaveMode.COPY:
-        title = copy_title(mentor_id, title)
+        title = copy_title(mentor_id, title, copy_word)
     opens = (start or now) if ranked else None
     quiz = Quiz.create(
         mentor=mentor_id,

@@ -20,7 +20,7 @@ from studymate.bot.features.messaging.callbacks import MessageCb, Messaging
 from studymate.bot.features.messaging.states import MessageStates
 from studymate.bot.filters import IsMentor, MenuButton
 from studymate.bot.keyboards import button, cancel_keyboard, list_keyboard, mentor_menu
-from studymate.bot.limits import CAPTION_LIMIT, render_fitting
+from studymate.bot.limits import CAPTION_LIMIT, render_fitting, too_long
 from studymate.bot.runtime import Runtime
 from studymate.bot.workers.outbox_sender import send
 from studymate.config import Settings
@@ -48,6 +48,14 @@ class MentorMessage:
     text: str | None
     caption: str | None
     captioned_media: bool
+
+    def refusal(self) -> str | None:
+        """Why it cannot be passed on whole (too long with the heading), or None."""
+        if self.text is not None:
+            return too_long(self.text, "mentor_message", field="text")
+        if self.captioned_media:
+            return too_long(self.caption, "mentor_message", field="text", limit=CAPTION_LIMIT)
+        return None
 
     @classmethod
     def of(cls, message: Message) -> MentorMessage:
@@ -127,6 +135,9 @@ async def one(callback: CallbackQuery, callback_data: MessageCb, state: FSMConte
 
 @inputs.message(MessageStates.one)
 async def message_one(message: Message, state: FSMContext, identity: Identity, db: Db) -> None:
+    if refusal := MentorMessage.of(message).refusal():
+        await message.answer(refusal)  # still in the form: a shorter message is taken
+        return
     student_id = (await state.get_data()).get("student_id")
     await state.clear()
     try:
@@ -161,6 +172,9 @@ async def everyone(callback: CallbackQuery, state: FSMContext, identity: Identit
 
 @inputs.message(MessageStates.broadcast)
 async def broadcast_draft(message: Message, state: FSMContext, db: Db, identity: Identity, settings: Settings) -> None:
+    if refusal := MentorMessage.of(message).refusal():
+        await message.answer(refusal)
+        return
     recipients = await db.run(
         messaging.broadcast_recipients, identity.mentor_id, frozenset(settings.test_student_ids)
     )

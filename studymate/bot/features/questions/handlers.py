@@ -20,7 +20,7 @@ from studymate.bot.keyboards import (
     mentor_menu,
     student_menu,
 )
-from studymate.bot.limits import render_fitting, shorten
+from studymate.bot.limits import render_fitting, shorten, too_long
 from studymate.db.connection import Db
 from studymate.i18n import t
 from studymate.services import questions
@@ -58,6 +58,9 @@ async def deliver(bot: Bot, db: Db, delivery: Delivery) -> bool:
 
 @inputs.message(QuestionStates.question, IsStudent(), F.text)
 async def question_text(message: Message, state: FSMContext, identity: Identity, db: Db) -> None:
+    if refusal := too_long(message.text, "anonymous_question", field="text"):
+        await message.answer(refusal)  # still in the form: a shorter text is taken
+        return
     delivery = await db.run(questions.ask, identity.telegram_id, message.text, message.message_id)
     await state.clear()
     delivered = await deliver(message.bot, db, delivery)
@@ -96,6 +99,9 @@ async def start_reply(callback: CallbackQuery, callback_data: QuestionCb, state:
 
 @inputs.message(QuestionStates.reply, IsMentor(), F.text)
 async def reply_text(message: Message, state: FSMContext, identity: Identity, db: Db) -> None:
+    if refusal := too_long(message.text, "mentor_reply", field="text"):
+        await message.answer(refusal)
+        return
     question_id = (await state.get_data()).get("question_id")
     await state.clear()
     try:

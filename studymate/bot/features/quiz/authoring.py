@@ -212,7 +212,7 @@ async def _publish(
 
     published = await db.run(
         quizzes.publish, identity.mentor_id, parsed, mode=SaveMode(data["mode"]), ranked=ranked,
-        start=start, now=now, notify=notify,
+        start=start, now=now, notify=notify, copy_word=t("quiz_copy_word"),
     )
     quiz = published.quiz
     logger.info("mentor %s published quiz %s (%s)", identity.mentor_id, quiz.id, quiz.quiz_type)

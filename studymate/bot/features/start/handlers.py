@@ -13,7 +13,7 @@ from aiogram.types import Message, User
 from studymate.bot.features.questions.handlers import deliver_pending
 from studymate.bot.filters import MenuButton
 from studymate.bot.infra.access import Membership
-from studymate.bot.keyboards import language_picker, mentor_menu, student_menu
+from studymate.bot.keyboards import admin_menu, language_picker, mentor_menu, student_menu
 from studymate.config import Settings, normalize_language
 from studymate.db.connection import Db
 from studymate.i18n import t
@@ -26,18 +26,26 @@ PUBLIC = {"public": True}
 
 @router.message(CommandStart(), flags=PUBLIC)
 async def start(
-    message: Message, state: FSMContext, identity: Identity, membership: Membership, db: Db
+    message: Message,
+    state: FSMContext,
+    identity: Identity,
+    membership: Membership,
+    db: Db,
+    settings: Settings,
 ) -> None:
     await state.clear()
     if identity.role is Role.MENTOR:
         await greet_mentor(message, identity, db)
     elif not identity.known:
-        # First contact: let them pick a language before anything else.
+        # First contact: let them pick a language before anything else, asked in the
+        # language their Telegram app uses when it is one of ours.
         suggested = normalize_language(message.from_user.language_code, "")
         await message.answer(
             t("choose_language_first"),
             reply_markup=language_picker(selected=suggested or None, start=True),
         )
+    elif identity.role is Role.STRANGER and identity.telegram_id in settings.admin_telegram_ids:
+        await greet_admin(message)
     else:
         await admit(message, identity, membership, welcome_key="welcome_student")
 
@@ -63,6 +71,8 @@ async def cancel(
                 await message.bot.unpin_chat_message(message.chat.id, message_id=finished.message_id)
     if identity.role is Role.MENTOR:
         await greet_mentor(message, identity, db)
+    elif identity.role is Role.STRANGER and identity.telegram_id in settings.admin_telegram_ids:
+        await greet_admin(message)
     else:
         await admit(message, identity, membership, welcome_key="cancelled")
 
@@ -72,6 +82,11 @@ async def greet_mentor(message: Message, identity: Identity, db: Db) -> None:
         t("welcome_mentor", name=identity.mentor_name), reply_markup=mentor_menu(identity.language)
     )
     await deliver_pending(message.bot, db, identity)
+
+
+async def greet_admin(message: Message, lang: str | None = None) -> None:
+    """An admin who is neither mentor nor student: their commands, and the language button."""
+    await message.answer(t("welcome_admin", lang), reply_markup=admin_menu(lang))
 
 
 async def admit(
@@ -89,7 +104,7 @@ async def admit(
         message.bot, user or message.from_user, identity, language=lang
     )
     if admission.mentor_id is None:
-        await message.answer(t("access_denied", lang))
+        await message.answer(t(identity.denial, lang))
         return
     await message.answer(
         t(welcome_key, lang, name=admission.mentor_name), reply_markup=student_menu(lang)

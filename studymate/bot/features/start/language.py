@@ -10,11 +10,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from studymate.bot.callbacks import LanguageCb
-from studymate.bot.features.start.handlers import admit
+from studymate.bot.features.start.handlers import admit, greet_admin
 from studymate.bot.filters import MenuButton
 from studymate.bot.infra.access import Membership
 from studymate.bot.keyboards import language_picker, mentor_menu, student_menu
-from studymate.config import LANGUAGES
+from studymate.config import LANGUAGES, Settings
 from studymate.db.connection import Db
 from studymate.i18n import t
 from studymate.services.enrollment import Identity, Role, set_language
@@ -36,16 +36,23 @@ async def choose(
     identity: Identity,
     db: Db,
     membership: Membership,
+    settings: Settings,
 ) -> None:
     lang = callback_data.code
     if lang not in LANGUAGES:
         await callback.answer(t("callback_not_allowed"), show_alert=True)
         return
-    await db.run(set_language, identity.telegram_id, lang)
+    is_admin = identity.telegram_id in settings.admin_telegram_ids
+    await db.run(set_language, identity.telegram_id, lang, keep_for_stranger=is_admin)
     await callback.answer(t("language_changed", lang))
     with contextlib.suppress(TelegramBadRequest):
-        await callback.message.edit_reply_markup(reply_markup=None)
-    if identity.role is Role.MENTOR:
+        # The picker itself now reads in the chosen language, not in the one it was asked in.
+        await callback.message.edit_text(
+            t("language_chosen", lang, language=t(f"lang_name_{lang}", lang)), reply_markup=None
+        )
+    if identity.role is Role.STRANGER and is_admin:
+        await greet_admin(callback.message, lang)
+    elif identity.role is Role.MENTOR:
         await callback.message.answer(t("language_changed", lang), reply_markup=mentor_menu(lang))
     elif identity.role is Role.STUDENT:
         await callback.message.answer(t("language_changed", lang), reply_markup=student_menu(lang))
