@@ -207,7 +207,7 @@ async def test_mentor_statistics_scenario_16(school, fake, run_bot):
     # Test accounts are left out of every statistic, downloads included (one rule everywhere).
     for uid, material in ((2001, extra), (2001, extra), (2002, intro), (2003, intro), (2003, extra)):
         Download.create(student=Student.get(Student.telegram_id == uid), material=material.id)
-    await run_bot(TEST_STUDENT_IDS="2001")
+    await run_bot(STUDYMATE_TEST_STUDENT_IDS="2001")
     [report] = await Chat(fake, MENTOR_ID).send("📊 Статистика")
     text = report["text"]
     assert f"{plain('stats_students', 'ru')} 2" in text  # the test account is not counted

@@ -69,7 +69,7 @@ async def test_ranked_exam_rules_and_a_quiz_not_open_yet(db, fake, run_bot):
     opens = utcnow().replace(microsecond=0) + dt.timedelta(days=1)
     Quiz.update(available_from=opens, available_until=opens + dt.timedelta(hours=48), notified_at=None
                 ).where(Quiz.id == later.id).execute()
-    await run_bot(QUIZ_QUESTION_SECONDS="60")
+    await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="60")
     chat = Chat(fake, STUDENT_ID)
 
     # 41: a scheduled quiz is listed under Ranked; tapping it tells when it opens.
@@ -130,7 +130,7 @@ async def test_after_the_deadline_review_pages_and_a_retake_that_does_not_rate(d
     ratings.on_attempt_finished(taken.id, tz=TZ)
     rated = rating_rows()
     assert rated and all(row[2] == 9 for row in rated)
-    await run_bot(QUIZ_QUESTION_SECONDS="60")
+    await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="60")
     chat = Chat(fake, STUDENT_ID)
 
     listing = await quiz_list(chat, fake, "🏆")
@@ -184,7 +184,7 @@ async def test_old_buttons_of_an_archived_quiz_and_other_peoples_ids(db, fake, r
     QuizQuestion.create(quiz=foreign, question_text="F", option_a="a", option_b="b", option_c="c",
                         option_d="d", correct_answer="A", order=1)
     other = quiz_engine.start(STUDENT_ID + 1, practice.id, tz=TZ, base_seconds=600)  # someone else's
-    await run_bot(QUIZ_QUESTION_SECONDS="60")
+    await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="60")
     chat = Chat(fake, STUDENT_ID)
     message = await open_quiz(fake, chat, "📚", "Python")
     await tap(fake, chat, message, "b1")
@@ -240,7 +240,7 @@ async def test_an_exam_abandoned_while_the_bot_was_down_is_finalised(db, fake, r
     """Scenarios 43, 45 and 60 (B2, B3): the bot was down for 16 minutes mid-exam."""
     make_school(fake)
     quiz = make_quiz("Exam", 3, ranked=True, correct="BCD")
-    bot = await run_bot(QUIZ_QUESTION_SECONDS="60")
+    bot = await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="60")
     chat = Chat(fake, STUDENT_ID)
     message = await open_quiz(fake, chat, "🏆", "Exam")
     mid = message["message_id"]
@@ -250,7 +250,7 @@ async def test_an_exam_abandoned_while_the_bot_was_down_is_finalised(db, fake, r
     past = utcnow() - dt.timedelta(minutes=16)
     QuizAttempt.update(question_deadline=past, session_deadline=past + dt.timedelta(minutes=3)).execute()
 
-    await run_bot(QUIZ_QUESTION_SECONDS="60")
+    await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="60")
     told = plain("quiz_session_expired", score=1, total=3)
     done = await wait_text(fake, STUDENT_ID, mid, told.split("\n")[0])
     assert done["text"] == told and inline_labels(done) == []  # an exam: the score only
@@ -269,7 +269,7 @@ async def test_countdown_redraws_at_most_once_per_interval_and_tells_the_truth(d
     make_school(fake)
     make_quiz("Clock", 2)
     seconds, every = 7, 2.0
-    await run_bot(QUIZ_QUESTION_SECONDS=str(seconds), QUIZ_COUNTDOWN_SECONDS=str(every))
+    await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS=str(seconds), STUDYMATE_QUIZ_COUNTDOWN_SECONDS=str(every))
     chat = Chat(fake, STUDENT_ID)
     message = await open_quiz(fake, chat, "📚", "Clock")
     mid = message["message_id"]
