@@ -64,7 +64,8 @@ then
 fi
 
 started=$(date +%s)
-"$venv/bin/python" -m PyInstaller --noconfirm --log-level WARN \
+# A fixed hash seed: otherwise the order of files in base_library.zip changes from build to build.
+PYTHONHASHSEED=0 "$venv/bin/python" -m PyInstaller --noconfirm --log-level WARN \
   --distpath "$dist" --workpath "$work" packaging/studymate.spec
 took=$(( $(date +%s) - started ))
 
