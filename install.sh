@@ -24,6 +24,20 @@ readonly PROGRAMS_DROPIN=$DROPIN_DIR/10-programs.conf
 readonly WRAPPER=/usr/local/bin/studymate
 readonly APP=$PREFIX/current/bin/studymate
 readonly TOKEN_RE='^[0-9]{1,20}:[A-Za-z0-9_-]{30,}$'
+# Every setting, without its STUDYMATE_ prefix (tests/test_settings_names.py keeps this in step
+# with studymate/config.py). studymate.env is written with the prefixed names; the bare ones of
+# an --env-file or an older studymate.env are renamed on the way in.
+readonly SETTING_NAMES=(
+  BOT_TOKEN DATABASE_URL REDIS_URL ADMIN_TELEGRAM_IDS TEST_STUDENT_IDS TIMEZONE
+  DEFAULT_LANGUAGE TELEGRAM_API_URL STATE_DIR LOG_DIR RUNTIME_DIR BACKUP_DIR
+  BACKUP_RETENTION_DAYS BACKUP_KEEP_DAILY BACKUP_KEEP_WEEKLY BACKUP_KEEP_MONTHLY BACKUP_TIME
+  BACKUP_MAX_AGE_HOURS LOG_MAX_AGE_DAYS LOG_MAX_TOTAL_MB LOG_ROTATE_INTERVAL
+  MEMBERSHIP_CACHE_SECONDS MEMBERSHIP_CHECK_CONCURRENCY THROTTLE_MESSAGE_SECONDS
+  THROTTLE_CALLBACK_SECONDS QUIZ_QUESTION_SECONDS QUIZ_COUNTDOWN_SECONDS SHUTDOWN_GRACE_SECONDS DB_BUSY_TIMEOUT_SECONDS DB_LOCKED_RETRY_SECONDS
+  DB_THREADS LOG_LEVEL WATCHDOG_INTERVAL HEARTBEAT_STALE_SECONDS DISK_MIN_FREE_MB
+  DISK_MIN_FREE_PERCENT WATCHDOG_MAX_ERRORS HEALTHCHECK_PING_URL TELEGRAM_MODE WEBHOOK_URL
+  WEBHOOK_SECRET HTTP_HOST HTTP_PORT WATCHDOG_HTTP_PORT
+)
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly SRC
 
@@ -42,11 +56,12 @@ upgrade. Where systemd is not PID 1 (containers), it starts `studymate supervise
 background instead.
 
   --unattended         never ask; settings come from --env-file and an existing install
-  --env-file FILE      settings to install (BOT_TOKEN=..., ADMIN_TELEGRAM_IDS=..., any
-                       variable of the README); merged into an existing studymate.env
+  --env-file FILE      settings to install (STUDYMATE_BOT_TOKEN=..., any variable of the
+                       README; v1's BOT_TOKEN=... too); merged into an existing studymate.env
   --no-network-check   do not check the token with Telegram (getMe)
-  --with-postgres      install PostgreSQL, create database and user 'studymate', set DATABASE_URL
-  --with-redis         install Redis and set REDIS_URL
+  --with-postgres      install PostgreSQL, create database and user 'studymate', set
+                       STUDYMATE_DATABASE_URL
+  --with-redis         install Redis and set STUDYMATE_REDIS_URL
   --wheelhouse DIR     install the Python packages from DIR only (offline; made by `pip wheel .`)
   --binary PATH        install this PyInstaller build (its folder or the executable in it)
   --programs LIST      run only these supervisor programs, e.g. bot,logrotate ('all' = default)
@@ -212,6 +227,40 @@ env_set() {  # env_set FILE KEY VALUE: replace every KEY= line by one, or append
   mv "$tmp" "$file"
 }
 
+canonical_key() {  # canonical_key KEY: STUDYMATE_KEY for a setting's bare name, else KEY
+  local name
+  for name in "${SETTING_NAMES[@]}"; do
+    if [ "$1" = "$name" ]; then printf 'STUDYMATE_%s' "$1"; return 0; fi
+  done
+  printf '%s' "$1"
+}
+
+prefix_names() {  # prefix_names FILE: rename bare setting names to STUDYMATE_*, in place
+  local file=$1 line bare key tmp
+  local -A present=()
+  while IFS= read -r line || [ -n "$line" ]; do
+    bare=${line#"${line%%[![:space:]]*}"}
+    bare=${bare#export }
+    [[ $bare =~ ^([A-Za-z_][A-Za-z0-9_]*)= ]] && present[${BASH_REMATCH[1]}]=1
+  done < "$file"
+  tmp=$(mktemp "$(dirname "$file")/.env.XXXXXX")
+  while IFS= read -r line || [ -n "$line" ]; do
+    bare=${line#"${line%%[![:space:]]*}"}
+    bare=${bare#export }
+    if [[ $bare =~ ^([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]]; then
+      key=$(canonical_key "${BASH_REMATCH[1]}")
+      if [ "$key" != "${BASH_REMATCH[1]}" ]; then
+        # The prefixed name already set wins at run time: the bare one is dropped.
+        [ -n "${present[$key]:-}" ] || printf '%s=%s\n' "$key" "${BASH_REMATCH[2]}"
+        continue
+      fi
+    fi
+    printf '%s\n' "$line"
+  done < "$file" > "$tmp"
+  chmod --reference="$file" "$tmp" 2>/dev/null || true
+  mv "$tmp" "$file"
+}
+
 ask() {  # ask PROMPT [silent]: one line from the terminal
   local answer=""
   [ -r /dev/tty ] || die "no terminal to ask on: use --unattended --env-file FILE" 2
@@ -286,6 +335,7 @@ write_settings() {
   if [ -f "$ENV_FILE" ]; then
     existed=1
     cp "$ENV_FILE" "$work"
+    prefix_names "$work"  # an older install wrote TIMEZONE=..., BOT_TOKEN=...
   else
     cat > "$work" <<'EOF'
 # StudyMate settings (see the README, "Configure"). This file holds the bot token: mode 0600.
@@ -299,24 +349,24 @@ EOF
       line=${line#"${line%%[![:space:]]*}"}
       line=${line#export }
       [[ $line =~ ^([A-Za-z_][A-Za-z0-9_]*)= ]] || continue
-      key=${BASH_REMATCH[1]}
+      key=$(canonical_key "${BASH_REMATCH[1]}")
       env_set "$work" "$key" "${line#*=}"  # as written, quotes included
     done < "$env_input"
   fi
   # The operator's CLI (not started by systemd) must find the same folders as the service.
   local key value
-  for key in STATE_DIR LOG_DIR RUNTIME_DIR; do
-    case $key in STATE_DIR) value=$STATE_DIR ;; LOG_DIR) value=$LOG_DIR ;; *) value=$RUN_DIR ;; esac
+  for key in STUDYMATE_STATE_DIR STUDYMATE_LOG_DIR STUDYMATE_RUNTIME_DIR; do
+    case $key in *STATE_DIR) value=$STATE_DIR ;; *LOG_DIR) value=$LOG_DIR ;; *) value=$RUN_DIR ;; esac
     [ -n "$(env_get "$work" "$key")" ] || env_set "$work" "$key" "$value"
   done
 
   local api token rc
-  api=$(env_get "$work" TELEGRAM_API_URL)
+  api=$(env_get "$work" STUDYMATE_TELEGRAM_API_URL)
   api=${api:-https://api.telegram.org}
-  token=$(env_get "$work" BOT_TOKEN)
+  token=$(env_get "$work" STUDYMATE_BOT_TOKEN)
   while :; do
     if [ -z "$token" ]; then
-      [ "$unattended" = 0 ] || die "BOT_TOKEN is missing: put BOT_TOKEN=... into the --env-file" 2
+      [ "$unattended" = 0 ] || die "STUDYMATE_BOT_TOKEN is missing: put STUDYMATE_BOT_TOKEN=... into the --env-file" 2
       echo "Create a bot with @BotFather in Telegram (/newbot) and paste its token."
       token=$(ask "Bot token: " silent)
       [ -n "$token" ] || continue
@@ -327,17 +377,17 @@ EOF
     if [ "$unattended" = 1 ] || [ "$rc" != 1 ]; then die "the bot token was not accepted (see above)" 2; fi
     token=""
   done
-  env_set "$work" BOT_TOKEN "$token"
-  if [ "$unattended" = 0 ] && [ -z "$(env_get "$work" ADMIN_TELEGRAM_IDS)" ]; then
+  env_set "$work" STUDYMATE_BOT_TOKEN "$token"
+  if [ "$unattended" = 0 ] && [ -z "$(env_get "$work" STUDYMATE_ADMIN_TELEGRAM_IDS)" ]; then
     local ids
     ids=$(ask "Telegram ids of the admins who get alerts (comma-separated; @userinfobot tells yours; empty to skip): ")
     if [ -n "$ids" ]; then
       [[ $ids =~ ^[0-9,\ -]+$ ]] || die "admin ids must be numbers separated by commas" 2
-      env_set "$work" ADMIN_TELEGRAM_IDS "${ids// /}"
+      env_set "$work" STUDYMATE_ADMIN_TELEGRAM_IDS "${ids// /}"
     fi
   fi
-  [ -n "$(env_get "$work" ADMIN_TELEGRAM_IDS)" ] ||
-    warn "ADMIN_TELEGRAM_IDS is empty: nobody will be alerted when something breaks"
+  [ -n "$(env_get "$work" STUDYMATE_ADMIN_TELEGRAM_IDS)" ] ||
+    warn "STUDYMATE_ADMIN_TELEGRAM_IDS is empty: nobody will be alerted when something breaks"
 
   [ "$with_postgres" = 0 ] || setup_postgres "$work"
   [ "$with_redis" = 0 ] || setup_redis "$work"
@@ -378,11 +428,11 @@ setup_postgres() {
   pg_port=${pg_port:-5432}
   for _ in $(seq 60); do pg_isready -q -p "$pg_port" && break; sleep 1; done
   pg_isready -q -p "$pg_port" || die "PostgreSQL does not answer on port $pg_port (pg_isready)"
-  url=$(env_get "$work" DATABASE_URL)
+  url=$(env_get "$work" STUDYMATE_DATABASE_URL)
   if [[ $url == postgresql://$USER_NAME:*@127.0.0.1:$pg_port/$USER_NAME ]] && role_exists; then
     say "PostgreSQL: keeping database $USER_NAME and its password"
   elif [ -n "$url" ] && [[ $url != sqlite* ]]; then
-    say "PostgreSQL: DATABASE_URL already points elsewhere; leaving it"
+    say "PostgreSQL: STUDYMATE_DATABASE_URL already points elsewhere; leaving it"
     return 0
   else
     pass=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -392,8 +442,8 @@ setup_postgres() {
     else
       printf "CREATE ROLE %s LOGIN PASSWORD '%s';\n" "$USER_NAME" "$pass" | psql_admin
     fi
-    env_set "$work" DATABASE_URL "postgresql://$USER_NAME:$pass@127.0.0.1:$pg_port/$USER_NAME"
-    say "PostgreSQL: role $USER_NAME ready, DATABASE_URL set (port $pg_port)"
+    env_set "$work" STUDYMATE_DATABASE_URL "postgresql://$USER_NAME:$pass@127.0.0.1:$pg_port/$USER_NAME"
+    say "PostgreSQL: role $USER_NAME ready, STUDYMATE_DATABASE_URL set (port $pg_port)"
   fi
   if [ "$(echo "SELECT 1 FROM pg_database WHERE datname = '$USER_NAME'" | psql_admin -tA)" != 1 ]; then
     echo "CREATE DATABASE $USER_NAME OWNER $USER_NAME ENCODING 'UTF8' TEMPLATE template0;" | psql_admin
@@ -414,9 +464,9 @@ setup_redis() {
   port=${port:-6379}
   for _ in $(seq 30); do redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1 && break; sleep 1; done
   redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1 || die "Redis does not answer on 127.0.0.1:$port"
-  if [ -z "$(env_get "$work" REDIS_URL)" ]; then
-    env_set "$work" REDIS_URL "redis://127.0.0.1:$port/0"
-    say "Redis: REDIS_URL set (port $port)"
+  if [ -z "$(env_get "$work" STUDYMATE_REDIS_URL)" ]; then
+    env_set "$work" STUDYMATE_REDIS_URL "redis://127.0.0.1:$port/0"
+    say "Redis: STUDYMATE_REDIS_URL set (port $port)"
   fi
 }
 
@@ -665,7 +715,8 @@ EOF
     [ "$answer" = purge ] || die "not purged; data kept" 1
   fi
   local url
-  url=$(env_get "$ENV_FILE" DATABASE_URL)
+  url=$(env_get "$ENV_FILE" STUDYMATE_DATABASE_URL)
+  [ -n "$url" ] || url=$(env_get "$ENV_FILE" DATABASE_URL)  # written by an older install.sh
   if [[ $url =~ ^postgresql://$USER_NAME:[^@]*@127\.0\.0\.1:([0-9]+)/$USER_NAME$ ]] && command -v psql >/dev/null; then
     pg_port=${BASH_REMATCH[1]}
     echo "DROP DATABASE IF EXISTS $USER_NAME;" | psql_admin || warn "could not drop database $USER_NAME"
@@ -703,4 +754,5 @@ cleanup() {
 }
 trap cleanup EXIT
 
-main "$@"
+# Sourced (tests call single functions), it only defines them.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi

@@ -203,16 +203,16 @@ def main() -> int:
     control = Control(base_url)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work),
-        "BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": base_url, "STUDYMATE_ENV_FILE": os.devnull,
-        "DATABASE_URL": f"sqlite:///{work / 'state' / 'studymate.db'}",
-        "STATE_DIR": str(work / "state"), "LOG_DIR": str(work / "log"), "RUNTIME_DIR": str(work / "run"),
-        "THROTTLE_MESSAGE_SECONDS": "0", "THROTTLE_CALLBACK_SECONDS": "0",
-        "ADMIN_TELEGRAM_IDS": str(MENTOR),
+        "STUDYMATE_BOT_TOKEN": TOKEN, "STUDYMATE_TELEGRAM_API_URL": base_url, "STUDYMATE_ENV_FILE": os.devnull,
+        "STUDYMATE_DATABASE_URL": f"sqlite:///{work / 'state' / 'studymate.db'}",
+        "STUDYMATE_STATE_DIR": str(work / "state"), "STUDYMATE_LOG_DIR": str(work / "log"), "STUDYMATE_RUNTIME_DIR": str(work / "run"),
+        "STUDYMATE_THROTTLE_MESSAGE_SECONDS": "0", "STUDYMATE_THROTTLE_CALLBACK_SECONDS": "0",
+        "STUDYMATE_ADMIN_TELEGRAM_IDS": str(MENTOR),
     }
     env.update(item.split("=", 1) for item in args.env)
     studymate = [sys.executable, "-m", "studymate"]
     subprocess.run([*studymate, "migrate"], env=env, cwd=work, check=True, capture_output=True)
-    seed(env["DATABASE_URL"], control)
+    seed(env["STUDYMATE_DATABASE_URL"], control)
     proc = subprocess.Popen(
         [*studymate, "supervise", "--programs", ",".join(programs)], env=env, cwd=work,
         stdout=subprocess.DEVNULL, stderr=(work / "supervise.out").open("wb"),

@@ -66,9 +66,9 @@ async def run(students: int, database_url: str | None) -> None:
         for n in range(students):
             fake.add_user(FIRST_STUDENT + n, f"S{n}")
         fake.set_limits(per_chat_per_second=1, global_per_second=30, group_per_minute=20)
-        env = {**os.environ, "BOT_TOKEN": TOKEN, "DATABASE_URL": url, "TELEGRAM_API_URL": fake.base_url,
-               "STATE_DIR": str(workdir), "RUNTIME_DIR": str(workdir), "LOG_DIR": str(workdir),
-               "STUDYMATE_ENV_FILE": os.devnull, "THROTTLE_MESSAGE_SECONDS": "0", "THROTTLE_CALLBACK_SECONDS": "0"}
+        env = {**os.environ, "STUDYMATE_BOT_TOKEN": TOKEN, "STUDYMATE_DATABASE_URL": url, "STUDYMATE_TELEGRAM_API_URL": fake.base_url,
+               "STUDYMATE_STATE_DIR": str(workdir), "STUDYMATE_RUNTIME_DIR": str(workdir), "STUDYMATE_LOG_DIR": str(workdir),
+               "STUDYMATE_ENV_FILE": os.devnull, "STUDYMATE_THROTTLE_MESSAGE_SECONDS": "0", "STUDYMATE_THROTTLE_CALLBACK_SECONDS": "0"}
         bot = await asyncio.create_subprocess_exec(sys.executable, "-m", "studymate", "bot", env=env,
                                                    stderr=asyncio.subprocess.DEVNULL)
         try:

@@ -108,11 +108,11 @@ async def run(students: int, questions: int, database_url: str | None, redis_url
     async with FakeTelegram() as fake:
         for n in range(students):
             fake.add_user(FIRST + n, f"S{n}")
-        env = {**os.environ, "BOT_TOKEN": TOKEN, "DATABASE_URL": url, "TELEGRAM_API_URL": fake.base_url,
-               "STATE_DIR": str(workdir), "RUNTIME_DIR": str(workdir), "LOG_DIR": str(workdir),
-               "STUDYMATE_ENV_FILE": os.devnull, "THROTTLE_MESSAGE_SECONDS": "0",
-               "THROTTLE_CALLBACK_SECONDS": "0", "QUIZ_QUESTION_SECONDS": "600",
-               "REDIS_URL": redis_url or ""}
+        env = {**os.environ, "STUDYMATE_BOT_TOKEN": TOKEN, "STUDYMATE_DATABASE_URL": url, "STUDYMATE_TELEGRAM_API_URL": fake.base_url,
+               "STUDYMATE_STATE_DIR": str(workdir), "STUDYMATE_RUNTIME_DIR": str(workdir), "STUDYMATE_LOG_DIR": str(workdir),
+               "STUDYMATE_ENV_FILE": os.devnull, "STUDYMATE_THROTTLE_MESSAGE_SECONDS": "0",
+               "STUDYMATE_THROTTLE_CALLBACK_SECONDS": "0", "STUDYMATE_QUIZ_QUESTION_SECONDS": "600",
+               "STUDYMATE_REDIS_URL": redis_url or ""}
         bot = await asyncio.create_subprocess_exec(sys.executable, "-m", "studymate", "bot", env=env,
                                                    stderr=asyncio.subprocess.DEVNULL)
         try:

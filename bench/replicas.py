@@ -78,14 +78,14 @@ async def run_once(replicas: int, args: argparse.Namespace, nginx: str) -> tuple
                 fake.add_user(FIRST + n, f"S{n}")
             env = {
                 "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir),
-                "BOT_TOKEN": TOKEN, "DATABASE_URL": url, "REDIS_URL": args.redis,
-                "TELEGRAM_API_URL": fake.base_url, "STATE_DIR": str(workdir),
-                "LOG_DIR": str(workdir), "STUDYMATE_ENV_FILE": os.devnull,
-                "THROTTLE_MESSAGE_SECONDS": "0", "THROTTLE_CALLBACK_SECONDS": "0",
+                "STUDYMATE_BOT_TOKEN": TOKEN, "STUDYMATE_DATABASE_URL": url, "STUDYMATE_REDIS_URL": args.redis,
+                "STUDYMATE_TELEGRAM_API_URL": fake.base_url, "STUDYMATE_STATE_DIR": str(workdir),
+                "STUDYMATE_LOG_DIR": str(workdir), "STUDYMATE_ENV_FILE": os.devnull,
+                "STUDYMATE_THROTTLE_MESSAGE_SECONDS": "0", "STUDYMATE_THROTTLE_CALLBACK_SECONDS": "0",
                 # No countdown redraws during the run: quiz_load's students take any change
                 # of the message for the next question.
-                "QUIZ_QUESTION_SECONDS": "600", "QUIZ_COUNTDOWN_SECONDS": "3600",
-                "LOG_LEVEL": "WARNING",
+                "STUDYMATE_QUIZ_QUESTION_SECONDS": "600", "STUDYMATE_QUIZ_COUNTDOWN_SECONDS": "3600",
+                "STUDYMATE_LOG_LEVEL": "WARNING",
             }
             cluster = Cluster(nginx, workdir, replicas, env)
             await cluster.start()

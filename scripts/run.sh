@@ -21,19 +21,20 @@ fi
 
 env_file=studymate.env
 if [ ! -f "$env_file" ]; then
-  token=${BOT_TOKEN:-}
+  token=${STUDYMATE_BOT_TOKEN:-${BOT_TOKEN:-}}
   if [ -z "$token" ]; then
     read -r -s -p "Bot token from @BotFather: " token
     echo
   fi
   umask 077
   {
-    echo "BOT_TOKEN=$token"
-    echo "STATE_DIR=$PWD/var/lib"
-    echo "LOG_DIR=$PWD/var/log"
-    echo "RUNTIME_DIR=$PWD/var/run"
+    echo "STUDYMATE_BOT_TOKEN=$token"
+    echo "STUDYMATE_STATE_DIR=$PWD/var/lib"
+    echo "STUDYMATE_LOG_DIR=$PWD/var/log"
+    echo "STUDYMATE_RUNTIME_DIR=$PWD/var/run"
   } > "$env_file"
-  echo "wrote $env_file (mode 0600); edit it to add ADMIN_TELEGRAM_IDS, DATABASE_URL, REDIS_URL"
+  echo "wrote $env_file (mode 0600); edit it to add STUDYMATE_ADMIN_TELEGRAM_IDS," \
+    "STUDYMATE_DATABASE_URL, STUDYMATE_REDIS_URL"
 fi
 export STUDYMATE_ENV_FILE="$PWD/$env_file"
 

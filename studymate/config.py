@@ -1,21 +1,36 @@
 """Settings: one object built in each process's entry point and passed down.
 
-Sources, highest priority first: the process environment, ``$STUDYMATE_ENV_FILE`` (or
-``/etc/studymate/studymate.env`` when it exists), then ``./.env`` so a v1 checkout keeps working.
-A bad value raises :class:`ConfigError` whose message is one line naming the variable and the fix.
+Every variable is named ``STUDYMATE_<FIELD>`` (``STUDYMATE_BACKUP_<FIELD>`` and
+``STUDYMATE_LOG_<FIELD>`` for the ``backup`` and ``logs`` sections), so a generic ``HTTP_PORT``
+exported for something else never configures StudyMate. v1's names (``BOT_TOKEN``,
+``DATABASE_URL``, ``REDIS_URL``, ``ADMIN_TELEGRAM_IDS``, ``TEST_STUDENT_IDS``, ``BACKUP_*``) are
+still accepted; the prefixed name wins when both are set.
+
+Sources, highest priority first: the process environment, then the installation's env file
+(``$STUDYMATE_ENV_FILE``, else ``/etc/studymate/studymate.env`` when readable), then ``./.env``
+only when no installation env file is in use and the working directory is a StudyMate checkout
+(see :func:`env_files`). A bad value raises :class:`ConfigError` whose message is one line
+naming the variable and the fix.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import zoneinfo
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 SYSTEM_ENV_FILE: Final = Path("/etc/studymate/studymate.env")
 LANGUAGES: Final = ("ru", "kaa", "en")
@@ -24,6 +39,17 @@ TOKEN_RE: Final = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{30,}$")
 DB_SCHEMES: Final = ("sqlite", "postgres", "postgresql")
 WEBHOOK_SECRET_RE: Final = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what the Bot API allows
 HOST_RE: Final = re.compile(r"[A-Za-z0-9._:-]+")  # a host name, IPv4 or IPv6 address
+PREFIX: Final = "STUDYMATE_"
+# v1's names, still read so a v1 env file works; the section ``backup`` also takes BACKUP_*.
+V1_NAMES: Final = {
+    "bot_token": "BOT_TOKEN",
+    "database_url": "DATABASE_URL",
+    "redis_url": "REDIS_URL",
+    "admin_telegram_ids": "ADMIN_TELEGRAM_IDS",
+    "test_student_ids": "TEST_STUDENT_IDS",
+}
+# Each section's part of the variable name, and whether v1 also read it unprefixed.
+SECTIONS: Final = {"backup": ("BACKUP_", True), "logs": ("LOG_", False)}
 
 
 class ConfigError(Exception):
@@ -69,9 +95,45 @@ def _default_dirs() -> dict[str, Path]:
     }
 
 
+class BackupSettings(BaseModel):
+    """Nightly backups: where they go, when they run, which ones are kept."""
+
+    dir: Path | None = None  # None: STATE_DIR/backups (Settings fills it in)
+    retention_days: int = Field(default=30, ge=1)
+    keep_daily: int = Field(default=7, ge=0)
+    keep_weekly: int = Field(default=4, ge=0)
+    keep_monthly: int = Field(default=12, ge=0)
+    time: str = "03:00"  # local time (TIMEZONE) of the nightly run
+    max_age_hours: float = Field(default=36, ge=0)  # the watchdog's limit; 0 turns the check off
+
+    @field_validator("time")
+    @classmethod
+    def _check_time(cls, value: str) -> str:
+        try:
+            return dt.time.fromisoformat(value.strip()).strftime("%H:%M")
+        except ValueError:
+            raise ValueError(f"{value!r} is not a time of day: use HH:MM, e.g. 03:00") from None
+
+    @property
+    def at(self) -> dt.time:
+        return dt.time.fromisoformat(self.time)
+
+
+class LogSettings(BaseModel):
+    """What ``studymate logrotate`` keeps of the rotated logs in LOG_DIR."""
+
+    max_age_days: float = Field(default=30, gt=0)
+    max_total_mb: float = Field(default=200, gt=0)
+    rotate_interval: float = Field(default=600, gt=0)  # seconds between passes
+
+    @property
+    def max_total_bytes(self) -> int:
+        return int(self.max_total_mb * 1024 * 1024)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=(".env",), env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=None, env_file_encoding="utf-8", extra="forbid", case_sensitive=False
     )
 
     bot_token: SecretStr | None = None
@@ -85,11 +147,8 @@ class Settings(BaseSettings):
     state_dir: Path = Field(default_factory=lambda: _default_dirs()["state_dir"])
     log_dir: Path = Field(default_factory=lambda: _default_dirs()["log_dir"])
     runtime_dir: Path = Field(default_factory=lambda: _default_dirs()["runtime_dir"])
-    backup_dir: Path | None = None
-    backup_retention_days: int = Field(default=30, ge=1)
-    log_max_age_days: float = Field(default=30, gt=0)
-    log_max_total_mb: float = Field(default=200, gt=0)
-    log_rotate_interval: float = Field(default=600, gt=0)
+    backup: BackupSettings = Field(default_factory=BackupSettings)
+    logs: LogSettings = Field(default_factory=LogSettings)
     membership_cache_seconds: int = Field(default=300, ge=0)
     membership_check_concurrency: int = Field(default=10, ge=1)
     throttle_message_seconds: float = Field(default=0.5, ge=0)
@@ -108,11 +167,10 @@ class Settings(BaseSettings):
     heartbeat_stale_seconds: float = Field(default=90, gt=0)
     disk_min_free_mb: float = Field(default=500, ge=0)
     disk_min_free_percent: float = Field(default=10, ge=0, le=100)
-    backup_max_age_hours: float = Field(default=36, ge=0)
     watchdog_max_errors: int = Field(default=20, ge=0)  # ERROR lines in bot.log per 10 minutes
     healthcheck_ping_url: SecretStr | None = None  # dead-man's switch, GET while healthy
-    # Webhook mode (several replicas behind nginx): Telegram POSTs updates to WEBHOOK_URL,
-    # whose path this bot serves on HTTP_HOST:HTTP_PORT; WEBHOOK_SECRET proves it was Telegram.
+    # Webhook mode (several replicas behind nginx): Telegram POSTs updates to the webhook URL,
+    # whose path this bot serves on http_host:http_port; the secret proves it was Telegram.
     telegram_mode: Literal["polling", "webhook"] = "polling"
     webhook_url: str = ""
     webhook_secret: SecretStr | None = None
@@ -120,6 +178,28 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8390, ge=0, le=65535)
     watchdog_http_port: int = Field(default=8391, ge=0, le=65535)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then the env files, each under our names only."""
+        return (
+            init_settings,
+            _Variables(settings_cls, getattr(env_settings, "env_vars", {})),
+            _Variables(settings_cls, getattr(dotenv_settings, "env_vars", {})),
+        )
+
+    @model_validator(mode="after")
+    def _fill_backup_dir(self) -> Settings:
+        if self.backup.dir is None:
+            self.backup.dir = self.state_dir / "backups"
+        return self
 
     @field_validator("admin_telegram_ids", "test_student_ids", mode="before")
     @classmethod
@@ -246,16 +326,12 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.state_dir / 'studymate.db'}"
 
     @property
-    def effective_backup_dir(self) -> Path:
-        return self.backup_dir or self.state_dir / "backups"
-
-    @property
     def heartbeat_file(self) -> Path:
         return self.runtime_dir / "bot.heartbeat"
 
     @property
     def webhook_path(self) -> str:
-        """The path of ``WEBHOOK_URL``: the route the bot serves (nginx forwards it as is)."""
+        """The path of the webhook URL: the route the bot serves (nginx forwards it as is)."""
         return urlsplit(self.webhook_url).path or "/"
 
     def require_webhook(self) -> None:
@@ -264,46 +340,128 @@ class Settings(BaseSettings):
             return
         if not self.webhook_url:
             raise ConfigError(
-                "WEBHOOK_URL is not set: TELEGRAM_MODE=webhook needs the public https URL "
-                "Telegram posts updates to, such as https://bot.example.org/telegram/webhook"
+                "STUDYMATE_WEBHOOK_URL is not set: STUDYMATE_TELEGRAM_MODE=webhook needs the "
+                "public https URL Telegram posts updates to, such as "
+                "https://bot.example.org/telegram/webhook"
             )
         if self.webhook_secret is None:
             raise ConfigError(
-                "WEBHOOK_SECRET is not set: TELEGRAM_MODE=webhook needs a secret token "
-                "(1-256 characters A-Z a-z 0-9 _ -), for example from: openssl rand -hex 32"
+                "STUDYMATE_WEBHOOK_SECRET is not set: STUDYMATE_TELEGRAM_MODE=webhook needs a "
+                "secret token (1-256 characters A-Z a-z 0-9 _ -), for example from: "
+                "openssl rand -hex 32"
             )
         if not self.http_port:
             raise ConfigError(
-                "HTTP_PORT is 0: TELEGRAM_MODE=webhook serves the webhook on HTTP_PORT; "
-                "give each replica its own port, such as 8390, 8392, 8394"
+                "STUDYMATE_HTTP_PORT is 0: STUDYMATE_TELEGRAM_MODE=webhook serves the webhook on "
+                "STUDYMATE_HTTP_PORT; give each replica its own port, such as 8390, 8392, 8394"
             )
 
     def require_token(self) -> str:
         if self.bot_token is None:
             raise ConfigError(
-                "BOT_TOKEN is not set: create a bot with @BotFather in Telegram and put its "
-                "token into /etc/studymate/studymate.env as BOT_TOKEN=..."
+                "STUDYMATE_BOT_TOKEN is not set: create a bot with @BotFather in Telegram and put "
+                "its token into /etc/studymate/studymate.env as STUDYMATE_BOT_TOKEN=..."
             )
         return self.bot_token.get_secret_value()
 
 
-def _env_files() -> tuple[Path, ...]:
-    """Files read below the environment; later files win over earlier ones."""
-    files: list[Path] = [Path(".env")]
+def env_names(path: tuple[str, ...]) -> tuple[str, ...]:
+    """The variables that set the field at ``path``, the one that wins first.
+
+    ``("http_port",)`` → ``STUDYMATE_HTTP_PORT``; ``("bot_token",)`` → ``STUDYMATE_BOT_TOKEN``,
+    ``BOT_TOKEN``; ``("backup", "dir")`` → ``STUDYMATE_BACKUP_DIR``, ``BACKUP_DIR``.
+    """
+    if len(path) == 2 and path[0] in SECTIONS:
+        part, v1_too = SECTIONS[path[0]]
+        name = part + path[1].upper()
+        return (PREFIX + name, name) if v1_too else (PREFIX + name,)
+    v1 = V1_NAMES.get(path[0])
+    return (PREFIX + path[0].upper(), v1) if v1 else (PREFIX + path[0].upper(),)
+
+
+def all_env_names() -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Every field of :class:`Settings` (sections expanded) and the variables that set it."""
+    paths: list[tuple[str, ...]] = []
+    for name, field in Settings.model_fields.items():
+        if name in SECTIONS:
+            section: type[BaseModel] = field.annotation  # type: ignore[assignment]
+            paths.extend((name, sub) for sub in section.model_fields)
+        else:
+            paths.append((name,))
+    return {path: env_names(path) for path in paths}
+
+
+class _Variables(PydanticBaseSettingsSource):
+    """The values of one set of variables (the environment, or the env files) under our names.
+
+    Nothing else is looked at: a variable that is not one of :func:`all_env_names` is ignored.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], variables: Mapping[str, str | None]):
+        super().__init__(settings_cls)
+        self.variables = {key.upper(): value for key, value in variables.items()}
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ maps every name at once
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for path, names in all_env_names().items():
+            value = next((self.variables[n] for n in names if self.variables.get(n) is not None), None)
+            if value is None:
+                continue
+            if len(path) == 2:
+                found.setdefault(path[0], {})[path[1]] = value
+            else:
+                found[path[0]] = value
+        return found
+
+
+def is_checkout(folder: Path) -> bool:
+    """A StudyMate source checkout: its package folder and build files are there."""
+    return (folder / "studymate" / "config.py").is_file() and (folder / "pyproject.toml").is_file()
+
+
+def env_files() -> tuple[Path, ...]:
+    """The env file read below the environment (none, or one).
+
+    An installation's file (``$STUDYMATE_ENV_FILE``, else ``/etc/studymate/studymate.env`` when
+    it is readable) is the only one read. ``./.env`` is read only without one, and only in a
+    StudyMate checkout: an operator running ``sudo studymate backup restore`` from a folder
+    holding some other program's (or v1's) ``.env`` must not pick up its DATABASE_URL.
+    """
     explicit = os.environ.get("STUDYMATE_ENV_FILE")
     if explicit:
-        files.append(Path(explicit))
-    elif SYSTEM_ENV_FILE.is_file() and os.access(SYSTEM_ENV_FILE, os.R_OK):
-        files.append(SYSTEM_ENV_FILE)
-    return tuple(files)
+        return (Path(explicit),)
+    if SYSTEM_ENV_FILE.is_file() and os.access(SYSTEM_ENV_FILE, os.R_OK):
+        return (SYSTEM_ENV_FILE,)
+    if is_checkout(Path.cwd()):
+        return (Path(".env"),)
+    return ()
+
+
+def _variable_for(path: tuple[str | int, ...], files: tuple[Path, ...]) -> str:
+    """The variable to name in an error about ``path``: the one that was set, else ours."""
+    names = env_names(tuple(str(p) for p in path[:2]))
+    from dotenv import dotenv_values  # only on the error path
+
+    sources: list[Mapping[str, str | None]] = [os.environ]
+    sources += [dotenv_values(f) for f in reversed(files) if f.is_file()]
+    for source in sources:
+        upper = {key.upper() for key in source}
+        for name in names:
+            if name in upper:
+                return name
+    return names[0]
 
 
 def load_settings(**overrides: object) -> Settings:
     """Build Settings, turning pydantic's report into one actionable line."""
+    files = env_files()
     try:
-        return Settings(_env_file=_env_files(), **overrides)  # type: ignore[call-arg]
+        return Settings(_env_file=files, **overrides)  # type: ignore[call-arg]
     except ValidationError as exc:
         error = exc.errors()[0]
-        name = str(error["loc"][0]).upper() if error["loc"] else "configuration"
-        message = str(error["msg"]).removeprefix("Value error, ")
+        name = _variable_for(tuple(error["loc"]), files) if error["loc"] else "configuration"
+        message = str(error["msg"]).removeprefix("Value error, ").replace("Input should be", "must be")
         raise ConfigError(f"{name}: {message}") from None

@@ -25,21 +25,21 @@ def bot_env(
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
-        "BOT_TOKEN": TOKEN,
-        "DATABASE_URL": database_url,
-        "TELEGRAM_API_URL": fake.base_url,
-        "STATE_DIR": str(tmp_path / "state"),
-        "LOG_DIR": str(tmp_path / "log"),
-        "RUNTIME_DIR": str(tmp_path / "run"),
+        "STUDYMATE_BOT_TOKEN": TOKEN,
+        "STUDYMATE_DATABASE_URL": database_url,
+        "STUDYMATE_TELEGRAM_API_URL": fake.base_url,
+        "STUDYMATE_STATE_DIR": str(tmp_path / "state"),
+        "STUDYMATE_LOG_DIR": str(tmp_path / "log"),
+        "STUDYMATE_RUNTIME_DIR": str(tmp_path / "run"),
         "STUDYMATE_ENV_FILE": os.devnull,
-        "ADMIN_TELEGRAM_IDS": str(ADMIN_ID),
+        "STUDYMATE_ADMIN_TELEGRAM_IDS": str(ADMIN_ID),
         "PYTHONUNBUFFERED": "1",
         # Tests type faster than people; the throttling test turns these back on.
-        "THROTTLE_MESSAGE_SECONDS": "0",
-        "THROTTLE_CALLBACK_SECONDS": "0",
+        "STUDYMATE_THROTTLE_MESSAGE_SECONDS": "0",
+        "STUDYMATE_THROTTLE_CALLBACK_SECONDS": "0",
         # No fixed local ports: tests run side by side; a test that scrapes passes its own.
-        "HTTP_PORT": "0",
-        "WATCHDOG_HTTP_PORT": "0",
+        "STUDYMATE_HTTP_PORT": "0",
+        "STUDYMATE_WATCHDOG_HTTP_PORT": "0",
     }
     env.update(extra)
     return env

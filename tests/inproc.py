@@ -234,7 +234,11 @@ def _release_routers() -> None:
 def settings_for(fake: InProcessTelegram, database_url: str, tmp_path: Path, **extra: str) -> Settings:
     """The settings an e2e bot process gets from ``e2e.bot_env`` (same names and overrides)."""
     env = {"REDIS_URL": "", **e2e.bot_env(fake=fake, database_url=database_url, tmp_path=tmp_path, **extra)}
-    fields = {name.lower(): value for name, value in env.items() if name.lower() in Settings.model_fields}
+    fields = {}
+    for name, value in env.items():
+        field = name.removeprefix("STUDYMATE_").lower()
+        if field in Settings.model_fields:
+            fields[field] = value
     return Settings(_env_file=None, **fields)
 
 

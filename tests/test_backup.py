@@ -49,7 +49,6 @@ from studymate.db.models import (
 from studymate.ops.backup import retention
 from studymate.ops.backup.bot_pause import rpc
 from studymate.ops.backup.core import (
-    BackupSettings,
     restore_backup,
     run_backup,
     verify_backup,
@@ -82,9 +81,10 @@ def bound(url: str) -> Iterator[None]:
 
 
 def make_settings(database_url: str, tmp_path: Path, **extra: object) -> Settings:
+    backup = {"dir": tmp_path / "backups", **extra.pop("backup", {})}  # type: ignore[dict-item]
     values: dict[str, object] = {
         "database_url": database_url,
-        "backup_dir": tmp_path / "backups",
+        "backup": backup,
         "state_dir": tmp_path / "state",
         "runtime_dir": tmp_path / "run",
         "log_dir": tmp_path / "log",
@@ -222,7 +222,7 @@ def test_backup_verify_restore_preserves_every_row(database_url, tmp_path, drop_
     assert manifest.schema_version == newest
     assert manifest.engine == ("postgresql" if IS_POSTGRES else "sqlite")
     assert result.path.stat().st_mode & 0o777 == 0o600
-    assert settings.effective_backup_dir.stat().st_mode & 0o777 == 0o700
+    assert settings.backup.dir.stat().st_mode & 0o777 == 0o700
     assert verify_backup(result.path).sha256 == manifest.sha256
 
     change_everything(database_url)
@@ -262,7 +262,7 @@ def test_damaged_backup_is_refused_and_nothing_is_touched(
 
     assert not asked, "a bad file must be refused before the operator is even asked"
     assert fingerprint(database_url) == current
-    [entry], _ = scan(settings.effective_backup_dir)
+    [entry], _ = scan(settings.backup.dir)
     assert not entry.good, "a backup that failed verification no longer counts as good"
 
 
@@ -297,11 +297,11 @@ def cli_env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
-        "DATABASE_URL": database_url,
-        "BACKUP_DIR": str(tmp_path / "backups"),
-        "STATE_DIR": str(tmp_path / "state"),
-        "RUNTIME_DIR": str(tmp_path / "run"),
-        "LOG_DIR": str(tmp_path / "log"),
+        "STUDYMATE_DATABASE_URL": database_url,
+        "STUDYMATE_BACKUP_DIR": str(tmp_path / "backups"),
+        "STUDYMATE_STATE_DIR": str(tmp_path / "state"),
+        "STUDYMATE_RUNTIME_DIR": str(tmp_path / "run"),
+        "STUDYMATE_LOG_DIR": str(tmp_path / "log"),
         "STUDYMATE_ENV_FILE": os.devnull,
         "PYTHONUNBUFFERED": "1",
     }
@@ -350,7 +350,7 @@ def test_cli_round_trip(database_url, tmp_path, drop_restore_leftovers):
         assert "is not a good backup" in refused.stderr
     assert fingerprint(database_url) == before
 
-    bad_time = cli({**env, "BACKUP_TIME": "25:00"}, "backup", "schedule")
+    bad_time = cli({**env, "STUDYMATE_BACKUP_TIME": "25:00"}, "backup", "schedule")
     assert bad_time.returncode == 2 and "BACKUP_TIME" in bad_time.stderr
 
 
@@ -433,8 +433,8 @@ def test_the_last_good_backup_is_never_deleted():
 
 
 def test_pruning_on_disk_removes_old_backups_and_leftovers(database_url, tmp_path):
-    settings = make_settings(database_url, tmp_path, backup_retention_days=1)
-    backup_dir = settings.effective_backup_dir
+    settings = make_settings(database_url, tmp_path, backup={"retention_days": 1})
+    backup_dir = settings.backup.dir
     backup_dir.mkdir(mode=0o700)
     now = dt.datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
     names = []
@@ -483,19 +483,19 @@ async def test_failed_backup_alerts_the_admins_once_then_again_after_a_success(
     fake.add_user(ADMIN_ID, "Admin")
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    broken = alerting(database_url, tmp_path, fake, backup_dir=blocker / "backups")
+    broken = alerting(database_url, tmp_path, fake, backup={"dir": blocker / "backups"})
     with pytest.raises(BackupError) as failure:
         run_backup(broken)
     alert = plain("admin_backup_failed", "ru", reason=str(failure.value),
                   last=plain("admin_backup_last_none", "ru"))
 
-    assert await asyncio.to_thread(scheduled_run, broken, BackupSettings()) is False
-    assert await asyncio.to_thread(scheduled_run, broken, BackupSettings()) is False
+    assert await asyncio.to_thread(scheduled_run, broken) is False
+    assert await asyncio.to_thread(scheduled_run, broken) is False
     assert admin_texts(fake) == [alert], "the same failure is not repeated within the cooldown"
 
     working = alerting(database_url, tmp_path, fake)
-    assert await asyncio.to_thread(scheduled_run, working, BackupSettings()) is True
-    [good], _ = scan(working.effective_backup_dir)
+    assert await asyncio.to_thread(scheduled_run, working) is True
+    [good], _ = scan(working.backup.dir)
     manifest = good.manifest
     assert admin_texts(fake)[-1] == plain(
         "admin_backup_done", "ru", name=good.name, size=_size(manifest.size),
@@ -503,7 +503,7 @@ async def test_failed_backup_alerts_the_admins_once_then_again_after_a_success(
         kept=1, removed=0,
     )
 
-    assert await asyncio.to_thread(scheduled_run, broken, BackupSettings()) is False
+    assert await asyncio.to_thread(scheduled_run, broken) is False
     assert admin_texts(fake)[-1] == alert, "after a success the next failure alerts at once"
     assert len(admin_texts(fake)) == 3
 
@@ -513,7 +513,7 @@ async def test_alert_goes_out_even_when_the_database_is_unreachable(fake, tmp_pa
     settings = alerting("postgresql://nobody@127.0.0.1:1/gone", tmp_path, fake)
     with pytest.raises(BackupError) as failure:
         run_backup(settings)
-    assert await asyncio.to_thread(scheduled_run, settings, BackupSettings()) is False
+    assert await asyncio.to_thread(scheduled_run, settings) is False
     assert admin_texts(fake) == [plain("admin_backup_failed", "ru", reason=str(failure.value),
                                        last=plain("admin_backup_last_none", "ru"))]
 
@@ -579,7 +579,8 @@ class FakeTime(threading.Event):
 
 
 def test_schedule_loop_runs_at_start_then_nightly_in_local_time(tmp_path):
-    settings = make_settings("sqlite:///unused.db", tmp_path, timezone="America/New_York")
+    settings = make_settings("sqlite:///unused.db", tmp_path, timezone="America/New_York",
+                             backup={"time": "02:30"})
     fake_time = FakeTime(local(NEW_YORK, 2026, 3, 7, 12, 0))
     runs: list[dt.datetime] = []
 
@@ -589,7 +590,7 @@ def test_schedule_loop_runs_at_start_then_nightly_in_local_time(tmp_path):
         if len(runs) == 4:
             fake_time.set()
 
-    serve(settings, BackupSettings(time="02:30"), stop=fake_time, clock=fake_time.clock, step=step)
+    serve(settings, stop=fake_time, clock=fake_time.clock, step=step)
     assert [r.astimezone(NEW_YORK).strftime("%m-%d %H:%M %Z") for r in runs] == [
         "03-07 12:00 EST",  # no good backup yet: one right away
         "03-08 03:30 EDT",  # 02:30 does not exist that night
@@ -600,7 +601,7 @@ def test_schedule_loop_runs_at_start_then_nightly_in_local_time(tmp_path):
 
 def test_schedule_process_backs_up_at_start_and_stops_cleanly_on_sigterm(database_url, tmp_path):
     seed(database_url, students=5)
-    env = cli_env(database_url, tmp_path, BACKUP_TIME="03:00")
+    env = cli_env(database_url, tmp_path, STUDYMATE_BACKUP_TIME="03:00")
     proc = subprocess.Popen([sys.executable, "-m", "studymate", "backup", "schedule"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

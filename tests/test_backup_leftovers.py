@@ -35,7 +35,7 @@ def full_disk_backup(env: dict[str, str], small: Path, leave: int) -> dict:
     done = subprocess.run(
         ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script, "sh",
          str(small), FILL_AND_RUN, str(leave)],
-        env={**env, "BACKUP_DIR": str(small / "backups")}, capture_output=True, text=True, timeout=120,
+        env={**env, "STUDYMATE_BACKUP_DIR": str(small / "backups")}, capture_output=True, text=True, timeout=120,
     )
     if done.returncode != 0 or not done.stdout.strip():
         pytest.skip(f"cannot mount a private tmpfs here: {done.stderr.strip()[-200:]}")

@@ -89,14 +89,15 @@ def _cache_root() -> Path:
 
 
 def _ensure_pyinstaller() -> None:
-    """Install the ``build`` extra's PyInstaller into this environment if it is missing."""
+    """Install the ``build`` extra's PyInstaller (at its pinned version) if it is missing."""
     if importlib.util.find_spec("PyInstaller") is not None:
         return
     setup = configparser.ConfigParser()
     setup.read(ROOT / "setup.cfg")
     requirement = setup["options.extras_require"]["build"].strip()
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", requirement],
+        [sys.executable, "-m", "pip", "install", "--quiet",
+         "-c", str(ROOT / "packaging" / "constraints.txt"), requirement],
         capture_output=True, text=True, timeout=300,
     )
     importlib.invalidate_caches()

@@ -14,7 +14,7 @@ GOOD_TOKEN = "123456:" + "A" * 35
 
 
 def run_cli(env: dict[str, str], *args: str, cwd: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE", "REDIS", "ADMIN", "TEST_STUDENT", "TIMEZONE", "DEFAULT_LANGUAGE"))}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE", "REDIS", "ADMIN", "TEST_STUDENT", "STUDYMATE_"))}
     clean.update(env)
     clean["STUDYMATE_ENV_FILE"] = os.devnull
     return subprocess.run(
@@ -29,23 +29,23 @@ def run_cli(env: dict[str, str], *args: str, cwd: str) -> subprocess.CompletedPr
         ({}, ("bot",), "BOT_TOKEN", "@BotFather"),
         ({"BOT_TOKEN": "not-a-token"}, ("bot",), "BOT_TOKEN", "malformed"),
         ({"BOT_TOKEN": GOOD_TOKEN, "DATABASE_URL": "mysql://u@h/db"}, ("bot",), "DATABASE_URL", "postgresql://"),
-        ({"DEFAULT_LANGUAGE": "de"}, ("migrate",), "DEFAULT_LANGUAGE", "ru, kaa, en"),
-        ({"TIMEZONE": "Mars/Olympus"}, ("migrate",), "TIMEZONE", "Asia/Tashkent"),
+        ({"STUDYMATE_DEFAULT_LANGUAGE": "de"}, ("migrate",), "DEFAULT_LANGUAGE", "ru, kaa, en"),
+        ({"STUDYMATE_TIMEZONE": "Mars/Olympus"}, ("migrate",), "TIMEZONE", "Asia/Tashkent"),
         ({"ADMIN_TELEGRAM_IDS": "12,abc"}, ("migrate",), "ADMIN_TELEGRAM_IDS", "numeric"),
         ({"TEST_STUDENT_IDS": "x"}, ("migrate",), "TEST_STUDENT_IDS", "numeric"),
         ({"REDIS_URL": "localhost:6379"}, ("migrate",), "REDIS_URL", "redis://"),
-        ({"HTTP_PORT": "70000"}, ("migrate",), "HTTP_PORT", "65535"),
-        ({"WATCHDOG_HTTP_PORT": "-1"}, ("migrate",), "WATCHDOG_HTTP_PORT", "0"),
-        ({"HTTP_HOST": "0.0.0.0/0"}, ("migrate",), "HTTP_HOST", "127.0.0.1"),
-        ({"TELEGRAM_MODE": "push"}, ("migrate",), "TELEGRAM_MODE", "webhook"),
-        ({"WEBHOOK_URL": "bot.example.org/hook"}, ("migrate",), "WEBHOOK_URL", "https://"),
-        ({"WEBHOOK_SECRET": "has spaces"}, ("migrate",), "WEBHOOK_SECRET", "A-Z"),
-        ({"WEBHOOK_SECRET": "x" * 257}, ("migrate",), "WEBHOOK_SECRET", "1-256"),
-        ({"BOT_TOKEN": GOOD_TOKEN, "TELEGRAM_MODE": "webhook"}, ("bot",), "WEBHOOK_URL", "https://"),
-        ({"BOT_TOKEN": GOOD_TOKEN, "TELEGRAM_MODE": "webhook", "WEBHOOK_URL": "https://b.example/h"},
+        ({"STUDYMATE_HTTP_PORT": "70000"}, ("migrate",), "HTTP_PORT", "65535"),
+        ({"STUDYMATE_WATCHDOG_HTTP_PORT": "-1"}, ("migrate",), "WATCHDOG_HTTP_PORT", "0"),
+        ({"STUDYMATE_HTTP_HOST": "0.0.0.0/0"}, ("migrate",), "HTTP_HOST", "127.0.0.1"),
+        ({"STUDYMATE_TELEGRAM_MODE": "push"}, ("migrate",), "TELEGRAM_MODE", "webhook"),
+        ({"STUDYMATE_WEBHOOK_URL": "bot.example.org/hook"}, ("migrate",), "WEBHOOK_URL", "https://"),
+        ({"STUDYMATE_WEBHOOK_SECRET": "has spaces"}, ("migrate",), "WEBHOOK_SECRET", "A-Z"),
+        ({"STUDYMATE_WEBHOOK_SECRET": "x" * 257}, ("migrate",), "WEBHOOK_SECRET", "1-256"),
+        ({"BOT_TOKEN": GOOD_TOKEN, "STUDYMATE_TELEGRAM_MODE": "webhook"}, ("bot",), "WEBHOOK_URL", "https://"),
+        ({"BOT_TOKEN": GOOD_TOKEN, "STUDYMATE_TELEGRAM_MODE": "webhook", "STUDYMATE_WEBHOOK_URL": "https://b.example/h"},
          ("bot",), "WEBHOOK_SECRET", "openssl rand"),
-        ({"BOT_TOKEN": GOOD_TOKEN, "TELEGRAM_MODE": "webhook", "WEBHOOK_URL": "https://b.example/h",
-          "WEBHOOK_SECRET": "s3cret", "HTTP_PORT": "0"}, ("bot",), "HTTP_PORT", "own port"),
+        ({"BOT_TOKEN": GOOD_TOKEN, "STUDYMATE_TELEGRAM_MODE": "webhook", "STUDYMATE_WEBHOOK_URL": "https://b.example/h",
+          "STUDYMATE_WEBHOOK_SECRET": "s3cret", "STUDYMATE_HTTP_PORT": "0"}, ("bot",), "HTTP_PORT", "own port"),
     ],
 )
 def test_bad_value_exits_2_with_one_clear_line(env, args, variable, hint, tmp_path):
@@ -65,12 +65,13 @@ def test_v1_env_file_is_read(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for name in ("BOT_TOKEN", "ADMIN_TELEGRAM_IDS", "TEST_STUDENT_IDS", "BACKUP_RETENTION_DAYS"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("STUDYMATE_ENV_FILE", os.devnull)
+        monkeypatch.delenv("STUDYMATE_" + name, raising=False)
+    monkeypatch.setenv("STUDYMATE_ENV_FILE", str(tmp_path / ".env"))  # v1's file as the installation's
     settings = load_settings()
     assert settings.require_token() == GOOD_TOKEN
     assert settings.admin_telegram_ids == [5, 6]
     assert settings.test_student_ids == [2001]
-    assert settings.backup_retention_days == 14
+    assert settings.backup.retention_days == 14
 
 
 def test_token_never_in_repr():

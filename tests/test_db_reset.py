@@ -41,7 +41,7 @@ def terminate_bot_connections() -> int:
 async def test_terminated_connections_heal_within_seconds(db, fake, run_bot):
     make_school(fake, students=STUDENTS)
     make_quiz("Exam", len(CORRECT), ranked=True, correct=CORRECT)
-    await run_bot(QUIZ_QUESTION_SECONDS="120")
+    await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="120")
     chats = [Chat(fake, STUDENT_ID + n) for n in range(STUDENTS)]
 
     async def first_question(n: int) -> dict:

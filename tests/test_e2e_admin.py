@@ -15,7 +15,7 @@ async def test_doctor_reports_each_problem_with_its_fix(db, fake, database_url, 
     mentors.add_mentor(telegram_id=1002, name="Bob", group_chat_id=-200, language="ru")
     fake.set_member(GROUP_ID, int(TOKEN.split(":")[0]), "administrator")
     fake.set_member(-200, int(TOKEN.split(":")[0]), "member")
-    env = bot_env(fake=fake, database_url=database_url, tmp_path=tmp_path, REDIS_URL="redis://127.0.0.1:1/0")
+    env = bot_env(fake=fake, database_url=database_url, tmp_path=tmp_path, STUDYMATE_REDIS_URL="redis://127.0.0.1:1/0")
     result = await studymate_cli(env, tmp_path, "doctor")
     assert result.returncode == 1, result.stdout + result.stderr
     out = result.stdout
@@ -26,13 +26,13 @@ async def test_doctor_reports_each_problem_with_its_fix(db, fake, database_url, 
     assert TOKEN not in out + result.stderr
 
     fake.set_member(-200, int(TOKEN.split(":")[0]), "administrator")
-    env.pop("REDIS_URL")
+    env.pop("STUDYMATE_REDIS_URL")
     healthy = await studymate_cli(env, tmp_path, "doctor")
     assert healthy.returncode == 0, healthy.stdout
 
 
 async def test_doctor_rejected_token(db, fake, database_url, tmp_path):
-    env = bot_env(fake=fake, database_url=database_url, tmp_path=tmp_path, BOT_TOKEN="123:" + "x" * 35)
+    env = bot_env(fake=fake, database_url=database_url, tmp_path=tmp_path, STUDYMATE_BOT_TOKEN="123:" + "x" * 35)
     fake.add_fault("getMe", 401, description="Unauthorized", times=5)
     result = await studymate_cli(env, tmp_path, "doctor")
     assert result.returncode == 1 and "Telegram rejected the token" in result.stdout

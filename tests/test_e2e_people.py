@@ -40,7 +40,7 @@ async def test_first_screen_speaks_the_telegram_language(db, fake, run_bot, tele
 
 async def test_unknown_telegram_language_falls_back_to_the_default(db, fake, run_bot):
     fake.add_user(3005, "Hans", language_code="de")
-    await run_bot(DEFAULT_LANGUAGE="en")
+    await run_bot(STUDYMATE_DEFAULT_LANGUAGE="en")
     [picker] = await Chat(fake, 3005).send("/start")
     assert picker["text"] == plain("choose_language_first", "en")
 

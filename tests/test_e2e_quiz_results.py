@@ -58,7 +58,7 @@ async def test_an_exam_abandoned_while_the_bot_was_down_is_finalised(db, fake, r
     """The bot was down for 16 minutes mid-exam."""
     make_school(fake)
     quiz = make_quiz("Exam", 3, ranked=True, correct="BCD")
-    bot = await run_bot(QUIZ_QUESTION_SECONDS="60")
+    bot = await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="60")
     chat = Chat(fake, STUDENT_ID)
     message = await open_quiz(fake, chat, "🏆", "Exam")
     mid = message["message_id"]
@@ -68,7 +68,7 @@ async def test_an_exam_abandoned_while_the_bot_was_down_is_finalised(db, fake, r
     past = utcnow() - dt.timedelta(minutes=16)
     QuizAttempt.update(question_deadline=past, session_deadline=past + dt.timedelta(minutes=3)).execute()
 
-    await run_bot(QUIZ_QUESTION_SECONDS="60")
+    await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="60")
     told = plain("quiz_session_expired", score=1, total=3)
     done = await wait_text(fake, STUDENT_ID, mid, told.split("\n")[0])
     assert done["text"] == told and inline_labels(done) == []  # an exam: the score only
@@ -87,7 +87,7 @@ async def test_countdown_redraws_at_most_once_per_interval_and_tells_the_truth(d
     make_school(fake)
     make_quiz("Clock", 2)
     seconds, every = 7, 2.0
-    await run_bot(QUIZ_QUESTION_SECONDS=str(seconds), QUIZ_COUNTDOWN_SECONDS=str(every))
+    await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS=str(seconds), STUDYMATE_QUIZ_COUNTDOWN_SECONDS=str(every))
     chat = Chat(fake, STUDENT_ID)
     message = await open_quiz(fake, chat, "📚", "Clock")
     mid = message["message_id"]

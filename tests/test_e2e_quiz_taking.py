@@ -13,7 +13,7 @@ from studymate.bot.features.quiz.callbacks import AnswerCb
 from studymate.db.models import Quiz, QuizAnswer, QuizAttempt, QuizQuestion, utcnow
 
 pytestmark = pytest.mark.e2e
-FAST = {"QUIZ_QUESTION_SECONDS": "3", "QUIZ_COUNTDOWN_SECONDS": "1"}
+FAST = {"STUDYMATE_QUIZ_QUESTION_SECONDS": "3", "STUDYMATE_QUIZ_COUNTDOWN_SECONDS": "1"}
 
 
 def make_quiz(title="Python", n=3, *, ranked=False, correct="BCDAB" * 4) -> Quiz:
@@ -93,7 +93,7 @@ async def test_practice_run_with_timeout_review_and_pin(db, fake, run_bot):
 async def test_ranked_quiz_survives_sigkill_on_question_three(db, fake, run_bot):
     make_school(fake)
     quiz = make_quiz("Exam", 5, ranked=True, correct="BCDAB")
-    bot = await run_bot(QUIZ_QUESTION_SECONDS="6", QUIZ_COUNTDOWN_SECONDS="5")
+    bot = await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="6", STUDYMATE_QUIZ_COUNTDOWN_SECONDS="5")
     chat = Chat(fake, STUDENT_ID)
     message = await open_quiz(fake, chat, "🏆", "Exam")
     mid = message["message_id"]
@@ -104,7 +104,7 @@ async def test_ranked_quiz_survives_sigkill_on_question_three(db, fake, run_bot)
     deadline = QuizAttempt.get().question_deadline
     await bot.stop(signal.SIGKILL)
     await asyncio.sleep(2)
-    await run_bot(QUIZ_QUESTION_SECONDS="6", QUIZ_COUNTDOWN_SECONDS="5")
+    await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="6", STUDYMATE_QUIZ_COUNTDOWN_SECONDS="5")
     # The old deadline still holds: question 3 times out, question 4 appears.
     message = await wait_text(fake, STUDENT_ID, mid, "Question 4", timeout=20)
     assert utcnow() >= deadline
@@ -122,7 +122,7 @@ async def test_ranked_quiz_survives_sigkill_on_question_three(db, fake, run_bot)
 async def test_double_tap_and_stale_buttons_count_once(db, fake, run_bot):
     make_school(fake)
     make_quiz("Python", 3)
-    await run_bot(QUIZ_QUESTION_SECONDS="30")
+    await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="30")
     chat = Chat(fake, STUDENT_ID)
     q1 = await open_quiz(fake, chat, "📚", "Python")
     attempt = QuizAttempt.get()
@@ -161,7 +161,7 @@ async def test_scheduled_quiz_notifies_students_when_it_opens(db, fake, run_bot)
 async def test_hundred_students_take_one_ranked_quiz_concurrently(db, fake, run_bot):
     make_school(fake, students=100)
     make_quiz("Big exam", 10, ranked=True, correct="BCDAB" * 2)
-    await run_bot(QUIZ_QUESTION_SECONDS="120")
+    await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="120")
     correct = "BCDAB" * 2
 
     async def take(n: int) -> None:

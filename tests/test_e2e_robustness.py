@@ -62,7 +62,7 @@ async def test_fifty_errors_in_a_minute_give_bounded_alerts(school, fake, run_bo
 
 
 async def test_throttling_scenario_57(school, fake, run_bot):
-    await run_bot(THROTTLE_MESSAGE_SECONDS="0.5", THROTTLE_CALLBACK_SECONDS="0.3")
+    await run_bot(STUDYMATE_THROTTLE_MESSAGE_SECONDS="0.5", STUDYMATE_THROTTLE_CALLBACK_SECONDS="0.3")
     chat = Chat(fake, MENTOR_ID)
     after = chat.last_bot_message_id()
     for text in ("1", "2", "3", "4", "5", "6"):  # a burst well inside 0.5 s
@@ -109,7 +109,7 @@ async def test_sigterm_while_handlers_run_exits_cleanly_and_loses_nothing(school
 
 
 async def test_redis_outage_keeps_answering_and_alerts_once(school, fake, run_bot, private_redis):
-    await run_bot(REDIS_URL=private_redis.url)
+    await run_bot(STUDYMATE_REDIS_URL=private_redis.url)
     chat = Chat(fake, MENTOR_ID)
     [hello] = await chat.send("/start")
     assert hello["text"] == plain("welcome_mentor", "ru", name="Anna")
@@ -133,7 +133,7 @@ async def test_form_state_survives_a_bot_restart(db, fake, run_bot, redis_url, s
     from studymate.db.models import Question
 
     make_school(fake)
-    env = {"REDIS_URL": redis_url} if storage == "redis" else {}
+    env = {"STUDYMATE_REDIS_URL": redis_url} if storage == "redis" else {}
     bot = await run_bot(**env)
     student = Chat(fake, STUDENT_ID)
     [prompt] = await student.send("❓ Задать вопрос")

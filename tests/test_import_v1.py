@@ -355,8 +355,8 @@ def test_fingerprint_tells_v1_databases_apart(tmp_path):
 
 def cli(database_url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(cwd),
-           "DATABASE_URL": database_url, "STUDYMATE_ENV_FILE": os.devnull,
-           "STATE_DIR": str(cwd / "state"), "LOG_DIR": str(cwd / "log")}
+           "STUDYMATE_DATABASE_URL": database_url, "STUDYMATE_ENV_FILE": os.devnull,
+           "STUDYMATE_STATE_DIR": str(cwd / "state"), "STUDYMATE_LOG_DIR": str(cwd / "log")}
     return subprocess.run([sys.executable, "-m", "studymate", "import-v1", *args], env=env,
                           cwd=cwd, capture_output=True, text=True, timeout=120)
 

@@ -372,9 +372,9 @@ async def supervisord_log_since_stop(box: Container) -> str:
 
 
 def env_file(fake, **extra: str) -> str:
-    values = {
-        "BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": fake.base_url,
-        "ADMIN_TELEGRAM_IDS": str(ADMIN_ID), "DEFAULT_LANGUAGE": "en", **extra,
+    values = {  # v1's names for the token and the admins: a v1 .env works as --env-file
+        "BOT_TOKEN": TOKEN, "STUDYMATE_TELEGRAM_API_URL": fake.base_url,
+        "ADMIN_TELEGRAM_IDS": str(ADMIN_ID), "STUDYMATE_DEFAULT_LANGUAGE": "en", **extra,
     }
     return "# pre-filled for install.sh --unattended\n" + "".join(f"{k}={v}\n" for k, v in values.items())
 
@@ -570,7 +570,7 @@ async def test_install_with_postgres_and_redis(container_factory, fake):
     assert "PostgreSQL: database studymate created" in install.output
     assert "DATABASE_URL set (port 55432)" in install.output and "REDIS_URL set (port 56379)" in install.output
     settings = (await box.run("cat /etc/studymate/studymate.env")).output
-    assert re.search(r"^DATABASE_URL=postgresql://studymate:[0-9a-f]{48}@127\.0\.0\.1:55432/studymate$", settings, re.M)
+    assert re.search(r"^STUDYMATE_DATABASE_URL=postgresql://studymate:[0-9a-f]{48}@127\.0\.0\.1:55432/studymate$", settings, re.M)
     assert "REDIS_URL=redis://127.0.0.1:56379/0" in settings
     await box.run(MENTOR_ADD)
     await answered(fake)

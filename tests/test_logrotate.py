@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from studymate.ops import logrotate
+from studymate.config import ConfigError, load_settings
 from studymate.ops.logrotate import MB, RotationPolicy, rotate_once
 from studymate.ops.supervisor import find_template
 
@@ -46,9 +46,9 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
         "STUDYMATE_ENV_FILE": os.devnull,
-        "STATE_DIR": str(tmp_path / "state"),
-        "LOG_DIR": str(tmp_path / "log"),
-        "RUNTIME_DIR": str(tmp_path / "run"),
+        "STUDYMATE_STATE_DIR": str(tmp_path / "state"),
+        "STUDYMATE_LOG_DIR": str(tmp_path / "log"),
+        "STUDYMATE_RUNTIME_DIR": str(tmp_path / "run"),
         **extra,
     }
 
@@ -143,7 +143,7 @@ def test_full_speed_logging_loses_nothing_and_live_file_is_never_truncated(tmp_p
     lines = 250_000  # ~18 MB through supervisord's pipe, about 18 size rotations
     app = Appliance(
         tmp_path, lines=lines, payload="xs", programs="writer,logrotate",
-        LOG_ROTATE_INTERVAL="0.2", LOG_MAX_TOTAL_MB="100",  # the cap is not what this test is about
+        STUDYMATE_LOG_ROTATE_INTERVAL="0.2", STUDYMATE_LOG_MAX_TOTAL_MB="100",  # the cap is not what this test is about
     )
     watch = LiveFileWatch(app.log_dir / "writer.log")
     watch.start()
@@ -258,15 +258,26 @@ def test_dry_run_changes_nothing(tmp_path):
     assert rotated.exists() and old.exists()
 
 
-def test_policy_comes_from_the_environment_with_clear_errors():
-    policy = RotationPolicy.from_config(environ={"LOG_MAX_TOTAL_MB": "0.5", "LOG_ROTATE_INTERVAL": "60"})
+def _policy(monkeypatch, **environ: str) -> RotationPolicy:
+    monkeypatch.setenv("STUDYMATE_ENV_FILE", os.devnull)
+    for name in ("MAX_AGE_DAYS", "MAX_TOTAL_MB", "ROTATE_INTERVAL"):
+        monkeypatch.delenv(f"STUDYMATE_LOG_{name}", raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    return RotationPolicy.from_settings(load_settings().logs)
+
+
+def test_policy_comes_from_the_environment_with_clear_errors(monkeypatch):
+    policy = _policy(monkeypatch, STUDYMATE_LOG_MAX_TOTAL_MB="0.5", STUDYMATE_LOG_ROTATE_INTERVAL="60")
     assert policy.max_total_bytes == MB // 2 and policy.interval == 60
     assert policy.max_age_days == 30
-    assert RotationPolicy.from_config(environ={}) == RotationPolicy()
-    with pytest.raises(logrotate.ConfigError, match="LOG_MAX_AGE_DAYS"):
-        RotationPolicy.from_config(environ={"LOG_MAX_AGE_DAYS": "a month"})
-    with pytest.raises(logrotate.ConfigError, match="LOG_MAX_TOTAL_MB: must be greater than 0"):
-        RotationPolicy.from_config(environ={"LOG_MAX_TOTAL_MB": "0"})
+    monkeypatch.undo()
+    assert _policy(monkeypatch) == RotationPolicy()
+    with pytest.raises(ConfigError, match="LOG_MAX_AGE_DAYS"):
+        _policy(monkeypatch, STUDYMATE_LOG_MAX_AGE_DAYS="a month")
+    monkeypatch.undo()
+    with pytest.raises(ConfigError, match="LOG_MAX_TOTAL_MB: must be greater than 0"):
+        _policy(monkeypatch, STUDYMATE_LOG_MAX_TOTAL_MB="0")
 
 
 def test_logrotate_once_cli(tmp_path):

@@ -91,7 +91,7 @@ async def health(port: int) -> tuple[int, dict[str, Any]]:
 async def test_bot_series_follow_updates_api_errors_and_the_outbox(db, fake, run_bot):
     make_school(fake, students=2)
     port = free_port()
-    await run_bot(HTTP_PORT=str(port))
+    await run_bot(STUDYMATE_HTTP_PORT=str(port))
     start = await scrape(port)
     assert value(start, "studymate_build_info", version=__version__) == 1
     assert value(start, "studymate_fsm_storage_backend", backend="database") == 1
@@ -162,7 +162,7 @@ async def test_bot_series_follow_updates_api_errors_and_the_outbox(db, fake, run
 async def test_healthz_turns_503_while_telegram_cannot_be_polled_and_back(db, fake, run_bot):
     make_school(fake, students=1)
     port = free_port()
-    await run_bot(HTTP_PORT=str(port), HEARTBEAT_STALE_SECONDS="4")
+    await run_bot(STUDYMATE_HTTP_PORT=str(port), STUDYMATE_HEARTBEAT_STALE_SECONDS="4")
     student = Chat(fake, STUDENT_ID)
     await student.send("/start")  # the long poll returns with it: a fresh successful poll
     status, body = await health(port)
@@ -195,7 +195,7 @@ async def test_a_taken_port_does_not_stop_the_bot(db, fake, run_bot):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        bot = await run_bot(HTTP_PORT=str(port))
+        bot = await run_bot(STUDYMATE_HTTP_PORT=str(port))
         [welcome] = await Chat(fake, STUDENT_ID).send("/start")
         assert welcome["text"] == plain("welcome_student", "ru", name="Anna")
         assert f"cannot serve /metrics and /healthz on 127.0.0.1:{port}" in bot.log
@@ -346,9 +346,9 @@ def test_watchdog_counts_checks_restarts_and_alerts(tmp_path):
 @pytest.mark.backend_agnostic
 async def test_watchdog_process_serves_its_metrics_and_stops_at_once(tmp_path):
     port = free_port()
-    env = {"PATH": os.environ["PATH"], "STUDYMATE_ENV_FILE": os.devnull, "RUNTIME_DIR": str(tmp_path / "run"),
-           "STATE_DIR": str(tmp_path / "state"), "LOG_DIR": str(tmp_path / "log"), "WATCHDOG_INTERVAL": "1",
-           "WATCHDOG_HTTP_PORT": str(port), "DISK_MIN_FREE_MB": "0", "DISK_MIN_FREE_PERCENT": "0.001"}
+    env = {"PATH": os.environ["PATH"], "STUDYMATE_ENV_FILE": os.devnull, "STUDYMATE_RUNTIME_DIR": str(tmp_path / "run"),
+           "STUDYMATE_STATE_DIR": str(tmp_path / "state"), "STUDYMATE_LOG_DIR": str(tmp_path / "log"), "STUDYMATE_WATCHDOG_INTERVAL": "1",
+           "STUDYMATE_WATCHDOG_HTTP_PORT": str(port), "STUDYMATE_DISK_MIN_FREE_MB": "0", "STUDYMATE_DISK_MIN_FREE_PERCENT": "0.001"}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "studymate", "watchdog", env=env, cwd=tmp_path,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,

@@ -55,7 +55,7 @@ def test_drift_is_detected(tmp_path):
 
 
 def test_migrate_cli_check(tmp_path):
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "PATH": "/usr/bin:/bin", "STUDYMATE_ENV_FILE": "/dev/null"}
+    env = {"STUDYMATE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "PATH": "/usr/bin:/bin", "STUDYMATE_ENV_FILE": "/dev/null"}
     check = subprocess.run([sys.executable, "-m", "studymate", "migrate", "--check"], env=env, cwd=tmp_path, capture_output=True, text=True)
     assert check.returncode == 1
     assert check.stdout.splitlines()[:2] == ["pending: 0001_initial", "pending: 0002_all_time_rating"]

@@ -56,7 +56,7 @@ async def cluster(nginx_binary, fake, database_url, redis_url, tmp_path):
 
     async def start(**extra: str) -> Cluster:
         env = bot_env(fake=fake, database_url=database_url, tmp_path=tmp_path,
-                      REDIS_URL=redis_url, SHUTDOWN_GRACE_SECONDS="3", **extra)
+                      STUDYMATE_REDIS_URL=redis_url, STUDYMATE_SHUTDOWN_GRACE_SECONDS="3", **extra)
         group = Cluster(nginx_binary, tmp_path, 3, env)
         started.append(group)
         return await group.start()
@@ -242,7 +242,7 @@ async def health_and_metrics(group: Cluster) -> list[str]:
 
 async def test_ranked_quiz_on_three_replicas_with_one_killed(db, fake, cluster):
     make_school(fake, students=STUDENTS, lang="en")
-    group = await cluster(QUIZ_QUESTION_SECONDS=str(QUESTION_SECONDS), QUIZ_COUNTDOWN_SECONDS="2")
+    group = await cluster(STUDYMATE_QUIZ_QUESTION_SECONDS=str(QUESTION_SECONDS), STUDYMATE_QUIZ_COUNTDOWN_SECONDS="2")
     assert fake.world.state.webhook.url == group.nginx.url  # set by the replicas themselves
     make_scheduled_quiz(opens_in=2)
     students = [Taker(n, plan_of(n), chat=STUDENT_ID + n) for n in range(STUDENTS)]

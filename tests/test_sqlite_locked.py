@@ -51,7 +51,7 @@ def replies(fake, n: int, after: int) -> list[str]:
 
 async def test_every_message_is_answered_once_the_lock_is_released(db, fake, run_bot):
     make_school(fake, students=MESSAGES)
-    await run_bot(DB_BUSY_TIMEOUT_SECONDS="1")
+    await run_bot(STUDYMATE_DB_BUSY_TIMEOUT_SECONDS="1")
     await Chat(fake, STUDENT_ID).send("/start")  # the bot is warm
     with write_locked():  # 3 s, three times the busy timeout
         started = time.monotonic()
@@ -68,7 +68,7 @@ async def test_every_message_is_answered_once_the_lock_is_released(db, fake, run
 
 async def test_a_lock_held_past_the_bound_gets_the_polite_error_and_an_alert(db, fake, run_bot):
     make_school(fake, students=MESSAGES)
-    await run_bot(DB_BUSY_TIMEOUT_SECONDS="0.5", DB_LOCKED_RETRY_SECONDS="2")
+    await run_bot(STUDYMATE_DB_BUSY_TIMEOUT_SECONDS="0.5", STUDYMATE_DB_LOCKED_RETRY_SECONDS="2")
     await Chat(fake, STUDENT_ID).send("/start")
     with write_locked():
         sent = await send_all(fake)

@@ -45,8 +45,8 @@ class Supervise:
 
     def __init__(self, env: dict[str, str], cwd: Path) -> None:
         self.env, self.cwd = env, cwd
-        self.run_dir = Path(env["RUNTIME_DIR"])
-        self.log_dir = Path(env["LOG_DIR"])
+        self.run_dir = Path(env["STUDYMATE_RUNTIME_DIR"])
+        self.log_dir = Path(env["STUDYMATE_LOG_DIR"])
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self, *args: str) -> Supervise:
@@ -108,7 +108,7 @@ class Supervise:
 @pytest.fixture
 async def appliance(fake, database_url, tmp_path):
     env = bot_env(fake=fake, database_url=database_url, tmp_path=tmp_path)
-    env["LOG_ROTATE_INTERVAL"] = "1"
+    env["STUDYMATE_LOG_ROTATE_INTERVAL"] = "1"
     started = Supervise(env, tmp_path)
     yield started
     await started.kill()
@@ -261,7 +261,7 @@ async def test_supervise_refuses_a_second_instance_and_unknown_programs(applianc
 
 
 async def test_status_without_supervisor_says_so_in_one_line(tmp_path):
-    env = {"PATH": os.environ["PATH"], "STUDYMATE_ENV_FILE": os.devnull, "RUNTIME_DIR": str(tmp_path)}
+    env = {"PATH": os.environ["PATH"], "STUDYMATE_ENV_FILE": os.devnull, "STUDYMATE_RUNTIME_DIR": str(tmp_path)}
     result = await studymate_cli(env, tmp_path, "status")
     assert result.returncode == 2
     assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1

@@ -63,7 +63,7 @@ async def health(port: int) -> dict:
 async def test_every_update_failing_stops_the_heartbeat_until_one_succeeds(db, fake, run_bot, tmp_path):
     make_school(fake)
     port = free_port()
-    await run_bot(HTTP_PORT=str(port), HEARTBEAT_STALE_SECONDS="2")
+    await run_bot(STUDYMATE_HTTP_PORT=str(port), STUDYMATE_HEARTBEAT_STALE_SECONDS="2")
     heartbeat = tmp_path / "run" / "bot.heartbeat"
     student = Chat(fake, STUDENT_ID)
     await student.send("/start")

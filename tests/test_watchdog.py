@@ -516,8 +516,8 @@ async def test_missing_sqlite_file_is_reported_not_created(tmp_path):
 
 
 async def test_daemon_stops_on_sigterm_at_once_and_never_loads_aiogram(tmp_path):
-    env = {"PATH": os.environ["PATH"], "STUDYMATE_ENV_FILE": os.devnull, "RUNTIME_DIR": str(tmp_path / "run"),
-           "STATE_DIR": str(tmp_path / "state"), "LOG_DIR": str(tmp_path / "log"), "WATCHDOG_INTERVAL": "30"}
+    env = {"PATH": os.environ["PATH"], "STUDYMATE_ENV_FILE": os.devnull, "STUDYMATE_RUNTIME_DIR": str(tmp_path / "run"),
+           "STUDYMATE_STATE_DIR": str(tmp_path / "state"), "STUDYMATE_LOG_DIR": str(tmp_path / "log"), "STUDYMATE_WATCHDOG_INTERVAL": "30"}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-X", "importtime", "-m", "studymate", "watchdog", env=env, cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -545,7 +545,7 @@ async def test_daemon_stops_on_sigterm_at_once_and_never_loads_aiogram(tmp_path)
 class Appliance:
     def __init__(self, env: dict[str, str], cwd: Path) -> None:
         self.env, self.cwd = env, cwd
-        self.sock = Path(env["RUNTIME_DIR"]) / "supervisor.sock"
+        self.sock = Path(env["STUDYMATE_RUNTIME_DIR"]) / "supervisor.sock"
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self, *args: str) -> None:
@@ -556,7 +556,7 @@ class Appliance:
             )
 
     def logs(self, name: str) -> str:
-        path = Path(self.env["LOG_DIR"]) / name
+        path = Path(self.env["STUDYMATE_LOG_DIR"]) / name
         return path.read_text(errors="replace") if path.exists() else ""
 
     def program(self, name: str) -> dict[str, Any]:
@@ -597,9 +597,9 @@ async def test_appliance_killed_and_frozen_bot(fake, database_url, tmp_path):
     fake.add_user(ADMIN_ID, "Admin")
     fake.add_user(stranger, "Passer-by")
     env = bot_env(fake=fake, database_url=database_url, tmp_path=tmp_path,
-                  WATCHDOG_INTERVAL="1", HEARTBEAT_STALE_SECONDS="6",
-                  DISK_MIN_FREE_MB="0", DISK_MIN_FREE_PERCENT="0")
-    beat_file = Path(env["RUNTIME_DIR"]) / "bot.heartbeat"
+                  STUDYMATE_WATCHDOG_INTERVAL="1", STUDYMATE_HEARTBEAT_STALE_SECONDS="6",
+                  STUDYMATE_DISK_MIN_FREE_MB="0", STUDYMATE_DISK_MIN_FREE_PERCENT="0")
+    beat_file = Path(env["STUDYMATE_RUNTIME_DIR"]) / "bot.heartbeat"
     app = Appliance(env, tmp_path)
 
     async def chatter() -> None:  # updates every second, so the bot's long polls return (and beat)

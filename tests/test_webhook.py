@@ -25,8 +25,8 @@ PATH = "/tg/hook"
 @pytest.fixture
 async def replica(db, fake, database_url, redis_url, tmp_path):
     port = free_port()
-    env = bot_env(fake=fake, database_url=database_url, tmp_path=tmp_path, REDIS_URL=redis_url,
-                  SHUTDOWN_GRACE_SECONDS="5",
+    env = bot_env(fake=fake, database_url=database_url, tmp_path=tmp_path, STUDYMATE_REDIS_URL=redis_url,
+                  STUDYMATE_SHUTDOWN_GRACE_SECONDS="5",
                   **webhook_env(f"http://127.0.0.1:{port}{PATH}", port))
     bot = Replica(0, env, tmp_path)
     yield bot

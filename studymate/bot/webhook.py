@@ -175,7 +175,7 @@ async def set_webhook(bot: Bot, dp: Dispatcher, settings: Settings) -> None:
             request_timeout=10,
         )
     except TelegramBadRequest as exc:  # e.g. "bad webhook: An HTTPS URL must be provided"
-        raise ConfigError(f"WEBHOOK_URL was rejected by Telegram: {exc.message}") from None
+        raise ConfigError(f"STUDYMATE_WEBHOOK_URL was rejected by Telegram: {exc.message}") from None
     info = await bot.get_webhook_info(request_timeout=10)
     if info.url != settings.webhook_url:
         raise RuntimeError(f"Telegram reports webhook {info.url!r} after setWebhook")

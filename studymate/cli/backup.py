@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 
 from studymate.cli import exitcodes
-from studymate.config import Settings
+from studymate.config import Settings, load_settings
 from studymate.ops.backup import core as backups
 from studymate.ops.backup.files import (
     EXTENSIONS,
@@ -33,20 +33,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--notify", action="store_true", help="report to the admins on Telegram")
     run.set_defaults(handler=run_now)
 
-    listing = actions.add_parser("list", help="show the backups in BACKUP_DIR")
+    listing = actions.add_parser("list", help="show the backups in STUDYMATE_BACKUP_DIR")
     listing.set_defaults(handler=list_all)
 
     verify = actions.add_parser("verify", help="re-check a backup's checksum and read all of it")
-    verify.add_argument("file", metavar="FILE", help="backup file (path or name in BACKUP_DIR)")
+    verify.add_argument("file", metavar="FILE", help="backup file (path or name in STUDYMATE_BACKUP_DIR)")
     verify.set_defaults(handler=verify_one)
 
     restore = actions.add_parser("restore", help="make a backup the live database (stops the bot)")
-    restore.add_argument("file", metavar="FILE", help="backup file (path or name in BACKUP_DIR)")
+    restore.add_argument("file", metavar="FILE", help="backup file (path or name in STUDYMATE_BACKUP_DIR)")
     restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     restore.set_defaults(handler=restore_one)
 
     schedule = actions.add_parser("schedule", help="run nightly backups (supervisor program)")
-    schedule.add_argument("--at", metavar="HH:MM", help="local time of the nightly run (BACKUP_TIME)")
+    schedule.add_argument("--at", metavar="HH:MM", help="local time of the nightly run (STUDYMATE_BACKUP_TIME)")
     schedule.set_defaults(handler=schedule_loop)
 
 
@@ -60,14 +60,13 @@ def _fail(exc: BackupError | OSError) -> int:
 
 
 def run_now(args: argparse.Namespace, settings: Settings) -> int:
-    options = backups.load_backup_settings()
-    policy = None if args.no_prune else options.policy(settings)
+    policy = None if args.no_prune else backups.retention_policy(settings)
     if args.dry_run:
-        return _dry_run(settings, options)
+        return _dry_run(settings)
     if args.notify:
         from studymate.ops.backup.schedule import scheduled_run
 
-        return exitcodes.OK if scheduled_run(settings, options) else exitcodes.FAILURE
+        return exitcodes.OK if scheduled_run(settings) else exitcodes.FAILURE
     try:
         result = backups.run_backup(settings, policy=policy)
     except (BackupError, OSError) as exc:
@@ -88,13 +87,13 @@ def run_now(args: argparse.Namespace, settings: Settings) -> int:
     return exitcodes.OK
 
 
-def _dry_run(settings: Settings, options: backups.BackupSettings) -> int:
+def _dry_run(settings: Settings) -> int:
     engine = backups.engine_of(settings.effective_database_url)
     now = dt.datetime.now(dt.UTC)
-    target = settings.effective_backup_dir / (stem_for(now) + EXTENSIONS[engine])
+    target = settings.backup.dir / (stem_for(now) + EXTENSIONS[engine])
     _say(f"would write {target} ({engine})")
     plan, leftovers = backups.plan_for(
-        settings.effective_backup_dir, policy=options.policy(settings), now=now, tz=settings.tz
+        settings.backup.dir, policy=backups.retention_policy(settings), now=now, tz=settings.tz
     )
     for name in plan.delete:
         _say(f"would remove old backup {name}")
@@ -109,7 +108,7 @@ def list_all(args: argparse.Namespace, settings: Settings) -> int:
     except OSError as exc:
         return _fail(exc)
     if not found and not leftovers:
-        _say(f"no backups in {settings.effective_backup_dir}")
+        _say(f"no backups in {settings.backup.dir}")
         return exitcodes.OK
     rows = [("NAME", f"TAKEN ({settings.timezone})", "SIZE", "ENGINE", "VERIFIED", "ROWS")]
     for item in found:
@@ -135,7 +134,7 @@ def list_all(args: argparse.Namespace, settings: Settings) -> int:
 
 def verify_one(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        path = resolve(args.file, settings.effective_backup_dir)
+        path = resolve(args.file, settings.backup.dir)
         manifest = backups.verify_backup(path)
     except (BackupError, OSError) as exc:
         return _fail(exc)
@@ -167,7 +166,7 @@ def _confirm(settings: Settings, yes: bool) -> Callable[[Manifest], bool]:
 
 def restore_one(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        path = resolve(args.file, settings.effective_backup_dir)
+        path = resolve(args.file, settings.backup.dir)
         backups.restore_backup(settings, path, confirm=_confirm(settings, args.yes), say=_say)
     except (BackupError, OSError) as exc:
         return _fail(exc)
@@ -176,8 +175,8 @@ def restore_one(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def schedule_loop(args: argparse.Namespace, settings: Settings) -> int:
-    overrides = {"time": args.at} if args.at else {}
-    options = backups.load_backup_settings(**overrides)  # a bad BACKUP_TIME exits 2 at once
+    if args.at:  # a bad time exits 2 at once, as a bad STUDYMATE_BACKUP_TIME does
+        settings = load_settings(backup={"time": args.at})
     from studymate.ops.backup.schedule import serve  # pulls in the Telegram reporting stack
 
     stop = threading.Event()
@@ -187,5 +186,5 @@ def schedule_loop(args: argparse.Namespace, settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    serve(settings, options, stop=stop)
+    serve(settings, stop=stop)
     return exitcodes.OK

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(run_bot(settings))
     except TelegramUnauthorizedError:
         print(
-            "studymate: configuration error: BOT_TOKEN was rejected by Telegram: "
+            "studymate: configuration error: STUDYMATE_BOT_TOKEN was rejected by Telegram: "
             "check it with @BotFather (/mybots → API Token)",
             file=sys.stderr,
         )

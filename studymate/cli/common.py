@@ -16,7 +16,7 @@ def open_migrated(settings: Settings) -> Database:
     if todo:
         database.close()
         raise ConfigError(
-            f"DATABASE_URL: the database needs migrations ({', '.join(todo)}): "
+            f"STUDYMATE_DATABASE_URL: the database needs migrations ({', '.join(todo)}): "
             "run 'studymate migrate' first"
         )
     return database

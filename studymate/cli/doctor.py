@@ -57,7 +57,7 @@ def _check_database(settings: Settings, checks: list[Check]) -> list[mentors.Men
             return mentors.list_mentors()
     except Exception as exc:  # any driver error is a finding, not a crash
         checks.append(Check(False, f"database unreachable: {type(exc).__name__}: {exc}",
-                            "check DATABASE_URL and that the database server is running"))
+                            "check STUDYMATE_DATABASE_URL and that the database server is running"))
         return []
     finally:
         database.close()
@@ -72,7 +72,7 @@ async def _check_redis(url: str) -> Check:
         return Check(True, "Redis reachable")
     except Exception as exc:  # connection refused, auth, DNS: all are findings
         return Check(False, f"Redis unreachable: {type(exc).__name__}",
-                     "start Redis or clear REDIS_URL (the database storage is then used)")
+                     "start Redis or clear STUDYMATE_REDIS_URL (the database storage is then used)")
     finally:
         await client.aclose()
 
@@ -83,7 +83,7 @@ async def _check_telegram(settings: Settings, rows: list[mentors.MentorInfo]) ->
     from studymate.bot.app import create_bot
 
     if settings.bot_token is None:
-        return [Check(False, "BOT_TOKEN is not set", "create a bot with @BotFather, set BOT_TOKEN")]
+        return [Check(False, "STUDYMATE_BOT_TOKEN is not set", "create a bot with @BotFather, set STUDYMATE_BOT_TOKEN")]
     bot = create_bot(settings)
     results: list[Check] = []
     try:
@@ -94,7 +94,7 @@ async def _check_telegram(settings: Settings, rows: list[mentors.MentorInfo]) ->
                           "copy the token again from @BotFather (/mybots → API Token)")]
         except (TimeoutError, OSError) as exc:
             return [Check(False, f"Telegram unreachable at {settings.telegram_api_url}: {exc}",
-                          "check the server's network and TELEGRAM_API_URL")]
+                          "check the server's network and STUDYMATE_TELEGRAM_API_URL")]
         results.append(Check(True, f"token valid: @{me.username}"))
         active = [m for m in rows if m.is_active]
         if not active:

@@ -1,6 +1,6 @@
 """``studymate logrotate [--once] [--dry-run]``: compress and prune rotated logs in LOG_DIR.
 
-Runs a pass every ``LOG_ROTATE_INTERVAL`` seconds until SIGTERM/SIGINT (then exits 0 after
+Runs a pass every ``STUDYMATE_LOG_ROTATE_INTERVAL`` seconds until SIGTERM/SIGINT (then exits 0 after
 the pass in progress), or one pass with ``--once``.
 """
 
@@ -19,7 +19,7 @@ STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("logrotate", help="compress and prune rotated logs in LOG_DIR")
+    parser = sub.add_parser("logrotate", help="compress and prune rotated logs in STUDYMATE_LOG_DIR")
     parser.add_argument("--once", action="store_true", help="one pass, then exit")
     parser.add_argument("--dry-run", action="store_true", help="only say what would be done")
     parser.set_defaults(handler=run)
@@ -40,7 +40,7 @@ def _one_pass(settings: Settings, policy: RotationPolicy, dry_run: bool) -> None
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    policy = RotationPolicy.from_config(settings)
+    policy = RotationPolicy.from_settings(settings.logs)
     if args.once:
         _one_pass(settings, policy, args.dry_run)
         return exitcodes.OK

@@ -37,7 +37,7 @@ def _notifier(settings: Settings, db: health.GuardedDb, quiet: bool) -> wd.Notif
     if quiet:
         return wd.LogNotifier()
     if settings.bot_token is None or not settings.admin_telegram_ids:
-        logger.warning("no BOT_TOKEN or ADMIN_TELEGRAM_IDS: alerts go to this log only")
+        logger.warning("no STUDYMATE_BOT_TOKEN or STUDYMATE_ADMIN_TELEGRAM_IDS: alerts go to this log only")
         return wd.LogNotifier()
     return NotifierOnFirstMessage(settings, db)
 
@@ -69,7 +69,7 @@ def _print(findings: list[health.Finding]) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     ping = wd.ping_url(settings)
     if ping and not ping.startswith(("http://", "https://")):
-        raise ConfigError("HEALTHCHECK_PING_URL: must be an http(s) URL, or empty")
+        raise ConfigError("STUDYMATE_HEALTHCHECK_PING_URL: must be an http(s) URL, or empty")
     db = health.GuardedDb(open_database(settings.effective_database_url, pool_size=1))
     config = wd.WatchdogConfig(
         heartbeat_file=settings.heartbeat_file,
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             return exitcodes.FAILURE if any(f.problem for f in findings) else exitcodes.OK
         if config.stale < IDLE_BEAT:
             logger.warning(
-                "HEARTBEAT_STALE_SECONDS=%g is below %g s: an idle bot beats only every 25-30 s "
+                "STUDYMATE_HEARTBEAT_STALE_SECONDS=%g is below %g s: an idle bot beats only every 25-30 s "
                 "and will be restarted for nothing", config.stale, IDLE_BEAT,
             )
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -1,7 +1,7 @@
-"""Keep ``LOG_DIR`` in bounds: compress rotated logs, prune by age and by total size.
+"""Keep ``STUDYMATE_LOG_DIR`` in bounds: compress rotated logs, prune by age and by total size.
 
 supervisord owns the live files: it writes each program's ``NAME.log`` and rotates it by size
-to ``NAME.log.1``, ``NAME.log.2`` ... This module only handles what supervisor
+to ``NAME.log.1``, ``NAME.log.2`` .... This module only handles what supervisor
 cannot do, and never opens, renames or truncates a live ``*.log`` file:
 
 1. Compress each rotated ``NAME.log.N`` to ``NAME.log-YYYYmmdd-HHMMSS-ffffff.gz`` (UTC time of its
@@ -9,8 +9,8 @@ cannot do, and never opens, renames or truncates a live ``*.log`` file:
    a unique ``*.compressing`` name, so supervisor shifting ``.1`` to ``.2`` at the same moment
    can never make us delete a file we have not compressed; a claim left by a crash is
    finished on the next pass.
-2. Delete archives older than ``LOG_MAX_AGE_DAYS``.
-3. While the directory holds more than ``LOG_MAX_TOTAL_MB``, delete the oldest archives.
+2. Delete archives older than ``STUDYMATE_LOG_MAX_AGE_DAYS``.
+3. While the directory holds more than ``STUDYMATE_LOG_MAX_TOTAL_MB``, delete the oldest archives.
 4. Remove our own temporary files left by a crash.
 """
 
@@ -23,12 +23,11 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
-from studymate.config import ConfigError
+from studymate.config import LogSettings
 
 logger = logging.getLogger(__name__)
 
@@ -47,27 +46,12 @@ class RotationPolicy:
     interval: float = 600.0
 
     @classmethod
-    def from_config(cls, settings: Any = None, environ: Mapping[str, str] | None = None) -> RotationPolicy:
-        """``LOG_MAX_AGE_DAYS``, ``LOG_MAX_TOTAL_MB``, ``LOG_ROTATE_INTERVAL`` (Settings first)."""
-        environ = os.environ if environ is None else environ
-
-        def number(name: str, default: float) -> float:
-            raw = getattr(settings, name.lower(), None)
-            raw = environ.get(name) if raw is None else raw
-            if raw is None or str(raw).strip() == "":
-                return default
-            try:
-                value = float(raw)
-            except ValueError:
-                raise ConfigError(f"{name}: {raw!r} is not a number") from None
-            if value <= 0:
-                raise ConfigError(f"{name}: must be greater than 0")
-            return value
-
+    def from_settings(cls, logs: LogSettings) -> RotationPolicy:
+        """``STUDYMATE_LOG_MAX_AGE_DAYS``, ``…_MAX_TOTAL_MB``, ``…_ROTATE_INTERVAL``."""
         return cls(
-            max_age_days=number("LOG_MAX_AGE_DAYS", cls.max_age_days),
-            max_total_bytes=int(number("LOG_MAX_TOTAL_MB", cls.max_total_bytes / MB) * MB),
-            interval=number("LOG_ROTATE_INTERVAL", cls.interval),
+            max_age_days=logs.max_age_days,
+            max_total_bytes=logs.max_total_bytes,
+            interval=logs.rotate_interval,
         )
 
 
@@ -217,7 +201,7 @@ def prune_by_size(log_dir: Path, max_bytes: int, *, dry_run: bool = False) -> li
     if total > max_bytes:
         logger.warning(
             "live logs alone take %.1f MB, over the %.1f MB cap: lower "
-            "stdout_logfile_maxbytes/_backups or raise LOG_MAX_TOTAL_MB",
+            "stdout_logfile_maxbytes/_backups or raise STUDYMATE_LOG_MAX_TOTAL_MB",
             total / MB, max_bytes / MB,
         )
     return deleted

@@ -121,14 +121,14 @@ def render_config(
     if unknown:
         raise ValueError(f"unknown program(s) {', '.join(unknown)}; known: {', '.join(available)}")
     dirs = {
-        "STATE_DIR": settings.state_dir.resolve(),
-        "LOG_DIR": settings.log_dir.resolve(),
-        "RUNTIME_DIR": settings.runtime_dir.resolve(),
+        "STUDYMATE_STATE_DIR": settings.state_dir.resolve(),
+        "STUDYMATE_LOG_DIR": settings.log_dir.resolve(),
+        "STUDYMATE_RUNTIME_DIR": settings.runtime_dir.resolve(),
     }
     env = {**{k: str(v) for k, v in dirs.items()}, "PYTHONUNBUFFERED": "1"}
     values = {
-        "log_dir": _escape(str(dirs["LOG_DIR"])),
-        "runtime_dir": _escape(str(dirs["RUNTIME_DIR"])),
+        "log_dir": _escape(str(dirs["STUDYMATE_LOG_DIR"])),
+        "runtime_dir": _escape(str(dirs["STUDYMATE_RUNTIME_DIR"])),
         "environment": ",".join(f'{k}="{_escape(v)}"' for k, v in env.items()),
         "studymate": _escape(shlex.join(command or studymate_command())),
     }

@@ -3,7 +3,7 @@
 nginx runs unprivileged on loopback with a configuration written to a scratch directory; its
 webhook ``location`` is taken verbatim from ``packaging/nginx-studymate.conf``, so what is
 tested is what the README tells an admin to deploy. Replicas are ``python -m studymate bot``
-processes; each serves the webhook (and /metrics, /healthz) on its own ``HTTP_PORT``.
+processes; each serves the webhook (and /metrics, /healthz) on its own ``STUDYMATE_HTTP_PORT``.
 """
 
 from __future__ import annotations
@@ -153,11 +153,11 @@ http {{
 def webhook_env(front_url: str, http_port: int) -> dict[str, str]:
     """The variables that make ``studymate bot`` a webhook replica on ``http_port``."""
     return {
-        "TELEGRAM_MODE": "webhook",
-        "WEBHOOK_URL": front_url,
-        "WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "HTTP_HOST": "127.0.0.1",
-        "HTTP_PORT": str(http_port),
+        "STUDYMATE_TELEGRAM_MODE": "webhook",
+        "STUDYMATE_WEBHOOK_URL": front_url,
+        "STUDYMATE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STUDYMATE_HTTP_HOST": "127.0.0.1",
+        "STUDYMATE_HTTP_PORT": str(http_port),
     }
 
 
@@ -168,8 +168,8 @@ class Replica:
         self.index = index
         self.env = env
         self.cwd = cwd
-        self.port = int(env["HTTP_PORT"])
-        self.path = urlsplit(env["WEBHOOK_URL"]).path
+        self.port = int(env["STUDYMATE_HTTP_PORT"])
+        self.path = urlsplit(env["STUDYMATE_WEBHOOK_URL"]).path
         self.proc: asyncio.subprocess.Process | None = None
         self.starts = 0
         self.log_path = cwd / f"replica-{index}.log"
@@ -258,7 +258,7 @@ class Cluster:
             replica_env = {
                 **env, **webhook_env(self.nginx.url, port),
                 # Each replica its own heartbeat file, as on separate hosts or systemd instances.
-                "RUNTIME_DIR": str(workdir / f"run-{index}"),
+                "STUDYMATE_RUNTIME_DIR": str(workdir / f"run-{index}"),
             }
             self.replicas.append(Replica(index, replica_env, workdir))
 

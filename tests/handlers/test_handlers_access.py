@@ -107,7 +107,7 @@ async def test_twenty_mentors_checked_concurrently_and_cached(db, fake, run_bot)
 async def test_student_removed_from_group_loses_access_after_ttl(db, fake, run_bot):
     add_mentor()
     fake.set_member(GROUP_ID, STUDENT_ID, "member")
-    await run_bot(MEMBERSHIP_CACHE_SECONDS="1")
+    await run_bot(STUDYMATE_MEMBERSHIP_CACHE_SECONDS="1")
     chat, _ = await register(fake, STUDENT_ID)
     [hint] = await chat.send("hello")
     assert hint["text"] == plain("unknown_input_hint", "ru")
@@ -134,7 +134,7 @@ async def test_student_in_two_groups_stays_with_their_mentor(db, fake, run_bot):
     add_mentor(telegram_id=1001, group=-1, name="First")
     add_mentor(telegram_id=1002, group=-2, name="Second")
     fake.set_member(-2, STUDENT_ID, "member")
-    await run_bot(MEMBERSHIP_CACHE_SECONDS="0")
+    await run_bot(STUDYMATE_MEMBERSHIP_CACHE_SECONDS="0")
     chat, [welcome] = await register(fake, STUDENT_ID)
     assert welcome["text"] == plain("welcome_student", "ru", name="Second")
     fake.set_member(-1, STUDENT_ID, "member")  # now also in the first mentor's group

@@ -123,7 +123,7 @@ async def test_mentor_board_in_english_empty_season_and_test_accounts(db, fake, 
     older.save()
     for student, score in ((a, 100), (b, 80), (c, 60)):
         take(student, older, score, minutes_ago=70 * 24 * 60)
-    await run_bot(TEST_STUDENT_IDS=str(a.telegram_id))
+    await run_bot(STUDYMATE_TEST_STUDENT_IDS=str(a.telegram_id))
     mentor = Chat(fake, MENTOR_ID)
     [board] = await mentor.send("🏆 Leaderboard")
     assert plain("leaderboard_mentor_title", "en") in board["text"]

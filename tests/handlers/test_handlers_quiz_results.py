@@ -64,7 +64,7 @@ async def test_ranked_exam_rules_and_a_quiz_not_open_yet(db, fake, run_bot):
     opens = utcnow().replace(microsecond=0) + dt.timedelta(days=1)
     Quiz.update(available_from=opens, available_until=opens + dt.timedelta(hours=48), notified_at=None
                 ).where(Quiz.id == later.id).execute()
-    await run_bot(QUIZ_QUESTION_SECONDS="60")
+    await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="60")
     chat = Chat(fake, STUDENT_ID)
 
     # 41: a scheduled quiz is listed under Ranked; tapping it tells when it opens.
@@ -125,7 +125,7 @@ async def test_after_the_deadline_review_pages_and_a_retake_that_does_not_rate(d
     ratings.on_attempt_finished(taken.id, tz=TZ)
     rated = rating_rows()
     assert rated and all(row[2] == 9 for row in rated)
-    await run_bot(QUIZ_QUESTION_SECONDS="60")
+    await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="60")
     chat = Chat(fake, STUDENT_ID)
 
     listing = await quiz_list(chat, fake, "🏆")
@@ -179,7 +179,7 @@ async def test_old_buttons_of_an_archived_quiz_and_other_peoples_ids(db, fake, r
     QuizQuestion.create(quiz=foreign, question_text="F", option_a="a", option_b="b", option_c="c",
                         option_d="d", correct_answer="A", order=1)
     other = quiz_engine.start(STUDENT_ID + 1, practice.id, tz=TZ, base_seconds=600)  # someone else's
-    await run_bot(QUIZ_QUESTION_SECONDS="60")
+    await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="60")
     chat = Chat(fake, STUDENT_ID)
     message = await open_quiz(fake, chat, "📚", "Python")
     await tap(fake, chat, message, "b1")

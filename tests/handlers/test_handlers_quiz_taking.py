@@ -9,14 +9,14 @@ from test_e2e_quiz_taking import make_quiz, open_quiz, tap, wait_text
 
 from studymate.db.models import QuizAttempt, utcnow
 
-FAST = {"QUIZ_QUESTION_SECONDS": "3", "QUIZ_COUNTDOWN_SECONDS": "1"}
+FAST = {"STUDYMATE_QUIZ_QUESTION_SECONDS": "3", "STUDYMATE_QUIZ_COUNTDOWN_SECONDS": "1"}
 
 
 async def test_blocking_during_quizzes(db, fake, run_bot):
     make_school(fake)
     make_quiz("Practice", 3)
     make_quiz("Exam", 3, ranked=True)
-    await run_bot(QUIZ_QUESTION_SECONDS="60")
+    await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="60")
     chat = Chat(fake, STUDENT_ID)
     [old_menu] = await chat.send("📝 Квизы")  # its buttons stay under the old message
     await open_quiz(fake, chat, "🏆", "Exam")

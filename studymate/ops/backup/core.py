@@ -20,11 +20,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Final
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from studymate import __version__
-from studymate.config import ConfigError, Settings, _env_files
+from studymate.config import Settings
 from studymate.db import migrate
 from studymate.db.connection import open_database
 from studymate.ops import bot_lock
@@ -64,46 +61,14 @@ ENGINES: Final[dict[str, ModuleType]] = {"sqlite": backup_sqlite, "postgresql": 
 Say = Callable[[str], None]
 
 
-class BackupSettings(BaseSettings):
-    """The backup knobs that ``Settings`` does not have (read from the same env files)."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="BACKUP_", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+def retention_policy(settings: Settings) -> Policy:
+    """Which backups the settings keep (``STUDYMATE_BACKUP_KEEP_*``, ``…_RETENTION_DAYS``)."""
+    return Policy(
+        daily=settings.backup.keep_daily,
+        weekly=settings.backup.keep_weekly,
+        monthly=settings.backup.keep_monthly,
+        keep_days=settings.backup.retention_days,
     )
-
-    keep_daily: int = Field(default=7, ge=0)
-    keep_weekly: int = Field(default=4, ge=0)
-    keep_monthly: int = Field(default=12, ge=0)
-    time: str = "03:00"  # local time (TIMEZONE) of the nightly run
-
-    @field_validator("time")
-    @classmethod
-    def _check_time(cls, value: str) -> str:
-        try:
-            return dt.time.fromisoformat(value.strip()).strftime("%H:%M")
-        except ValueError:
-            raise ValueError(f"{value!r} is not a time of day: use HH:MM, e.g. 03:00") from None
-
-    @property
-    def at(self) -> dt.time:
-        return dt.time.fromisoformat(self.time)
-
-    def policy(self, settings: Settings) -> Policy:
-        return Policy(
-            daily=self.keep_daily,
-            weekly=self.keep_weekly,
-            monthly=self.keep_monthly,
-            keep_days=settings.backup_retention_days,
-        )
-
-
-def load_backup_settings(**overrides: object) -> BackupSettings:
-    try:
-        return BackupSettings(_env_file=_env_files(), **overrides)  # type: ignore[call-arg,arg-type]
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        name = "BACKUP_" + str(error["loc"][0]).upper() if error["loc"] else "backup settings"
-        raise ConfigError(f"{name}: {str(error['msg']).removeprefix('Value error, ')}") from None
 
 
 def engine_of(url: str) -> str:
@@ -112,7 +77,7 @@ def engine_of(url: str) -> str:
         return "sqlite"
     if scheme in ("postgres", "postgresql"):
         return "postgresql"
-    raise BackupConfigError(f"DATABASE_URL: cannot back up a {scheme!r} database")
+    raise BackupConfigError(f"STUDYMATE_DATABASE_URL: cannot back up a {scheme!r} database")
 
 
 def _utcnow() -> dt.datetime:
@@ -208,7 +173,7 @@ def run_backup(
 
     A failure to prune does not fail the backup; it is reported in ``prune_error``.
     """
-    backup_dir = settings.effective_backup_dir
+    backup_dir = settings.backup.dir
     ensure_dir(backup_dir)
     with exclusive(backup_dir):
         path, manifest = _create(settings, backup_dir, now or _utcnow())
@@ -253,7 +218,7 @@ def _prune(
 
 
 def prune(settings: Settings, *, policy: Policy, now: dt.datetime | None = None) -> Plan:
-    backup_dir = settings.effective_backup_dir
+    backup_dir = settings.backup.dir
     ensure_dir(backup_dir)
     with exclusive(backup_dir):
         plan, _ = _prune(backup_dir, policy=policy, now=now or _utcnow(), tz=settings.tz)
@@ -336,7 +301,7 @@ def restore_backup(
     say(f"verified {path.name}: {manifest.total_rows} rows, sha256 ok, full read ok")
     if manifest.engine != engine:
         raise BackupConfigError(
-            f"{path.name} is a {manifest.engine} backup but DATABASE_URL is {engine}: "
+            f"{path.name} is a {manifest.engine} backup but STUDYMATE_DATABASE_URL is {engine}: "
             "restore it into the same kind of database"
         )
     guard, socket = bot_lock.lock_path(settings), settings.runtime_dir / SOCKET_NAME
@@ -347,7 +312,7 @@ def restore_backup(
     if not confirm(manifest):
         raise BackupError("restore cancelled: nothing was changed")
     module = ENGINES[engine]
-    backup_dir = settings.effective_backup_dir
+    backup_dir = settings.backup.dir
     ensure_dir(backup_dir)
     with exclusive(backup_dir):
         stamp = _utcnow().strftime("%Y%m%d%H%M%S")
@@ -398,4 +363,4 @@ def _migrate(url: str) -> list[str]:
 
 
 def list_backups(settings: Settings) -> tuple[list[BackupFile], list[Path]]:
-    return scan(settings.effective_backup_dir)
+    return scan(settings.backup.dir)

@@ -199,14 +199,14 @@ def ensure_dir(path: Path) -> None:
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
-        raise BackupError(f"BACKUP_DIR {path} is not usable: {exc.strerror or exc}") from None
+        raise BackupError(f"STUDYMATE_BACKUP_DIR {path} is not usable: {exc.strerror or exc}") from None
     if path.stat().st_mode & 0o077:
         try:
             path.chmod(0o700)
         except OSError:
-            logger.warning("BACKUP_DIR %s is readable by others; make it mode 0700", path)
+            logger.warning("STUDYMATE_BACKUP_DIR %s is readable by others; make it mode 0700", path)
     if not os.access(path, os.W_OK | os.X_OK):
-        raise BackupError(f"BACKUP_DIR {path} is not writable by this user")
+        raise BackupError(f"STUDYMATE_BACKUP_DIR {path} is not writable by this user")
 
 
 def create_private(path: Path) -> None:

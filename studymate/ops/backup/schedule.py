@@ -1,6 +1,6 @@
 """``studymate backup schedule``: the nightly backup loop that supervisor runs.
 
-Each night at ``BACKUP_TIME`` (school's ``TIMEZONE``) it runs a verified backup, prunes, and
+Each night at ``STUDYMATE_BACKUP_TIME`` (school's ``TIMEZONE``) it runs a verified backup, prunes, and
 tells the admins: a short summary on success, an alert with the reason on failure. At start it
 backs up at once when the last good backup is older than a day (the box was off at night).
 SIGTERM sets the stop flag; the loop ends after the current step. Times are computed by pure
@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from studymate.config import Settings
-from studymate.ops.backup.core import BackupSettings, RunResult, run_backup
+from studymate.ops.backup.core import RunResult, retention_policy, run_backup
 from studymate.ops.backup.files import BackupError, BackupFile, human_size, last_good
 
 logger = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ def notify(settings: Settings, key: str, render: Render, *, clear: tuple[str, ..
     Returns whether it went out.
     """
     if not settings.admin_telegram_ids or settings.bot_token is None:
-        logger.warning("no BOT_TOKEN or ADMIN_TELEGRAM_IDS: backup report %s stays in the log", key)
+        logger.warning("no STUDYMATE_BOT_TOKEN or STUDYMATE_ADMIN_TELEGRAM_IDS: backup report %s stays in the log", key)
         return False
     pid = os.fork()
     if pid == 0:  # the child: send, then leave without running the parent's exit handlers
@@ -167,7 +167,7 @@ def report_success(settings: Settings, result: RunResult) -> bool:
 
 def _last_good(settings: Settings) -> BackupFile | None:
     try:
-        return last_good(settings.effective_backup_dir)
+        return last_good(settings.backup.dir)
     except OSError:  # an unreadable BACKUP_DIR is reported by the backup that fails on it
         return None
 
@@ -185,11 +185,11 @@ def report_failure(settings: Settings, reason: str) -> bool:
 
 
 def scheduled_run(
-    settings: Settings, options: BackupSettings, *, stopping: Callable[[], bool] = lambda: False
+    settings: Settings, *, stopping: Callable[[], bool] = lambda: False
 ) -> bool:
     """One nightly step: back up, prune, report. Returns whether a good backup was made."""
     try:
-        result = run_backup(settings, policy=options.policy(settings))
+        result = run_backup(settings, policy=retention_policy(settings))
     except Exception as exc:
         reason = str(exc) if isinstance(exc, BackupError) else f"{type(exc).__name__}: {exc}"
         if stopping():  # killed by our own shutdown (pg_dump got the SIGTERM too): not news
@@ -207,7 +207,6 @@ def scheduled_run(
 
 def serve(
     settings: Settings,
-    options: BackupSettings,
     *,
     stop: threading.Event,
     clock: Clock = _utcnow,
@@ -216,19 +215,19 @@ def serve(
     """Run ``step`` (default: :func:`scheduled_run`) nightly until ``stop`` is set."""
     if step is None:
         def step() -> bool:
-            return scheduled_run(settings, options, stopping=stop.is_set)
+            return scheduled_run(settings, stopping=stop.is_set)
 
     last = _last_good(settings)
     if due_at_start(last.created if last else None, clock()):
         logger.info("no good backup in the last 24 h: backing up now")
         step()
-    target = next_run(clock(), at=options.at, tz=settings.tz)
+    target = next_run(clock(), at=settings.backup.at, tz=settings.tz)
     announced = None
     while not stop.is_set():
         now = clock()
         if now >= target:
             step()
-            target = next_run(max(clock(), target), at=options.at, tz=settings.tz)
+            target = next_run(max(clock(), target), at=settings.backup.at, tz=settings.tz)
             continue
         if announced != target:
             logger.info("next backup at %s", _local(target, settings.tz))

@@ -687,21 +687,21 @@ def standard_checks(settings: Settings, db: health.GuardedDb | None, started: fl
         url = settings.redis_url
         checks.append(PeriodicCheck("redis", 0.0, lambda now: [health.check_redis(url)]))
     if settings.disk_min_free_mb or settings.disk_min_free_percent:
-        paths = [settings.state_dir, settings.effective_backup_dir, settings.log_dir]
+        paths = [settings.state_dir, settings.backup.dir, settings.log_dir]
         checks.append(PeriodicCheck("disk", 60.0, lambda now: health.check_disks(
             paths, min_free_mb=settings.disk_min_free_mb, min_free_percent=settings.disk_min_free_percent,
         )))
-    if settings.backup_max_age_hours:
+    if settings.backup.max_age_hours:
         since = dt.datetime.fromtimestamp(started, dt.UTC)
 
         def backup(now: float) -> list[Finding]:
             try:
-                last = last_good(settings.effective_backup_dir)
+                last = last_good(settings.backup.dir)
             except OSError as exc:
-                logger.warning("cannot read %s: %s", settings.effective_backup_dir, exc)
+                logger.warning("cannot read %s: %s", settings.backup.dir, exc)
                 last = None
             return [health.check_backup(
-                last.created if last else None, max_age_hours=settings.backup_max_age_hours,
+                last.created if last else None, max_age_hours=settings.backup.max_age_hours,
                 now=dt.datetime.fromtimestamp(now, dt.UTC), watching_since=since, tz=settings.tz,
             )]
 

@@ -36,7 +36,7 @@ async def list_(message: Message, db: Db) -> None:
         return
     lines = [t("admin_mentors_header", count=len(rows))]
     for m in rows:
-        status = t("mentor_status_active" if m.is_active else "mentor_status_inactive")
+        status = t("mentor_status_active") if m.is_active else t("mentor_status_inactive")
         lines.append(
             t(
                 "admin_mentor_line",
@@ -59,7 +59,8 @@ async def add(message: Message, command: CommandObject, db: Db, settings: Settin
         mentors.validate(telegram_id=int(parts[0]), name=parts[2], group_chat_id=int(parts[1]),
                          language=settings.default_language)
     except MentorError as exc:
-        await message.answer(t("admin_bad_group_id" if exc.code == "bad_group_id" else "admin_usage_addmentor"))
+        bad_group = exc.code == "bad_group_id"
+        await message.answer(t("admin_bad_group_id") if bad_group else t("admin_usage_addmentor"))
         return
     problem = await _bot_rights_problem(message.bot, int(parts[1]))
     if problem is not None:
@@ -74,7 +75,7 @@ async def add(message: Message, command: CommandObject, db: Db, settings: Settin
             language=settings.default_language,
         )
     except MentorError as exc:
-        await message.answer(t("admin_bad_group_id" if exc.code == "bad_group_id" else "admin_usage_addmentor"))
+        await message.answer(t("admin_bad_group_id") if exc.code == "bad_group_id" else t("admin_usage_addmentor"))
         return
     key = "admin_mentor_added" if created else "admin_mentor_updated"
     await message.answer(

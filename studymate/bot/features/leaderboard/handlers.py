@@ -64,7 +64,7 @@ def mentor_text(board: MentorBoard) -> str:
 
 
 def _mode_button(mode: BoardMode, shown: BoardMode, page: int) -> InlineKeyboardButton:
-    label = t("btn_mode_season" if mode is BoardMode.SEASON else "btn_mode_alltime")
+    label = t("btn_mode_season") if mode is BoardMode.SEASON else t("btn_mode_alltime")
     if mode is shown:
         return InlineKeyboardButton(text=f"✅ {label}", callback_data=NoopCb().pack())
     icon = "📅" if mode is BoardMode.SEASON else "📊"

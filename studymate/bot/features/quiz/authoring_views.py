@@ -217,15 +217,15 @@ def list_label(quiz: QuizInfo, now: dt.datetime) -> str:
 
 def quiz_list(page: Page[QuizInfo], *, archived: bool) -> tuple[str, InlineKeyboardMarkup]:
     now = utcnow()
-    text = t("archived_quizzes_header" if archived else "active_quizzes_header")
+    text = t("archived_quizzes_header") if archived else t("active_quizzes_header")
     if page.pages > 1:
         text += "\n\n" + t("pagination_info", page=page.page + 1, total=page.pages, count=page.total)
     other = QuizMenuCb(action=QuizMenu.LIST, archived=not archived)
     if page.items:
-        other_label = t("btn_active_short" if archived else "btn_archived_short")
+        other_label = t("btn_active_short") if archived else t("btn_archived_short")
     else:
-        text += "\n\n" + t("no_archived_quizzes" if archived else "no_active_quizzes")
-        other_label = t("btn_active_quizzes" if archived else "btn_archived_quizzes")
+        text += "\n\n" + (t("no_archived_quizzes") if archived else t("no_active_quizzes"))
+        other_label = t("btn_active_quizzes") if archived else t("btn_archived_quizzes")
     items = [
         button(list_label(q, now), QuizCb(action=QuizAction.SHOW, quiz=q.id, archived=archived, page=page.page))
         for q in page.items

@@ -53,7 +53,7 @@ async def archive(callback: CallbackQuery, callback_data: QuizCb, identity: Iden
     logger.info("mentor %s %s quiz %s", identity.mentor_id, callback_data.action.name.lower(),
                 callback_data.quiz)
     await _show(callback, callback_data.model_copy(update={"action": QuizAction.SHOW}), identity, db, settings)
-    await callback.answer(t("quiz_unarchived" if active else "quiz_archived"))
+    await callback.answer(t("quiz_unarchived") if active else t("quiz_archived"))
 
 
 @router.callback_query(QuizCb.filter(F.action == QuizAction.EXPORT))

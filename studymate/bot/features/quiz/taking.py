@@ -86,7 +86,7 @@ async def quiz_list(callback: CallbackQuery, callback_data: TakeCb, identity: Id
         items, page=found.page, pages=found.pages, footer=[[other]],
         make_page=lambda p: TakeCb(action=callback_data.action, page=p),
     )
-    header = t("ranked_quizzes_header" if ranked else "practice_quizzes_header")
+    header = t("ranked_quizzes_header") if ranked else t("practice_quizzes_header")
     if not found.items:
         header = f"{header}\n\n{t('no_ranked_quizzes' if ranked else 'no_practice_quizzes')}"
     await callback.message.edit_text(header, reply_markup=markup)

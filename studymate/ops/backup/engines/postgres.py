@@ -75,15 +75,15 @@ class PgTarget:
         parts = urlsplit(url)
         dbname = unquote(parts.path.lstrip("/"))
         if not dbname:
-            raise BackupConfigError("DATABASE_URL names no database (postgresql://user@host/DBNAME)")
+            raise BackupConfigError("STUDYMATE_DATABASE_URL names no database (postgresql://user@host/DBNAME)")
         params = dict(parse_qsl(parts.query))
         unknown = sorted(set(params) - set(QUERY_ENV))
         if unknown:
-            logger.warning("DATABASE_URL parameters ignored by the backup tools: %s", unknown)
+            logger.warning("STUDYMATE_DATABASE_URL parameters ignored by the backup tools: %s", unknown)
         try:
             port = str(parts.port) if parts.port else None
         except ValueError:
-            raise BackupConfigError("DATABASE_URL has an invalid port") from None
+            raise BackupConfigError("STUDYMATE_DATABASE_URL has an invalid port") from None
         return cls(
             dbname=dbname,
             host=unquote(parts.hostname) if parts.hostname else None,
@@ -345,7 +345,7 @@ def prepare_restore(backup: Path, url: str, *, stamp: str) -> Prepared:
             cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(fresh)))
     except psycopg2.Error as exc:
         raise BackupError(
-            f"cannot create database {fresh}: {_first_line(exc)} (the DATABASE_URL user needs "
+            f"cannot create database {fresh}: {_first_line(exc)} (the STUDYMATE_DATABASE_URL user needs "
             f"CREATEDB: ALTER ROLE {pg.user or 'the_user'} CREATEDB)"
         ) from None
     try:

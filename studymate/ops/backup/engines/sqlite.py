@@ -53,7 +53,7 @@ def path_of(url: str) -> Path:
     path = url.split("://", 1)[1]
     path = path[1:] if path.startswith("/") else path
     if path in ("", ":memory:"):
-        raise BackupConfigError("DATABASE_URL: an in-memory SQLite database cannot be backed up")
+        raise BackupConfigError("STUDYMATE_DATABASE_URL: an in-memory SQLite database cannot be backed up")
     return Path(path)
 
 
