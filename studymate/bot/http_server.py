@@ -2,8 +2,9 @@
 
 Creating the application and starting the server are two steps, so the runner can add more
 routes (the webhook) to the same application in between. ``/healthz`` answers 200 while the
-database answers and the last getUpdates (or webhook update) is recent, else 503; Redis being
-down is reported but is not a 503: the bot keeps working on the database storage then.
+database answers and the bot is not stale by :func:`studymate.ops.health.judge_bot` (the
+verdict the watchdog, ``studymate status`` and systemd give too), else 503; Redis being down is
+reported but is not a 503: the bot keeps working on the database storage then.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from studymate import __version__
 from studymate.bot.infra.metrics import BotMetrics, LastPoll
 from studymate.bot.infra.storage import REDIS_ERRORS, FailoverStorage
 from studymate.db import migrate
+from studymate.ops.health import judge_bot
 from studymate.ops.watchdog.checks import GuardedDb, check_database
 
 if TYPE_CHECKING:
@@ -37,11 +39,12 @@ class Health:
 
     def __init__(
         self, runtime: Runtime, heartbeat: LastPoll, *, stale_after: float,
-        started: float | None = None,
+        started: float | None = None, mode: str = "polling",
     ) -> None:
         self.runtime = runtime
         self.heartbeat = heartbeat
         self.stale_after = stale_after
+        self.mode = mode
         self.started = time.time() if started is None else started
         self.schema_version: str | None = None
         # Its own worker thread and timeout: a hung query never holds the bot's threads.
@@ -53,12 +56,15 @@ class Health:
         if database == "ok" and self.schema_version is None:
             self.schema_version = await self._schema_version()
         last = self.heartbeat.last_poll
-        age = now - (last or self.started)  # a young process is given time for its first poll
+        # last_poll lives in this process's memory: it always belongs to this process.
+        started = min(self.started, last) if last else self.started
+        bot = judge_bot(now=now, started=started, heartbeat=last or None,
+                        stale_after=self.stale_after, mode=self.mode)
         problems = []
         if database != "ok":
             problems.append("database")
-        if age > self.stale_after:
-            problems.append("no_updates" if last else "never_polled")
+        if bot.stale:
+            problems.append("no_updates" if bot.polled else "never_polled")
         body = {
             "status": "unhealthy" if problems else "ok",
             "problems": problems,
@@ -124,7 +130,8 @@ def create_http_app(
     """The application with ``/metrics`` and ``/healthz``; more routes may be added before start."""
     app = web.Application()
     app[METRICS] = metrics
-    app[HEALTH] = Health(runtime, heartbeat, stale_after=settings.heartbeat_stale_seconds)
+    app[HEALTH] = Health(runtime, heartbeat, stale_after=settings.heartbeat_stale_seconds,
+                         mode=settings.telegram_mode)
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/healthz", _healthz)
     return app

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import time
 from typing import Final
 
 from studymate.cli import exitcodes
 from studymate.config import ConfigError, Settings
 from studymate.db.connection import open_database
-from studymate.ops import supervisor
+from studymate.ops import alerts
+from studymate.ops.supervisor.client import SupervisorClient
 from studymate.ops.watchdog import checks as health
 from studymate.ops.watchdog import daemon as wd
 
@@ -34,29 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _notifier(settings: Settings, db: health.GuardedDb, quiet: bool) -> wd.Notifier:
+    options = {"cooldown": wd.ALERT_COOLDOWN}
     if quiet:
-        return wd.LogNotifier()
+        return wd.AlertsNotifier(lambda: alerts.log_alerts(**options))
     if settings.bot_token is None or not settings.admin_telegram_ids:
         logger.warning("no BOT_TOKEN or ADMIN_TELEGRAM_IDS: alerts go to this log only")
-        return wd.LogNotifier()
-    return NotifierOnFirstMessage(settings, db)
-
-
-class NotifierOnFirstMessage:
-    """:class:`wd.TelegramNotifier`, made when the first message is due.
-
-    It loads aiohttp (~10 MB resident), which the watchdog of a healthy appliance then never
-    holds; the first alert waits the fraction of a second that takes.
-    """
-
-    def __init__(self, settings: Settings, db: health.GuardedDb) -> None:
-        self.settings, self.db = settings, db
-        self.notifier: wd.TelegramNotifier | None = None
-
-    def send(self, key: str, render: wd.Render, *, recovery: bool = False) -> bool:
-        if self.notifier is None:
-            self.notifier = wd.TelegramNotifier(self.settings, self.db)
-        return self.notifier.send(key, render, recovery=recovery)
+        return wd.AlertsNotifier(lambda: alerts.log_alerts(**options))
+    return wd.AlertsNotifier(lambda: alerts.telegram_alerts(settings, wd.guarded_store(db), **options))
 
 
 def _print(findings: list[health.Finding]) -> None:
@@ -75,6 +59,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         heartbeat_file=settings.heartbeat_file,
         interval=settings.watchdog_interval,
         stale=settings.heartbeat_stale_seconds,
+        mode=settings.telegram_mode,
         ping_url=ping,
         dry_run=args.dry_run or args.once,
         checks=wd.standard_checks(settings, db, time.time()),
@@ -90,7 +75,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         notifier,
         state_path=None if args.dry_run or args.once else settings.state_dir / "watchdog-state.json",
     )
-    control = wd.SupervisorControl(supervisor.socket_path(settings), timeout=10.0)
+    control = SupervisorClient.of(settings)
     dog = wd.Watchdog(config, control=control, reporter=reporter, metrics=metrics)
     try:
         if args.once:
@@ -102,8 +87,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 "HEARTBEAT_STALE_SECONDS=%g is below %g s: an idle bot beats only every 25-30 s "
                 "and will be restarted for nothing", config.stale, IDLE_BEAT,
             )
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda received, _frame: dog.request_stop())
+        dog.loop.handle_signals()
         if metrics is not None:
             metrics.serve(settings.http_host, settings.watchdog_http_port)
         logger.info(

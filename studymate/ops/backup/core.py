@@ -26,7 +26,7 @@ from studymate import __version__
 from studymate.config import ConfigError, Settings, _env_files
 from studymate.db import migrate
 from studymate.db.connection import open_database
-from studymate.ops.backup.bot_pause import SOCKET_NAME, programs_paused
+from studymate.ops.backup.bot_pause import programs_paused
 from studymate.ops.backup.engines import postgres as backup_postgres
 from studymate.ops.backup.engines import sqlite as backup_sqlite
 from studymate.ops.backup.files import (
@@ -50,6 +50,7 @@ from studymate.ops.backup.files import (
 )
 from studymate.ops.backup.retention import Candidate, Plan, Policy
 from studymate.ops.backup.retention import plan as plan_retention
+from studymate.ops.supervisor.client import SOCKET_NAME
 
 logger = logging.getLogger(__name__)
 
