@@ -9,7 +9,7 @@ knows which all-clear it owes.
 from __future__ import annotations
 
 import asyncio
-from enum import Enum
+from enum import ReprEnum
 
 import pytest
 from test_watchdog import Rig, scripted
@@ -33,7 +33,7 @@ TEXTS = {
 }
 
 
-class Extra(ProblemKind, Enum):
+class Extra(ProblemKind, ReprEnum):
     COFFEE_LOW = ("coffee_low", 0, 30.0, "admin_watchdog_coffee_low", "admin_watchdog_coffee_ok")
 
 

@@ -27,7 +27,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import ReprEnum
 from typing import Any, Final, Protocol
 
 from peewee import PostgresqlDatabase
@@ -54,7 +54,8 @@ Render = Callable[[str, int], str]  # (language, held-back count) -> HTML text
 
 
 class ProblemKind(str):
-    """What a :class:`Problem` member carries. Members compare equal to their ``kind`` string.
+    """What a :class:`Problem` member carries. Members compare equal to (and print as) their
+    ``kind`` string; an enum of them is built on ``ReprEnum``, which keeps that.
 
     ``severity`` orders the problems of one subject (one program): a worse one is news even
     while the admins were told about a milder one; 0 for reports and one-of-a-kind problems.
@@ -78,7 +79,7 @@ class ProblemKind(str):
         return member
 
 
-class Problem(ProblemKind, Enum):
+class Problem(ProblemKind, ReprEnum):
     # (kind, severity, grace seconds, text, recovery text[, held-back note])
     # The watchdog, about one program.
     CRASHED = ("crashed", 1, 0.0, "admin_watchdog_crashed", "admin_watchdog_program_ok")
