@@ -225,7 +225,7 @@ class BotErrors:
     last: str  # the last of them, redacted and shortened by the bot
 
 
-def scrape_bot_errors(url: str, *, timeout: float = 5.0) -> BotErrors | None:
+def scrape_bot_errors(url: str, *, timeout: float = 2.0) -> BotErrors | None:
     """Read the error counter from the bot's ``/metrics``; None when the bot does not answer."""
     from prometheus_client.parser import text_string_to_metric_families
 
