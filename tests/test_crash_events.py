@@ -21,7 +21,8 @@ from test_watchdog import Recorder
 
 from studymate.ops.health import crash_times, summarize
 from studymate.ops.supervisor.client import SupervisorClient, SupervisorUnavailable
-from studymate.ops.watchdog.daemon import Reporter, Watchdog, WatchdogConfig
+from studymate.ops.watchdog.daemon import Watchdog, WatchdogConfig
+from studymate.ops.watchdog.reporter import Reporter
 
 pytestmark = pytest.mark.backend_agnostic
 

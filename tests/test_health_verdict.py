@@ -21,7 +21,8 @@ from studymate.cli import status
 from studymate.config import Settings
 from studymate.ops.alerts import Problem
 from studymate.ops.supervisor.run import status_text
-from studymate.ops.watchdog.daemon import Reporter, Watchdog, WatchdogConfig
+from studymate.ops.watchdog.daemon import Watchdog, WatchdogConfig
+from studymate.ops.watchdog.reporter import Reporter
 
 
 class Supervisord:

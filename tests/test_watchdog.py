@@ -30,15 +30,12 @@ from studymate.ops.supervisor.memory import process_tree
 from studymate.ops.supervisor.run import heartbeat_mtime
 from studymate.ops.watchdog import checks as health
 from studymate.ops.watchdog.checks import Finding, ok, problem
-from studymate.ops.watchdog.daemon import (
+from studymate.ops.watchdog.daemon import FATAL_RETRY, PeriodicCheck, Watchdog, WatchdogConfig
+from studymate.ops.watchdog.reporter import (
     ALERT_COOLDOWN,
-    FATAL_RETRY,
     REMIND_AFTER,
     AlertsNotifier,
-    PeriodicCheck,
     Reporter,
-    Watchdog,
-    WatchdogConfig,
     guarded_store,
 )
 

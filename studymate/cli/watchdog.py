@@ -21,6 +21,7 @@ from studymate.ops import alerts
 from studymate.ops.supervisor.client import SupervisorClient
 from studymate.ops.watchdog import checks as health
 from studymate.ops.watchdog import daemon as wd
+from studymate.ops.watchdog import reporter as rp
 
 logger = logging.getLogger(__name__)
 IDLE_BEAT: Final = 40.0  # an idle bot's long poll returns every 25 s; it also beats every 30 s
@@ -33,14 +34,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def _notifier(settings: Settings, db: health.GuardedDb, quiet: bool) -> wd.Notifier:
-    options = {"cooldown": wd.ALERT_COOLDOWN}
+def _notifier(settings: Settings, db: health.GuardedDb, quiet: bool) -> rp.Notifier:
+    options = {"cooldown": rp.ALERT_COOLDOWN}
     if quiet:
-        return wd.AlertsNotifier(lambda: alerts.log_alerts(**options))
+        return rp.AlertsNotifier(lambda: alerts.log_alerts(**options))
     if settings.bot_token is None or not settings.admin_telegram_ids:
         logger.warning("no BOT_TOKEN or ADMIN_TELEGRAM_IDS: alerts go to this log only")
-        return wd.AlertsNotifier(lambda: alerts.log_alerts(**options))
-    return wd.AlertsNotifier(lambda: alerts.telegram_alerts(settings, wd.guarded_store(db), **options))
+        return rp.AlertsNotifier(lambda: alerts.log_alerts(**options))
+    return rp.AlertsNotifier(lambda: alerts.telegram_alerts(settings, rp.guarded_store(db), **options))
 
 
 def _print(findings: list[health.Finding]) -> None:
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
         metrics = WatchdogMetrics()
         notifier = metrics.counting(notifier)
-    reporter = wd.Reporter(
+    reporter = rp.Reporter(
         notifier,
         state_path=None if args.dry_run or args.once else settings.state_dir / "watchdog-state.json",
     )

@@ -21,7 +21,8 @@ from studymate.ops.alerts import ProblemKind, all_problems
 
 if TYPE_CHECKING:
     from studymate.ops.watchdog.checks import Finding
-    from studymate.ops.watchdog.daemon import Action, Notifier
+    from studymate.ops.watchdog.daemon import Action
+    from studymate.ops.watchdog.reporter import Notifier
 
 logger = logging.getLogger(__name__)
 
