@@ -42,7 +42,8 @@ from pathlib import Path
 from typing import Any
 
 from studymate.cli.main import build_parser
-from studymate.ops import supervisor
+from studymate.ops.supervisor.client import SupervisorClient, SupervisorUnavailable
+from studymate.ops.supervisor.memory import appliance_pids
 
 TOKEN = "123456789:" + "T" * 35
 SUBCOMMANDS = {
@@ -217,12 +218,12 @@ def main() -> int:
         [*studymate, "supervise", "--programs", ",".join(programs)], env=env, cwd=work,
         stdout=subprocess.DEVNULL, stderr=(work / "supervise.out").open("wb"),
     )
-    client = supervisor.SupervisorClient(work / "run" / "supervisor.sock", timeout=5.0)
+    client = SupervisorClient(work / "run" / "supervisor.sock", timeout=5.0)
     try:
         def all_running() -> bool:
             try:
                 infos = client.processes()
-            except supervisor.SupervisorUnavailable:
+            except SupervisorUnavailable:
                 return False
             return len(infos) == len(programs) and all(i["statename"] == "RUNNING" for i in infos)
 
@@ -248,10 +249,10 @@ def main() -> int:
     return 0
 
 
-def report(client: supervisor.SupervisorClient, programs: list[str], skipped: list[str],
+def report(client: SupervisorClient, programs: list[str], skipped: list[str],
            used: dict[int, int], calls: int, extra_env: list[str]) -> None:
     infos = {i["name"]: i for i in client.processes()}
-    pids = supervisor.appliance_pids(client)
+    pids = appliance_pids(client)
     own = {client.pid(): "supervisord"} | {i["pid"]: name for name, i in infos.items()}
     print(f"programs: {', '.join(programs)}"
           + (f" (skipped, not registered: {', '.join(skipped)})" if skipped else ""))

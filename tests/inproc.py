@@ -157,7 +157,7 @@ class InProcessBot:
         self.runtime = self.dp.workflow_data["runtime"]
         # Stepped by hand: no per-chat spacing, so one drain sends everything that is due.
         self.runtime.sender.pacer = Pacer(per_second=1e9, chat_interval=0.0)
-        self.runtime.alerter._send = self._alert  # admin alerts land in the world too
+        self.runtime.alerts.sender = self  # admin alerts land in the world too
         self._offset: int | None = None
         fake.bot = self
 
@@ -219,7 +219,8 @@ class InProcessBot:
         self.runtime.db.close()
         await self.bot.session.close()
 
-    async def _alert(self, _session: Any, chat_id: int, text: str) -> None:
+    async def send(self, chat_id: int, text: str, *, key: str) -> None:
+        """The alerts' sender: ``sendMessage`` into the fake world."""
         payload = {"chat_id": chat_id, "text": text[:4096], "parse_mode": "HTML"}
         await self.session.execute(self.bot.token, "sendMessage", payload)
 

@@ -47,7 +47,6 @@ from studymate.db.models import (
     Topic,
 )
 from studymate.ops.backup import retention
-from studymate.ops.backup.bot_pause import rpc
 from studymate.ops.backup.core import (
     restore_backup,
     run_backup,
@@ -55,6 +54,7 @@ from studymate.ops.backup.core import (
 )
 from studymate.ops.backup.files import BackupError, Manifest, manifest_path, scan, stem_for
 from studymate.ops.backup.schedule import due_at_start, next_run, scheduled_run, serve
+from studymate.ops.supervisor.client import SupervisorClient, SupervisorUnavailable
 
 UTC = dt.UTC
 TASHKENT = zoneinfo.ZoneInfo("Asia/Tashkent")
@@ -667,8 +667,8 @@ def supervisord(tmp_path) -> Iterator[tuple[Path, Path]]:
     try:
         deadline = time.monotonic() + 15
         while True:
-            with contextlib.suppress(OSError):
-                states = {i["name"]: i["statename"] for i in rpc(socket).supervisor.getAllProcessInfo()}
+            with contextlib.suppress(SupervisorUnavailable):
+                states = {i["name"]: i["statename"] for i in SupervisorClient(socket).processes()}
                 if states == {"bot": "RUNNING", "watchdog": "RUNNING"}:
                     break
             assert time.monotonic() < deadline, "supervisord did not start the programs"
@@ -700,7 +700,7 @@ def test_restore_pauses_bot_and_watchdog_through_supervisor(
     lines = events.read_text().splitlines()[started:]
     assert lines[:2] == ["watchdog stop", "bot stop"]  # the watchdog must not revive the bot
     assert sorted(lines[2:]) == ["bot start", "watchdog start"]
-    states = {i["name"]: i["statename"] for i in rpc(socket).supervisor.getAllProcessInfo()}
+    states = {i["name"]: i["statename"] for i in SupervisorClient(socket).processes()}
     assert states == {"bot": "RUNNING", "watchdog": "RUNNING"}
     assert said.index("stopped bot (supervisor)") < said.index(f"the database now holds {path.name}")
 

@@ -34,7 +34,8 @@ from conftest import BACKEND, TEST_DATABASE_URL, service_missing
 from e2e import MENTOR_ID, Chat, CliResult, bot_env, plain
 
 from studymate import __version__
-from studymate.ops import supervisor
+from studymate.ops.supervisor.client import SupervisorClient
+from studymate.ops.supervisor.memory import process_tree, resident_kb
 
 pytestmark = pytest.mark.binary
 
@@ -241,7 +242,7 @@ async def test_binary_supervises_the_bot_and_stops_on_sigterm(binary, fake, fres
 
         # supervisord runs in the binary's own process (systemd's MainPID), and every program
         # is the same executable with a subcommand.
-        client = supervisor.SupervisorClient(tmp_path / "run" / "supervisor.sock")
+        client = SupervisorClient(tmp_path / "run" / "supervisor.sock")
         assert client.pid() == proc.pid
         programs = {info["name"]: info["pid"] for info in client.processes()}
         assert set(programs) == {"bot", "logrotate"}
@@ -252,7 +253,7 @@ async def test_binary_supervises_the_bot_and_stops_on_sigterm(binary, fake, fres
             assert time.monotonic() < deadline, status.stdout
             await asyncio.sleep(0.5)
         assert "healthy: 2/2 programs RUNNING" in status.stdout, status.stdout
-        rss = supervisor.resident_kb([proc.pid, *programs.values()])
+        rss = resident_kb([proc.pid, *programs.values()])
         print(
             f"\nRSS: supervisord {rss[proc.pid] / 1024:.0f} MB, "
             + ", ".join(f"{name} {rss[pid] / 1024:.0f} MB" for name, pid in programs.items())
@@ -264,9 +265,9 @@ async def test_binary_supervises_the_bot_and_stops_on_sigterm(binary, fake, fres
         assert await asyncio.wait_for(proc.wait(), 30) == 0, output.read_text()
         log = (tmp_path / "log" / "supervisord.log").read_text()
         assert "stopped: bot (exit status 0)" in log and "stopped: logrotate (exit status 0)" in log
-        assert not supervisor.process_tree(programs.values())  # nothing left behind
+        assert not process_tree(programs.values())  # nothing left behind
     finally:
         if proc.returncode is None:
-            for pid in supervisor.process_tree([proc.pid]):
+            for pid in process_tree([proc.pid]):
                 os.kill(pid, signal.SIGKILL)
             await proc.wait()

@@ -13,9 +13,10 @@ from babel.messages.pofile import read_po
 from studymate.bot.keyboards import MENTOR_MENU, STUDENT_MENU
 from studymate.config import LANGUAGES
 from studymate.i18n import LOCALES_DIR, all_labels, t
+from studymate.ops.alerts import Problem
 
 PACKAGE = Path(__file__).resolve().parents[1] / "studymate"
-TEXT_FUNCTIONS = {"t", "MenuButton", "all_labels"}
+TEXT_FUNCTIONS = {"t", "MenuButton", "all_labels", "Localized"}
 
 
 def _catalog(lang: str) -> dict[str, str]:
@@ -44,6 +45,8 @@ def _keys_used_in_code() -> tuple[set[str], set[str]]:
                     prefixes.add(arg.values[0].value)
     for row in (*MENTOR_MENU, *STUDENT_MENU):
         keys.update(row)
+    for problem in Problem:  # the alert texts: literal keys in the enum, not in t() calls
+        keys.update(key for key in (problem.text, problem.recovery, problem.held) if key)
     return keys, prefixes
 
 

@@ -45,7 +45,7 @@ from conftest import service_missing
 from e2e import ADMIN_ID, GROUP_ID, MENTOR_ID, STUDENT_ID, TOKEN, Chat
 
 from studymate.cli.main import build_parser
-from studymate.ops.supervisor import find_template, template_programs
+from studymate.ops.supervisor.config import find_template, template_programs
 
 pytestmark = pytest.mark.install
 

@@ -21,7 +21,7 @@ import pytest
 
 from studymate.config import ConfigError, load_settings
 from studymate.ops.logrotate import MB, RotationPolicy, rotate_once
-from studymate.ops.supervisor import find_template
+from studymate.ops.supervisor.config import find_template
 
 WRITER = r"""
 import random, sys
@@ -64,7 +64,7 @@ class Appliance:
             "\n[program:writer]\n"
             f"command={sys.executable} {tmp_path / 'writer.py'} {lines} {payload} {self.marker}\n"
             "priority=200\nstartsecs=0\nstopsignal=TERM\nstopwaitsecs=5\nredirect_stderr=true\n"
-            "stdout_logfile={log_dir}/writer.log\n"
+            "stdout_logfile=%(ENV_STUDYMATE_LOG_DIR)s/writer.log\n"
             f"stdout_logfile_maxbytes={WRITER_MAXBYTES}\nstdout_logfile_backups=1000\n"
         )
         (tmp_path / "template.conf").write_text(template)

@@ -20,10 +20,14 @@ import pytest
 from e2e import TOKEN, CliResult, bot_env, studymate_cli
 
 from studymate.cli.main import build_parser
-from studymate.ops import supervisor
-from studymate.ops.supervisor import find_template, render_config, stop_budget, summarize
+from studymate.ops.health import Exit, crash_times, summarize
+from studymate.ops.supervisor import config as supervisor_config
+from studymate.ops.supervisor.client import SupervisorClient, SupervisorUnavailable
+from studymate.ops.supervisor.config import find_template, select_programs, stop_budget
+from studymate.ops.supervisor.memory import process_tree
 
 pytestmark = pytest.mark.e2e
+STALE = 120.0  # HEARTBEAT_STALE_SECONDS for the verdicts below
 
 UNIT_FILE = Path(__file__).resolve().parents[1] / "systemd" / "studymate.service"
 ENTRY_SCRIPT = Path(__file__).resolve().parents[1] / "packaging" / "entry.py"  # the binary's
@@ -76,18 +80,18 @@ class Supervise:
             await asyncio.sleep(0.3)
 
     async def wait_answering(self, timeout: float = 20.0) -> None:
-        client = supervisor.SupervisorClient(self.run_dir / "supervisor.sock", timeout=1.0)
+        client = SupervisorClient(self.run_dir / "supervisor.sock", timeout=1.0)
         deadline = time.monotonic() + timeout
         while True:
             try:
                 client.pid()
                 return
-            except supervisor.SupervisorUnavailable:
+            except SupervisorUnavailable:
                 assert time.monotonic() < deadline, self.output
                 await asyncio.sleep(0.1)
 
     def programs(self) -> dict[str, dict]:
-        client = supervisor.SupervisorClient(self.run_dir / "supervisor.sock")
+        client = SupervisorClient(self.run_dir / "supervisor.sock")
         return {info["name"]: info for info in client.processes()}
 
     async def terminate(self, timeout: float = 30.0) -> int:
@@ -99,7 +103,7 @@ class Supervise:
 
     async def kill(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
-            pids = supervisor.process_tree([self.proc.pid])
+            pids = process_tree([self.proc.pid])
             for pid in pids:
                 os.kill(pid, signal.SIGKILL)
             await self.proc.wait()
@@ -146,7 +150,7 @@ async def test_supervised_bot_restarts_after_kill_and_sigterm_stops_in_order(app
     notify.close()
 
     # supervisord is the process systemd started (its MainPID), not a child of it.
-    assert supervisor.SupervisorClient(appliance.run_dir / "supervisor.sock").pid() == appliance.proc.pid
+    assert SupervisorClient(appliance.run_dir / "supervisor.sock").pid() == appliance.proc.pid
 
     # What the operator's files look like: private, and no token in the config.
     sock = appliance.run_dir / "supervisor.sock"
@@ -178,7 +182,7 @@ async def test_supervised_bot_restarts_after_kill_and_sigterm_stops_in_order(app
     stops = re.findall(r"stopped: (\w+) \((.*)\)", log.split("received SIGTERM")[-1])
     assert stops == [("bot", "exit status 0"), ("logrotate", "exit status 0")], log
     assert "not expected" not in log.split("received SIGTERM")[-1]
-    assert not supervisor.process_tree(children)  # none of them is left behind
+    assert not process_tree(children)  # none of them is left behind
     assert not sock.exists()
     print(f"\nstop after SIGTERM took {took:.1f} s (budget {stop_budget(conf.read_text())} s)")
 
@@ -211,9 +215,9 @@ async def test_full_appliance_runs_every_program(appliance, fake):
 FROZEN = f"""
 import sys
 sys.frozen = True  # a PyInstaller build: it starts its own entry script again as supervisord
-from studymate.ops import supervisor
-supervisor.studymate_command = lambda: [sys.executable, "-m", "studymate"]  # children: not frozen
-supervisor.lean_command = lambda: [sys.executable, {str(ENTRY_SCRIPT)!r}, supervisor.LEAN_SUPERVISORD]
+from studymate.ops.supervisor import config, run
+config.studymate_command = lambda: [sys.executable, "-m", "studymate"]  # children: not frozen
+run.lean_command = lambda: [sys.executable, {str(ENTRY_SCRIPT)!r}, run.LEAN_SUPERVISORD]
 from studymate.cli.main import main
 sys.exit(main(["supervise", "--programs", "logrotate"]))
 """
@@ -233,7 +237,7 @@ async def test_frozen_build_runs_a_lean_supervisord_in_the_same_process(applianc
     out.close()
     healthy = await appliance.wait_healthy()
     assert "healthy: 1/1 programs RUNNING" in healthy.stdout
-    client = supervisor.SupervisorClient(appliance.run_dir / "supervisor.sock")
+    client = SupervisorClient(appliance.run_dir / "supervisor.sock")
     pid = client.pid()
     assert pid == appliance.proc.pid  # still systemd's MainPID ...
     loaded = _mapped_files(pid)
@@ -263,7 +267,7 @@ async def test_supervise_refuses_a_second_instance_and_unknown_programs(applianc
 async def test_status_without_supervisor_says_so_in_one_line(tmp_path):
     env = {"PATH": os.environ["PATH"], "STUDYMATE_ENV_FILE": os.devnull, "STUDYMATE_RUNTIME_DIR": str(tmp_path)}
     result = await studymate_cli(env, tmp_path, "status")
-    assert result.returncode == 2
+    assert result.returncode == 3  # LSB/systemctl: not running
     assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1
     assert "supervisor is not running" in result.stderr
 
@@ -275,17 +279,25 @@ def test_rendered_config_subset_paths_and_stop_budget(tmp_path):
         _env_file=None, state_dir=tmp_path / "st%te", log_dir=tmp_path / "log",
         runtime_dir=tmp_path / "run",
     )
+    for directory in (settings.state_dir, settings.log_dir, settings.runtime_dir):
+        directory.mkdir()
     text = find_template().read_text()
-    assert supervisor.template_programs(text) == ["watchdog", "logrotate", "backup_schedule", "bot"]
-    rendered = render_config(text, settings=settings, programs=["bot"], command=["/opt/studymate/studymate"])
+    assert supervisor_config.template_programs(text) == ["watchdog", "logrotate", "backup_schedule", "bot"]
+    rendered = select_programs(text, ["bot"])
     assert "[program:bot]" in rendered and "[program:watchdog]" not in rendered
-    assert "command=/opt/studymate/studymate bot" in rendered
-    assert f'STATE_DIR="{tmp_path}/st%%te"' in rendered  # supervisord would expand a lone %
-    assert f"file={tmp_path}/run/supervisor.sock" in rendered
+    conf = tmp_path / "run" / "supervisord.conf"
+    conf.write_text(rendered)
+    env = supervisor_config.environment(settings, command=["/opt/studymate/studymate"])
+    parsed = supervisor_config.check(conf, env)  # what supervisord makes of it, %(ENV_...)s expanded
+    [bot] = [program for group in parsed.process_group_configs for program in group.process_configs]
+    assert bot.command == "/opt/studymate/studymate bot"
+    assert env["STUDYMATE_STATE_DIR"] == f"{tmp_path}/st%te"  # the children inherit it as is: no expansion
+    assert [server["file"] for server in parsed.configroot.supervisord.server_configs] == [f"{tmp_path}/run/supervisor.sock"]
     with pytest.raises(ValueError, match="unknown program"):
-        render_config(text, settings=settings, programs=["bot", "mailer"])
-    with pytest.raises(ValueError, match="unknown placeholder"):
-        render_config(text + "\n[program:x]\ncommand={nope}\n", settings=settings)
+        select_programs(text, ["bot", "mailer"])
+    conf.write_text(text + "\n[program:x]\ncommand=%(ENV_NOPE)s\n")
+    with pytest.raises(ValueError, match="cannot be expanded"):
+        supervisor_config.check(conf, env)
     # Priorities stop one after another: the worst case must fit systemd's stop timeout.
     timeout = 60  # TimeoutStopSec of the unit
     if UNIT_FILE.exists():
@@ -301,17 +313,16 @@ def test_summary_sees_fatal_backoff_and_crash_loops():
         return {"name": name, "statename": state, "pid": 10, "start": now - 60, "now": now,
                 "spawnerr": "", **extra}
 
-    log = "\n".join(
-        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now - ago)) + f",123 WARN exited: {name} "
-        f"(terminated by SIGKILL; not expected)"
-        for name, ago in [("bot", 30), ("bot", 200), ("bot", 400), ("watchdog", 900)]
-    ) + "\n2000-01-01 00:00:00,000 INFO exited: logrotate (exit status 0; expected)\n"
+    exits = [Exit(name, now - ago, expected=False, reason="terminated by SIGKILL")
+             for name, ago in [("bot", 30), ("bot", 200), ("bot", 400), ("watchdog", 900)]]
+    exits.append(Exit("logrotate", now - 10, expected=True, reason="exit status 0"))
     health = summarize(
         "RUNNING",
         [info("bot", "RUNNING"), info("watchdog", "RUNNING"), info("logrotate", "RUNNING"),
          info("backup_schedule", "FATAL", spawnerr="Exited too quickly")],
-        exits=supervisor.unexpected_exits(log),
+        exits=crash_times(exits),
         heartbeat=now - 5.0,
+        stale_after=STALE,
     )
     by_name = {p.name: p for p in health.programs}
     assert by_name["bot"].crashes == 3 and "crash loop" in (by_name["bot"].problem or "")
@@ -322,12 +333,12 @@ def test_summary_sees_fatal_backoff_and_crash_loops():
     assert health.summary().startswith("UNHEALTHY: 3/4 programs RUNNING; backup_schedule FATAL")
 
     old_bot = info("bot", "RUNNING", start=now - 600)
-    stale = summarize("RUNNING", [old_bot], heartbeat=now - 300)
+    stale = summarize("RUNNING", [old_bot], heartbeat=now - 300, stale_after=STALE)
     assert stale.programs[0].problem == "not polling Telegram (no heartbeat for 300 s)"
-    never = summarize("RUNNING", [old_bot], heartbeat=now - 3600)  # a previous bot's beat
+    never = summarize("RUNNING", [old_bot], heartbeat=now - 3600, stale_after=STALE)  # a previous bot's beat
     assert never.programs[0].problem == "not polling Telegram (no heartbeat for 600 s)"
-    fresh = summarize("RUNNING", [old_bot], heartbeat=now - 5)
+    fresh = summarize("RUNNING", [old_bot], heartbeat=now - 5, stale_after=STALE)
     assert fresh.healthy and fresh.summary() == "healthy: 1/1 programs RUNNING"
     assert fresh.notes == ["bot heartbeat: 5 s ago"]
-    starting = summarize("RUNNING", [info("bot", "RUNNING", start=now - 30)], heartbeat=None)
+    starting = summarize("RUNNING", [info("bot", "RUNNING", start=now - 30)], heartbeat=None, stale_after=STALE)
     assert starting.healthy  # the first long poll may take a while to come back

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from conftest import service_missing
 
-from studymate.ops.supervisor import find_template, stop_budget
+from studymate.ops.supervisor.config import find_template, stop_budget
 
 REPO = Path(__file__).resolve().parents[1]
 UNIT = REPO / "systemd" / "studymate.service"

@@ -1,8 +1,8 @@
 """``studymate watchdog``: what the admins are told, and what it does to a broken bot.
 
 Most tests drive one round at a time (:meth:`Watchdog.step`) with a fake clock, a supervisor
-double that keeps process infos and an activity log like supervisord's, and a notifier that
-records messages. The end-to-end test runs a real supervisord with the real bot polling the
+double that keeps process infos and exit records like supervisord (with our events plugin)
+does, and the real alert service with a sender that records messages. The end-to-end test runs a real supervisord with the real bot polling the
 fake Bot API server and the real watchdog, then kills and freezes the bot.
 """
 
@@ -23,19 +23,20 @@ from typing import Any
 import pytest
 from e2e import ADMIN_ID, TOKEN, bot_env, plain
 
-from studymate.ops import supervisor
+from studymate.ops.alerts import Alerts, MemoryStore, telegram_alerts
+from studymate.ops.health import Exit
+from studymate.ops.supervisor.client import SupervisorClient, SupervisorUnavailable
+from studymate.ops.supervisor.memory import process_tree
+from studymate.ops.supervisor.run import heartbeat_mtime
 from studymate.ops.watchdog import checks as health
 from studymate.ops.watchdog.checks import Finding, ok, problem
-from studymate.ops.watchdog.daemon import (
+from studymate.ops.watchdog.daemon import FATAL_RETRY, PeriodicCheck, Watchdog, WatchdogConfig
+from studymate.ops.watchdog.reporter import (
     ALERT_COOLDOWN,
-    FATAL_RETRY,
     REMIND_AFTER,
-    MemoryClaims,
-    PeriodicCheck,
+    AlertsNotifier,
     Reporter,
-    TelegramNotifier,
-    Watchdog,
-    WatchdogConfig,
+    guarded_store,
 )
 
 BASE = 1_900_000_000.0  # a whole second, so log stamps (1 s resolution) compare cleanly
@@ -54,14 +55,14 @@ class Clock:
 
 
 class FakeSupervisor:
-    """The XML-RPC calls the watchdog makes, over an in-memory process table and activity log."""
+    """The XML-RPC calls the watchdog makes, over an in-memory process table and exit records."""
 
     def __init__(self, clock: Clock, names: tuple[str, ...] = ("bot", "watchdog")) -> None:
         self.clock = clock
         self.statename = "RUNNING"
         self.next_pid = 100
         self.procs: dict[str, dict[str, Any]] = {}
-        self.log: list[str] = []
+        self.exited: list[Exit] = []
         self.calls: list[tuple[str, ...]] = []
         for name in names:
             self.spawn(name, "RUNNING", start=clock() - 1000)
@@ -74,8 +75,7 @@ class FakeSupervisor:
         }
 
     def crash(self, name: str, reason: str = "terminated by SIGKILL") -> None:
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.clock()))
-        self.log.append(f"{stamp},123 WARN exited: {name} ({reason}; not expected)")
+        self.exited.append(Exit(name, self.clock(), expected=False, reason=reason, seq=len(self.exited) + 1))
         self.spawn(name)
 
     def set(self, name: str, state: str, **extra: Any) -> None:
@@ -88,8 +88,8 @@ class FakeSupervisor:
     def processes(self) -> list[dict[str, Any]]:
         return [{**info, "now": self.clock()} for info in self.procs.values()]
 
-    def log_tail(self) -> str:
-        return "\n".join(self.log) + "\n"
+    def exits(self, since: int = 0) -> list[Exit]:
+        return [item for item in self.exited if item.seq > since]
 
     def start(self, name: str) -> None:
         self.calls.append(("start", name))
@@ -110,19 +110,28 @@ class FakeSupervisor:
         return info
 
 
-class Recorder:
-    """A notifier that keeps the English texts and deduplicates like the real one."""
-
-    def __init__(self, clock: Clock) -> None:
-        self.claims = MemoryClaims(clock)
+class RecordingSender:
+    def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
 
-    def send(self, key: str, render, *, recovery: bool = False) -> bool:
-        held = self.claims.claim(key, cooldown=ALERT_COOLDOWN, per_minute=1000 if recovery else 5)
-        if held is None:
-            return False
-        self.sent.append((key, render("en", held)))
-        return True
+    async def send(self, chat_id: int, text: str, *, key: str) -> None:
+        self.sent.append((key, text))
+
+    async def close(self) -> None:
+        pass
+
+
+class Recorder(AlertsNotifier):
+    """The watchdog's alert service, deduplicating in memory, keeping the English texts it sends."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.outbox = RecordingSender()
+        super().__init__(lambda: Alerts(store=MemoryStore(clock), sender=self.outbox, admin_ids=[1],
+                                        default_language="en", cooldown=ALERT_COOLDOWN))
+
+    @property
+    def sent(self) -> list[tuple[str, str]]:
+        return self.outbox.sent
 
     @property
     def keys(self) -> list[str]:
@@ -300,7 +309,7 @@ def test_unreachable_supervisor_is_reported_after_a_grace_period(tmp_path):
     rig = Rig(tmp_path)
 
     def unavailable() -> str:
-        raise supervisor.SupervisorUnavailable("no answer on /run/studymate/supervisor.sock")
+        raise SupervisorUnavailable("no answer on /run/studymate/supervisor.sock")
 
     rig.sup.state = unavailable
     rig.rounds(3, every=10)
@@ -423,23 +432,34 @@ def test_disk_backup_and_error_checks(tmp_path):
     assert (old.kind, old.params) == ("backup_old", {"hours": 40, "last": "2026-02-28 01:00"})
     assert health.check_backup(now - dt.timedelta(hours=20), watching_since=now, **args).kind is None
 
-    log = tmp_path / "bot.log"
-    stamp = lambda ago: time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(time.time() - ago))  # noqa: E731
-    lines = [f"{stamp(900)},001 ERROR aiogram.dispatcher old failure"]
-    lines += [f"{stamp(60 - i)},001 ERROR aiogram.dispatcher Failed to fetch updates - TelegramConflictError" for i in range(5)]
-    lines += ["Traceback (most recent call last):", f"{stamp(1)},001 INFO studymate.bot fine",
-              f"{stamp(1)},002 ERROR studymate.bot token {TOKEN} leaked"]
-    log.write_text("\n".join(lines) + "\n")
-    found = health.check_errors(log, max_errors=6, now=time.time())
+    # The bot's error counter, read from its /metrics about once a minute (no log is read).
+    now = time.time()
+
+    def reading(total: float, last: str = "aiogram.dispatcher: Failed to fetch updates", started: float = now - 900):
+        return health.BotErrors(total=total, started=started, last=last)
+
+    leak = reading(46, last=f"studymate.bot: token {TOKEN} leaked")
+    rate = health.ErrorRate()
+    assert health.check_errors(rate, reading(40), max_errors=6, now=now - 660).kind is None  # 40 before we watched
+    assert health.check_errors(rate, reading(45), max_errors=6, now=now - 60).kind is None
+    found = health.check_errors(rate, leak, max_errors=6, now=now)
     assert found.kind == "errors" and found.params["count"] == 6
     assert TOKEN not in found.params["last"] and "<redacted-token>" in found.params["last"]
-    assert health.check_errors(log, max_errors=7, now=time.time()).kind is None
-    assert health.check_errors(tmp_path / "missing.log", max_errors=1, now=time.time()).kind is None
+    assert health.check_errors(rate, leak, max_errors=6, now=now + 600).kind is None, "10 minutes later"
+    again = health.ErrorRate()
+    again.add(now - 660, reading(40))
+    again.add(now - 60, reading(45))
+    assert health.check_errors(again, leak, max_errors=7, now=now).kind is None
+    assert health.check_errors(again, None, max_errors=1, now=now).kind is None  # the bot is silent: unknown
+    restarted = health.check_errors(again, reading(3, started=now - 5), max_errors=7, now=now + 1)
+    assert restarted.kind == "errors" and restarted.params["count"] == 9, "a new bot process counts from 0"
 
-    text = ("2026-01-01 10:00:00,1 WARN exited: bot (terminated by SIGKILL; not expected)\n"
-            "2026-01-01 10:01:00,1 WARN exited: bot (exit status 1; not expected)\n"
-            "2026-01-01 10:02:00,1 INFO exited: logrotate (exit status 0; expected)\n")
-    assert health.last_exit_reasons(text) == {"bot": "exit status 1"}
+    # The reason of the newest unexpected exit is what the admins read; expected exits are no crash.
+    exits = [Exit("bot", 1.0, expected=False, reason="terminated by SIGKILL"),
+             Exit("bot", 2.0, expected=False, reason="exit status 1"),
+             Exit("logrotate", 3.0, expected=True, reason="exit status 0")]
+    from studymate.ops.health import crash_times
+    assert crash_times(exits) == {"bot": [1.0, 2.0]}
 
 
 # -- Telegram delivery ------------------------------------------------------------------------------
@@ -459,44 +479,53 @@ def _admin_texts(fake) -> list[str]:
     return [m["text"] for m in fake.messages(ADMIN_ID) if m["outgoing"]]
 
 
+def _notifier(settings, guarded: health.GuardedDb) -> AlertsNotifier:
+    return AlertsNotifier(lambda: telegram_alerts(settings, guarded_store(guarded), cooldown=ALERT_COOLDOWN))
+
+
 async def test_alerts_reach_admins_in_their_language_and_are_deduplicated_in_the_database(fake, db, database_url, tmp_path):
     from studymate.db.connection import open_database
     from studymate.db.models import AlertLog
+    from studymate.ops.alerts import Problem
     from studymate.services import mentors
 
     mentors.add_mentor(telegram_id=ADMIN_ID, name="Admin", group_chat_id=-100, language="en")
     fake.add_user(ADMIN_ID, "Admin")
     guarded = health.GuardedDb(open_database(database_url, pool_size=1))
+    params = {"path": "/", "free": "12 MB", "percent": 0.1}
+    key = "watchdog:disk:/:disk_low"
     try:
-        notifier = TelegramNotifier(_settings(database_url, fake, tmp_path), guarded)
-        render = lambda lang, held: f"<b>disk</b> {lang} {held}"  # noqa: E731
-        assert await asyncio.to_thread(notifier.send, "watchdog:disk:/:disk_low", render) is True
-        assert await asyncio.to_thread(notifier.send, "watchdog:disk:/:disk_low", render) is False
-        notifier.memory = MemoryClaims()  # a restarted watchdog still knows, from the database
-        assert await asyncio.to_thread(notifier.send, "watchdog:disk:/:disk_low", render) is False
-        row = await asyncio.to_thread(guarded.call, AlertLog.get, AlertLog.key == "watchdog:disk:/:disk_low")
+        notifier = _notifier(_settings(database_url, fake, tmp_path), guarded)
+        send = lambda: notifier.send(Problem.DISK_LOW, params, key=key)  # noqa: E731
+        assert await asyncio.to_thread(send) is True
+        assert await asyncio.to_thread(send) is False
+        notifier = _notifier(_settings(database_url, fake, tmp_path), guarded)  # a restarted watchdog
+        send = lambda: notifier.send(Problem.DISK_LOW, params, key=key)  # noqa: E731
+        assert await asyncio.to_thread(send) is False  # still knows, from the database
+        row = await asyncio.to_thread(guarded.call, AlertLog.get, AlertLog.key == key)
     finally:
         guarded.close()
-    assert _admin_texts(fake) == ["disk en 0"]
+    assert _admin_texts(fake) == [plain("admin_watchdog_disk_low", "en", **params)]
     assert row.suppressed == 2
 
 
 async def test_alerts_still_go_out_while_the_database_is_down(fake, tmp_path):
     fake.add_user(ADMIN_ID, "Admin")
     from studymate.db.connection import open_database
+    from studymate.ops.alerts import Problem
 
     url = "postgresql://nobody@127.0.0.1:1/gone"
     guarded = health.GuardedDb(open_database(url, pool_size=1), timeout=3)
     try:
         found = await asyncio.to_thread(health.check_database, guarded)
         assert found.kind == "database_down" and "refused" in found.params["error"]
-        notifier = TelegramNotifier(_settings(url, fake, tmp_path), guarded)
-        render = lambda lang, held: f"db down {lang} {held}"  # noqa: E731
-        assert await asyncio.to_thread(notifier.send, "watchdog:database:database_down", render) is True
-        assert await asyncio.to_thread(notifier.send, "watchdog:database:database_down", render) is False
+        notifier = _notifier(_settings(url, fake, tmp_path), guarded)
+        send = lambda: notifier.send(Problem.DATABASE_DOWN, found.params, key="watchdog:database:database_down")  # noqa: E731
+        assert await asyncio.to_thread(send) is True
+        assert await asyncio.to_thread(send) is False
     finally:
         guarded.close()
-    assert _admin_texts(fake) == ["db down ru 0"]
+    assert _admin_texts(fake) == [plain("admin_watchdog_database_down", "ru", **found.params)]
 
 
 async def test_missing_sqlite_file_is_reported_not_created(tmp_path):
@@ -561,8 +590,8 @@ class Appliance:
 
     def program(self, name: str) -> dict[str, Any]:
         try:
-            infos = supervisor.SupervisorClient(self.sock, timeout=2).processes()
-        except supervisor.SupervisorUnavailable:
+            infos = SupervisorClient(self.sock, timeout=2).processes()
+        except SupervisorUnavailable:
             return {}
         return next((i for i in infos if i["name"] == name), {})
 
@@ -586,7 +615,7 @@ class Appliance:
 
     async def kill(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
-            for pid in supervisor.process_tree([self.proc.pid]):
+            for pid in process_tree([self.proc.pid]):
                 os.kill(pid, signal.SIGKILL)
             await self.proc.wait()
 
@@ -609,7 +638,7 @@ async def test_appliance_killed_and_frozen_bot(fake, database_url, tmp_path):
 
     def polling() -> bool:
         info = app.program("bot")
-        beat = supervisor.heartbeat_mtime(beat_file)
+        beat = heartbeat_mtime(beat_file)
         return info.get("statename") == "RUNNING" and beat is not None and beat >= info["start"]
 
     crashed = plain("admin_watchdog_crashed", program="bot", reason="terminated by SIGKILL")
@@ -642,7 +671,7 @@ async def test_appliance_killed_and_frozen_bot(fake, database_url, tmp_path):
         assert not_polling.fullmatch(texts[2]) and texts[3] == back and len(texts) == 4, texts
         log = app.logs("supervisord.log")
         assert "stopped: bot (exit status 0)" in log, "SIGCONT let the frozen bot stop cleanly"
-        assert not supervisor.process_tree([frozen])
+        assert not process_tree([frozen])
         print(f"SIGSTOP: new bot after {restarted:.1f} s, polling {polled:.1f} s later, "
               f"recovery told {told:.1f} s after that")
 

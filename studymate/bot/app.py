@@ -39,8 +39,15 @@ from studymate.bot.workers.outbox_sender import OutboxSender
 from studymate.bot.workers.quiz_sweeper import QuizSweeper
 from studymate.config import Settings
 from studymate.db.connection import Db, open_database
-from studymate.i18n import t
-from studymate.ops.alerts import AdminAlerter
+from studymate.ops.alerts import (
+    REDIS_BACK_KEY,
+    REDIS_DOWN_KEY,
+    Alerts,
+    DatabaseStore,
+    FallbackStore,
+    Problem,
+    telegram_alerts,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +65,7 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
 
 
 def _storage(
-    settings: Settings, db: Db, alerter: AdminAlerter
+    settings: Settings, db: Db, alerts: Alerts
 ) -> tuple[BaseStorage, BaseEventIsolation, Throttle]:
     database_storage = DatabaseStorage(db)
     if not settings.redis_url:
@@ -66,13 +73,12 @@ def _storage(
     redis = redis_client(settings.redis_url)
 
     async def on_switch(redis_up: bool) -> None:
-        key = "redis_down"
         if redis_up:
-            await alerter.alert("redis_back", lambda lang, _: t("admin_alert_redis_back", lang))
-            await alerter.clear(key)
+            await alerts.recover(Problem.FSM_FAILOVER, key=REDIS_BACK_KEY)
+            await alerts.clear(REDIS_DOWN_KEY)
         else:
-            await alerter.alert(key, lambda lang, _: t("admin_alert_redis_down", lang))
-            await alerter.clear("redis_back")
+            await alerts.alert(Problem.FSM_FAILOVER, key=REDIS_DOWN_KEY)
+            await alerts.clear(REDIS_BACK_KEY)
 
     storage = FailoverStorage(RedisStorage(redis), database_storage, on_switch=on_switch)
     return storage, FailoverIsolation(storage), Throttle(redis)
@@ -95,14 +101,9 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
             busy_timeout=settings.db_busy_timeout_seconds,
         )
         db = Db(database, threads=settings.db_threads, locked_retry=settings.db_locked_retry_seconds)
-    alerter = AdminAlerter(
-        api_url=settings.telegram_api_url,
-        token=settings.require_token(),
-        admin_ids=settings.admin_telegram_ids,
-        run=db.run,
-        default_language=settings.default_language,
-    )
-    storage, isolation, throttle = _storage(settings, db, alerter)
+    # The database may be the very trouble being reported: dedupe in memory while it is down.
+    alerts = telegram_alerts(settings, FallbackStore(DatabaseStore(db.run)))
+    storage, isolation, throttle = _storage(settings, db, alerts)
     inflight = InFlight()
 
     sender = OutboxSender(db, default_language=settings.default_language, **_pacing(settings))
@@ -115,7 +116,7 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
         runtime=Runtime(
             db=db,
             storage=storage,
-            alerter=alerter,
+            alerts=alerts,
             inflight=inflight,
             sender=sender,
             sweeper=QuizSweeper(db, settings, sender),
@@ -126,7 +127,7 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
     # as failed, answered and reported (a lost database fails there first).
     outside_fsm(dp, inflight)
     outside_fsm(dp, liveness)
-    outside_fsm(dp, ErrorMiddleware(alerter, default_language=settings.default_language))
+    outside_fsm(dp, ErrorMiddleware(alerts, default_language=settings.default_language))
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(PrivateChatsOnly())
         observer.outer_middleware(
@@ -139,7 +140,7 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
             )
         )
         observer.outer_middleware(
-            ErrorMiddleware(alerter, default_language=settings.default_language)
+            ErrorMiddleware(alerts, default_language=settings.default_language)
         )
         observer.outer_middleware(IdentityMiddleware(db, settings))
         observer.middleware(AccessGate())

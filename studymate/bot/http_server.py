@@ -2,9 +2,10 @@
 
 Creating the application and starting the server are two steps, so the runner can add more
 routes (the webhook) to the same application in between. ``/healthz`` answers 200 while the
-database answers, the last getUpdates (or webhook update) is recent and updates have not all
-been failing for that long (``updates_failing``), else 503; Redis being down is reported but
-is not a 503: the bot keeps working on the database storage then.
+database answers, the bot is not stale by :func:`studymate.ops.health.judge_bot` (the
+verdict the watchdog, ``studymate status`` and systemd give too) and updates have not all been
+failing for that long (``updates_failing``), else 503; Redis being down is reported but is not
+a 503: the bot keeps working on the database storage then.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from studymate import __version__
 from studymate.bot.infra.metrics import BotMetrics, LastPoll
 from studymate.bot.infra.storage import REDIS_ERRORS, FailoverStorage
 from studymate.db import migrate
+from studymate.ops.health import judge_bot
 from studymate.ops.watchdog.checks import GuardedDb, check_database
 
 if TYPE_CHECKING:
@@ -39,12 +41,13 @@ class HealthCheck:
 
     def __init__(
         self, runtime: Runtime, heartbeat: LastPoll, *, stale_after: float,
-        started: float | None = None, liveness: Liveness | None = None,
+        started: float | None = None, liveness: Liveness | None = None, mode: str = "polling",
     ) -> None:
         self.runtime = runtime
         self.heartbeat = heartbeat
         self.liveness = liveness
         self.stale_after = stale_after
+        self.mode = mode
         self.started = time.time() if started is None else started
         self.schema_version: str | None = None
         # Its own worker thread and timeout: a hung query never holds the bot's threads.
@@ -56,12 +59,15 @@ class HealthCheck:
         if database == "ok" and self.schema_version is None:
             self.schema_version = await self._schema_version()
         last = self.heartbeat.last_poll
-        age = now - (last or self.started)  # a young process is given time for its first poll
+        # last_poll lives in this process's memory: it always belongs to this process.
+        started = min(self.started, last) if last else self.started
+        bot = judge_bot(now=now, started=started, heartbeat=last or None,
+                        stale_after=self.stale_after, mode=self.mode)
         problems = []
         if database != "ok":
             problems.append("database")
-        if age > self.stale_after:
-            problems.append("no_updates" if last else "never_polled")
+        if bot.stale:
+            problems.append("no_updates" if bot.polled else "never_polled")
         failing = self.liveness.failing_seconds if self.liveness is not None else None
         if failing is not None:
             problems.append("updates_failing")
@@ -135,7 +141,8 @@ def create_http_app(
     app = web.Application()
     app[METRICS] = metrics
     app[HEALTH] = HealthCheck(
-        runtime, heartbeat, stale_after=settings.heartbeat_stale_seconds, liveness=liveness
+        runtime, heartbeat, stale_after=settings.heartbeat_stale_seconds, liveness=liveness,
+        mode=settings.telegram_mode,
     )
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/healthz", _healthz)

@@ -10,14 +10,14 @@ from studymate.bot.middlewares.basics import InFlight
 from studymate.bot.workers.outbox_sender import OutboxSender
 from studymate.bot.workers.quiz_sweeper import QuizSweeper
 from studymate.db.connection import Db
-from studymate.ops.alerts import AdminAlerter
+from studymate.ops.alerts import Alerts
 
 
 @dataclass
 class Runtime:
     db: Db
     storage: BaseStorage
-    alerter: AdminAlerter
+    alerts: Alerts
     inflight: InFlight
     sender: OutboxSender
     sweeper: QuizSweeper

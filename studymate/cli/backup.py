@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import signal
+import json
 import sys
-import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from studymate.cli import exitcodes
 from studymate.config import Settings, load_settings
@@ -16,6 +16,7 @@ from studymate.ops.backup.files import (
     EXTENSIONS,
     BackupConfigError,
     BackupError,
+    BackupFile,
     Manifest,
     human_size,
     resolve,
@@ -34,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.set_defaults(handler=run_now)
 
     listing = actions.add_parser("list", help="show the backups in STUDYMATE_BACKUP_DIR")
+    listing.add_argument("--json", action="store_true", help="print them as JSON")
     listing.set_defaults(handler=list_all)
 
     verify = actions.add_parser("verify", help="re-check a backup's checksum and read all of it")
@@ -107,6 +109,9 @@ def list_all(args: argparse.Namespace, settings: Settings) -> int:
         found, leftovers = backups.list_backups(settings)
     except OSError as exc:
         return _fail(exc)
+    if getattr(args, "json", False):
+        print(json.dumps(_listing(settings, found, leftovers), indent=2, ensure_ascii=False))
+        return exitcodes.OK
     if not found and not leftovers:
         _say(f"no backups in {settings.backup.dir}")
         return exitcodes.OK
@@ -130,6 +135,28 @@ def list_all(args: argparse.Namespace, settings: Settings) -> int:
     for path in leftovers:
         _say(f"leftover of an interrupted run (removed by the next backup): {path.name}")
     return exitcodes.OK
+
+
+def _listing(settings: Settings, found: list[BackupFile], leftovers: list[Path]) -> dict:
+    """``backup list --json``: one object per backup, newest last, times in ISO 8601 (UTC)."""
+    items = []
+    for item in found:
+        manifest = item.manifest
+        items.append({
+            "name": item.name,
+            "path": str(item.path),
+            "taken": item.created.astimezone(dt.UTC).isoformat(timespec="seconds"),
+            "size": manifest.size if manifest else item.path.stat().st_size,
+            "engine": manifest.engine if manifest else None,
+            "verified": bool(manifest and manifest.verified),
+            "rows": manifest.total_rows if manifest else None,
+            "problem": item.problem or (manifest.verify_error if manifest else None) or None,
+        })
+    return {
+        "backup_dir": str(settings.backup.dir),
+        "backups": items,
+        "leftovers": [path.name for path in leftovers],
+    }
 
 
 def verify_one(args: argparse.Namespace, settings: Settings) -> int:
@@ -177,14 +204,15 @@ def restore_one(args: argparse.Namespace, settings: Settings) -> int:
 def schedule_loop(args: argparse.Namespace, settings: Settings) -> int:
     if args.at:  # a bad time exits 2 at once, as a bad STUDYMATE_BACKUP_TIME does
         settings = load_settings(backup={"time": args.at})
-    from studymate.ops.backup.schedule import serve  # pulls in the Telegram reporting stack
+    from studymate.ops.backup.schedule import (  # pulls in the Telegram reporting stack
+        MAX_SLEEP,
+        serve,
+    )
+    from studymate.ops.loop import Loop
 
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    serve(settings, stop=stop)
+    loop = Loop(max_sleep=MAX_SLEEP).handle_signals()
+    try:
+        serve(settings, stop=loop)
+    finally:
+        loop.close()
     return exitcodes.OK

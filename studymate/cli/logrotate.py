@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 
 from studymate.cli import exitcodes
 from studymate.config import Settings
 from studymate.ops.logrotate import MB, RotationPolicy, rotate_once
+from studymate.ops.loop import Loop
 
 logger = logging.getLogger(__name__)
-STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,15 +43,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.once:
         _one_pass(settings, policy, args.dry_run)
         return exitcodes.OK
-    # Signals stay pending while a pass runs and end the wait between passes.
-    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    # A signal lets the pass in progress finish and ends the wait between passes.
+    loop = Loop().handle_signals()
     logger.info(
         "rotating %s every %g s (max age %g days, cap %g MB)",
         settings.log_dir, policy.interval, policy.max_age_days, policy.max_total_bytes / MB,
     )
-    while True:
-        _one_pass(settings, policy, args.dry_run)
-        received = signal.sigtimedwait(STOP_SIGNALS, policy.interval)
-        if received is not None:
-            logger.info("received %s: stopping", signal.Signals(received.si_signo).name)
-            return exitcodes.OK
+    try:
+        while not loop.is_set():
+            _one_pass(settings, policy, args.dry_run)
+            loop.wait(policy.interval)
+    finally:
+        loop.close()
+    return exitcodes.OK

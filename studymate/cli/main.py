@@ -24,6 +24,7 @@ COMMANDS: Final = {
     "backup": "backup",
     "supervise": "supervise",
     "status": "status",
+    "restart": "restart",
     "logrotate": "logrotate",
     "watchdog": "watchdog",
     "import-v1": "import_v1",
@@ -61,4 +62,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"studymate: configuration error: {exc}", file=sys.stderr)
         return exitcodes.CONFIG
     except KeyboardInterrupt:
-        return exitcodes.FAILURE
+        return exitcodes.INTERRUPTED

@@ -1,6 +1,7 @@
 """``studymate supervise``: supervisord in the foreground with every program (what systemd runs).
 
-Renders the ``supervisord.conf`` template into ``RUNTIME_DIR/supervisord.conf`` (0600) and runs
+Copies ``supervisord.conf`` (only the programs asked for) to ``RUNTIME_DIR/supervisord.conf``
+(0600), puts the install's paths into the environment supervisord expands, and runs
 supervisord in this process, so systemd's SIGTERM reaches it and it stops the programs in
 priority order. It does not migrate: systemd runs ``studymate migrate`` as ExecStartPre, and a
 schema behind this version is refused here with one line instead of leaving the bot FATAL.
@@ -17,7 +18,9 @@ from peewee import OperationalError
 from studymate.cli import exitcodes
 from studymate.cli.common import open_migrated
 from studymate.config import ConfigError, Settings
-from studymate.ops import supervisor
+from studymate.ops.supervisor import config as supervisor_config
+from studymate.ops.supervisor.client import SupervisorClient, SupervisorUnavailable, socket_path
+from studymate.ops.supervisor.run import BotWatch, run_supervisord
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--config", type=Path, metavar="TEMPLATE",
-        help="supervisord.conf template to render (default: the one shipped with StudyMate)",
+        help="supervisord.conf to run (default: the one shipped with StudyMate)",
     )
     parser.add_argument(
         "--programs", metavar="NAMES",
@@ -52,29 +55,36 @@ def _check_bot_can_start(settings: Settings) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        text = supervisor.find_template(args.config).read_text(encoding="utf-8")
+        text = supervisor_config.find_template(args.config).read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"--config: cannot read the supervisord template: {exc}") from None
+        raise ConfigError(f"--config: cannot read the supervisord configuration: {exc}") from None
     programs = None
     if args.programs:
         programs = [name.strip() for name in args.programs.split(",") if name.strip()]
     try:
-        rendered = supervisor.render_config(text, settings=settings, programs=programs)
+        selected = supervisor_config.select_programs(text, programs)
     except ValueError as exc:
         raise ConfigError(f"supervisord config: {exc}") from None
-    sock = supervisor.socket_path(settings)
+    sock = socket_path(settings)
     try:
-        pid = supervisor.SupervisorClient(sock, timeout=3.0).pid()
-    except supervisor.SupervisorUnavailable:
+        pid = SupervisorClient(sock, timeout=3.0).pid()
+    except SupervisorUnavailable:
         pass
     else:
         logger.error("supervisord is already running (pid %s, socket %s)", pid, sock)
         return exitcodes.FAILURE
-    if "bot" in (programs or supervisor.template_programs(text)):
+    if "bot" in (programs or supervisor_config.template_programs(text)):
         _check_bot_can_start(settings)
     for directory in (settings.state_dir, settings.log_dir, settings.runtime_dir):
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    conf = supervisor.config_path(settings)
-    supervisor.write_private(conf, rendered)
+    conf = supervisor_config.config_path(settings)
+    supervisor_config.write_private(conf, selected)
+    env = supervisor_config.environment(settings)
+    try:
+        supervisor_config.check(conf, env)
+    except ValueError as exc:
+        reason = str(exc).split(" Available names:")[0]  # not every variable of the environment
+        raise ConfigError(f"supervisord config {conf}: {reason}") from None
     logger.info("starting supervisord (config %s, socket %s)", conf, sock)
-    return supervisor.run_supervisord(conf, sock=sock, heartbeat_file=settings.heartbeat_file)
+    watch = BotWatch(settings.heartbeat_file, settings.heartbeat_stale_seconds, settings.telegram_mode)
+    return run_supervisord(conf, sock=sock, watch=watch, env=env)

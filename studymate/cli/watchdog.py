@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import time
 from typing import Final
 
 from studymate.cli import exitcodes
 from studymate.config import ConfigError, Settings
 from studymate.db.connection import open_database
-from studymate.ops import supervisor
+from studymate.ops import alerts
+from studymate.ops.supervisor.client import SupervisorClient
 from studymate.ops.watchdog import checks as health
 from studymate.ops.watchdog import daemon as wd
+from studymate.ops.watchdog import reporter as rp
 
 logger = logging.getLogger(__name__)
 IDLE_BEAT: Final = 40.0  # an idle bot's long poll returns every 25 s; it also beats every 30 s
@@ -33,30 +34,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def _notifier(settings: Settings, db: health.GuardedDb, quiet: bool) -> wd.Notifier:
+def _notifier(settings: Settings, db: health.GuardedDb, quiet: bool) -> rp.Notifier:
+    options = {"cooldown": rp.ALERT_COOLDOWN}
     if quiet:
-        return wd.LogNotifier()
+        return rp.AlertsNotifier(lambda: alerts.log_alerts(**options))
     if settings.bot_token is None or not settings.admin_telegram_ids:
         logger.warning("no STUDYMATE_BOT_TOKEN or STUDYMATE_ADMIN_TELEGRAM_IDS: alerts go to this log only")
-        return wd.LogNotifier()
-    return NotifierOnFirstMessage(settings, db)
-
-
-class NotifierOnFirstMessage:
-    """:class:`wd.TelegramNotifier`, made when the first message is due.
-
-    It loads aiohttp (~10 MB resident), which the watchdog of a healthy appliance then never
-    holds; the first alert waits the fraction of a second that takes.
-    """
-
-    def __init__(self, settings: Settings, db: health.GuardedDb) -> None:
-        self.settings, self.db = settings, db
-        self.notifier: wd.TelegramNotifier | None = None
-
-    def send(self, key: str, render: wd.Render, *, recovery: bool = False) -> bool:
-        if self.notifier is None:
-            self.notifier = wd.TelegramNotifier(self.settings, self.db)
-        return self.notifier.send(key, render, recovery=recovery)
+        return rp.AlertsNotifier(lambda: alerts.log_alerts(**options))
+    return rp.AlertsNotifier(lambda: alerts.telegram_alerts(settings, rp.guarded_store(db), **options))
 
 
 def _print(findings: list[health.Finding]) -> None:
@@ -75,6 +60,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         heartbeat_file=settings.heartbeat_file,
         interval=settings.watchdog_interval,
         stale=settings.heartbeat_stale_seconds,
+        mode=settings.telegram_mode,
         ping_url=ping,
         dry_run=args.dry_run or args.once,
         checks=wd.standard_checks(settings, db, time.time()),
@@ -86,11 +72,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
         metrics = WatchdogMetrics()
         notifier = metrics.counting(notifier)
-    reporter = wd.Reporter(
+    reporter = rp.Reporter(
         notifier,
         state_path=None if args.dry_run or args.once else settings.state_dir / "watchdog-state.json",
     )
-    control = wd.SupervisorControl(supervisor.socket_path(settings), timeout=10.0)
+    control = SupervisorClient.of(settings)
     dog = wd.Watchdog(config, control=control, reporter=reporter, metrics=metrics)
     try:
         if args.once:
@@ -102,8 +88,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 "STUDYMATE_HEARTBEAT_STALE_SECONDS=%g is below %g s: an idle bot beats only every 25-30 s "
                 "and will be restarted for nothing", config.stale, IDLE_BEAT,
             )
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda received, _frame: dog.request_stop())
+        dog.loop.handle_signals()
         if metrics is not None:
             metrics.serve(settings.http_host, settings.watchdog_http_port)
         logger.info(

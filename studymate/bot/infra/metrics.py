@@ -20,6 +20,9 @@ Series (all ``studymate_`` prefixed)::
     quiz_sweeper_last_run_timestamp_seconds
     fsm_storage_backend{backend}           1 for the storage in use: redis | database
     last_poll_timestamp_seconds            last successful getUpdates (or webhook update)
+    log_errors_total                       log records at ERROR or above (the watchdog's error rate)
+    last_log_error_info{message}           the last of them, redacted and shortened
+    alerts_total{type,kind}                messages to the admins; kind: a Problem's kind
     database_up                            the last snapshot query answered in time
     build_info{version}
 plus the standard ``process_*`` series (memory, CPU, open files).
@@ -64,6 +67,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from studymate import __version__
 from studymate.bot.infra import update_outcome
 from studymate.bot.middlewares.basics import Handler, outside_fsm
+from studymate.logging_setup import redact
+from studymate.ops.alerts import ProblemKind, all_problems
 from studymate.services import monitoring
 
 if TYPE_CHECKING:  # the middlewares import this module: keep it free of the running parts
@@ -97,6 +102,39 @@ def error_code(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timeout"
     return "other"
+
+
+class ErrorLog(logging.Handler):
+    """Counts this process's log records at ERROR or above and keeps the last one, redacted.
+
+    The watchdog reads the count from ``/metrics`` for the bot's error rate: no log file is
+    parsed to decide anything.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.count = 0
+        self.last = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not hide the error itself
+            message = str(record.msg)
+        self.count += 1
+        self.last = redact(" ".join(f"{record.name}: {message}".split()))[:200]
+
+
+_error_log: ErrorLog | None = None
+
+
+def error_log() -> ErrorLog:
+    """The process's :class:`ErrorLog`, on the root logger (installed once)."""
+    global _error_log
+    if _error_log is None:
+        _error_log = ErrorLog()
+        logging.getLogger().addHandler(_error_log)
+    return _error_log
 
 
 class LastPoll(Protocol):
@@ -186,6 +224,7 @@ class StateCollector:
         self.runtime = runtime
         self.heartbeat = heartbeat
         self.snapshot = snapshot
+        self.errors = error_log()
 
     def describe(self) -> list[Metric]:
         return []  # registering must not collect (the parts may not be running yet)
@@ -203,6 +242,13 @@ class StateCollector:
         )
         yield gauge("last_poll_timestamp_seconds", "Last successful getUpdates or webhook update",
                     self.heartbeat.last_poll)
+        yield CounterMetricFamily(PREFIX + "log_errors", "Log records at ERROR or above in this process",
+                                  value=self.errors.count)
+        last = GaugeMetricFamily(PREFIX + "last_log_error_info", "The last ERROR record (1 once there is one)",
+                                 labels=["message"])
+        if self.errors.last:
+            last.add_metric([self.errors.last], 1)
+        yield last
         yield gauge("quiz_sweeper_last_run_timestamp_seconds", "End of the quiz sweeper's last step",
                     self.runtime.sweeper.last_run)
         backend = getattr(self.runtime.storage, "backend_name", "database")
@@ -241,10 +287,18 @@ class BotMetrics:
             PREFIX + "telegram_errors", "Failed Bot API calls, by method and error code",
             ["method", "code"], registry=registry,
         )
+        self.alerts = Counter(PREFIX + "alerts", "Messages that went out to the admins",
+                              ["type", "kind"], registry=registry)
+        for problem in all_problems():  # every kind shows, at 0 until it happens
+            self.alerts.labels("alert", problem.kind)
+        runtime.alerts.on_sent = self.alert_sent
         self.snapshot = DatabaseSnapshot(runtime.db)
         registry.register(StateCollector(runtime, heartbeat, self.snapshot))
         with contextlib.suppress(Exception):  # /proc may be missing in odd sandboxes
             ProcessCollector(registry=registry)
+
+    def alert_sent(self, problem: ProblemKind, recovery: bool) -> None:
+        self.alerts.labels("recovery" if recovery else "alert", problem.kind).inc()
 
     @classmethod
     def attach(cls, dp: Dispatcher, bot: Bot, heartbeat: LastPoll) -> BotMetrics:

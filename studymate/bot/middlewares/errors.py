@@ -17,7 +17,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 from studymate.bot.infra.update_outcome import note_outcome
 from studymate.bot.middlewares.basics import Handler, user_language
 from studymate.i18n import t
-from studymate.ops.alerts import AdminAlerter
+from studymate.ops.alerts import Alerts, Problem
 from studymate.services.errors import NotFound
 
 logger = logging.getLogger(__name__)
@@ -41,8 +41,8 @@ def _alert_key(exc: BaseException) -> str:
 
 
 class ErrorMiddleware(BaseMiddleware):
-    def __init__(self, alerter: AdminAlerter, *, default_language: str) -> None:
-        self.alerter = alerter
+    def __init__(self, alerts: Alerts, *, default_language: str) -> None:
+        self.alerts = alerts
         self.default_language = default_language
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
@@ -85,23 +85,14 @@ class ErrorMiddleware(BaseMiddleware):
 
     async def _tell_admins(self, exc: BaseException, user: Any, event: TelegramObject) -> None:
         username = f"@{user.username}" if user is not None and user.username else "—"
-        error = f"{type(exc).__name__}: {str(exc)[:200]}"
-
-        def render(lang: str, suppressed: int) -> str:
-            text = t(
-                "admin_alert_error",
-                lang,
-                user_id=getattr(user, "id", "?"),
-                username=username,
-                error=error,
-                update_type=type(event).__name__,
-            )
-            if suppressed:
-                text += "\n" + t("admin_alerts_suppressed", lang, count=suppressed)
-            return text
-
+        params = {
+            "user_id": getattr(user, "id", "?"),
+            "username": username,
+            "error": f"{type(exc).__name__}: {str(exc)[:200]}",
+            "update_type": type(event).__name__,
+        }
         try:
-            await self.alerter.alert(_alert_key(exc), render)
+            await self.alerts.alert(Problem.HANDLER_ERROR, params, key=_alert_key(exc))
         except Exception:  # an alert must never turn one error into two
             logger.exception("could not alert the admins")
 

@@ -25,11 +25,7 @@ from studymate.config import Settings
 from studymate.db import migrate
 from studymate.db.connection import open_database
 from studymate.ops import bot_lock
-from studymate.ops.backup.bot_pause import (
-    SOCKET_NAME,
-    bot_supervised,
-    programs_paused,
-)
+from studymate.ops.backup.bot_pause import bot_supervised, programs_paused
 from studymate.ops.backup.engines import postgres as backup_postgres
 from studymate.ops.backup.engines import sqlite as backup_sqlite
 from studymate.ops.backup.files import (
@@ -53,6 +49,7 @@ from studymate.ops.backup.files import (
 )
 from studymate.ops.backup.retention import Candidate, Plan, Policy
 from studymate.ops.backup.retention import plan as plan_retention
+from studymate.ops.supervisor.client import SOCKET_NAME
 
 logger = logging.getLogger(__name__)
 

@@ -1,14 +1,15 @@
 """``studymate backup schedule``: the nightly backup loop that supervisor runs.
 
-Each night at ``STUDYMATE_BACKUP_TIME`` (school's ``TIMEZONE``) it runs a verified backup, prunes, and
+Each night at ``BACKUP_TIME`` (school's ``TIMEZONE``) it runs a verified backup, prunes, and
 tells the admins: a short summary on success, an alert with the reason on failure. At start it
 backs up at once when the last good backup is older than a day (the box was off at night).
 SIGTERM sets the stop flag; the loop ends after the current step. Times are computed by pure
 functions so DST transitions are tested without waiting for them.
 
-Reports are sent from a forked child. The texts come through ``studymate.i18n``, which loads
-aiogram: measured here, that takes this process from ~60 MB to ~180 MB resident, for good, in
-a program that sleeps 23 h 59 min a day. The child pays that and exits.
+Reports go through :class:`studymate.ops.alerts.Alerts` from a forked child: sending loads
+aiohttp, the catalogs and the database driver's pool, which a program that sleeps 23 h 59 min
+a day should not keep resident. The child pays that and exits. The loop sleeps in a
+:class:`studymate.ops.loop.Loop` (any object with ``is_set``/``wait``, like an Event, will do).
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ import datetime as dt
 import logging
 import os
 import sys
-import threading
 import zoneinfo
-from collections.abc import Callable
-from typing import Any, Final
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Protocol
 
 from studymate.config import Settings
+from studymate.ops.alerts import Localized, Problem, ProblemKind
 from studymate.ops.backup.core import RunResult, retention_policy, run_backup
 from studymate.ops.backup.files import BackupError, BackupFile, human_size, last_good
 
@@ -31,11 +32,16 @@ logger = logging.getLogger(__name__)
 
 STALE_AFTER: Final = dt.timedelta(hours=24)
 MAX_SLEEP: Final = 60.0  # re-read the wall clock at least this often (suspend, clock steps)
-FAILED_KEY: Final = "backup_failed"
-PRUNE_FAILED_KEY: Final = "backup_prune_failed"
+FAILED_KEY: Final = Problem.BACKUP_FAILED.kind
+PRUNE_FAILED_KEY: Final = Problem.BACKUP_PRUNE_FAILED.kind
 
 Clock = Callable[[], dt.datetime]
-Render = Callable[[str, int], str]  # as studymate.ops.alerts.Render: (language, suppressed)
+
+
+class StopFlag(Protocol):
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 def _utcnow() -> dt.datetime:
@@ -70,59 +76,47 @@ def due_at_start(last_good_at: dt.datetime | None, now: dt.datetime) -> bool:
 # -- reporting to the admins ----------------------------------------------------------------
 
 
-async def _send(settings: Settings, key: str, render: Render, clear: tuple[str, ...]) -> bool:
+async def _send(settings: Settings, problem: ProblemKind, params: Mapping[str, Any], key: str,
+                clear: tuple[str, ...]) -> bool:
     from studymate.db.connection import Db, open_database
-    from studymate.ops.alerts import AdminAlerter, claim_alert
-    from studymate.services.enrollment import language_of
+    from studymate.ops.alerts import DatabaseStore, FallbackStore, telegram_alerts
 
     database = open_database(settings.effective_database_url, pool_size=1)
     db = Db(database, threads=1)
-
-    async def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        try:
-            return await db.run(fn, *args, **kwargs)
-        except Exception as exc:  # the database may be why the backup failed: alert anyway
-            logger.warning("alert bookkeeping unavailable (%s); sending without it", exc)
-            if fn is language_of:
-                return settings.default_language
-            return 0 if fn is claim_alert else None
-
-    alerter = AdminAlerter(
-        api_url=settings.telegram_api_url,
-        token=settings.require_token(),
-        admin_ids=settings.admin_telegram_ids,
-        run=run,
-        default_language=settings.default_language,
-    )
+    # The database may be why the backup failed: then deduplicate in memory and alert anyway.
+    alerts = telegram_alerts(settings, FallbackStore(DatabaseStore(db.run)))
     try:
         for stale in clear:
-            await alerter.clear(stale)
-        return await alerter.alert(key, render)
+            await alerts.clear(stale)
+        return await alerts.alert(problem, params, key=key)
     finally:
         db.close()
 
 
-def _deliver(settings: Settings, key: str, render: Render, clear: tuple[str, ...]) -> bool:
+def _deliver(settings: Settings, problem: ProblemKind, params: Mapping[str, Any], key: str,
+             clear: tuple[str, ...]) -> bool:
     try:
-        return asyncio.run(_send(settings, key, render, clear))
+        return asyncio.run(_send(settings, problem, params, key, clear))
     except Exception:  # a report must never take the scheduler down
         logger.exception("could not report %s to the admins", key)
         return False
 
 
-def notify(settings: Settings, key: str, render: Render, *, clear: tuple[str, ...] = ()) -> bool:
+def notify(settings: Settings, problem: ProblemKind, params: Mapping[str, Any], *, key: str | None = None,
+           clear: tuple[str, ...] = ()) -> bool:
     """Send one admin report (deduplicated in the DB when it is reachable) from a child process.
 
     Returns whether it went out.
     """
+    key = key or problem.kind
     if not settings.admin_telegram_ids or settings.bot_token is None:
-        logger.warning("no STUDYMATE_BOT_TOKEN or STUDYMATE_ADMIN_TELEGRAM_IDS: backup report %s stays in the log", key)
+        logger.warning("no BOT_TOKEN or ADMIN_TELEGRAM_IDS: backup report %s stays in the log", key)
         return False
     pid = os.fork()
     if pid == 0:  # the child: send, then leave without running the parent's exit handlers
         code = 1
         try:
-            code = 0 if _deliver(settings, key, render, clear) else 3
+            code = 0 if _deliver(settings, problem, params, key, clear) else 3
         finally:
             sys.stderr.flush()
             os._exit(code)
@@ -137,31 +131,18 @@ def _local(moment: dt.datetime, tz: zoneinfo.ZoneInfo) -> str:
 def report_success(settings: Settings, result: RunResult) -> bool:
     manifest = result.manifest
     plan = result.plan
-
-    def render(lang: str, _suppressed: int) -> str:
-        from studymate.i18n import t
-
-        return t(
-            "admin_backup_done",
-            lang,
-            name=result.path.name,
-            size=human_size(manifest.size),
-            rows=manifest.total_rows,
-            seconds=round(sum(manifest.seconds.values()), 1),
-            kept=len(plan.keep) if plan else 0,
-            removed=len(plan.delete) if plan else 0,
-        )
-
-    sent = notify(settings, f"backup_done:{result.path.name}", render, clear=(FAILED_KEY,))
+    params = {
+        "name": result.path.name,
+        "size": human_size(manifest.size),
+        "rows": manifest.total_rows,
+        "seconds": round(sum(manifest.seconds.values()), 1),
+        "kept": len(plan.keep) if plan else 0,
+        "removed": len(plan.delete) if plan else 0,
+    }
+    sent = notify(settings, Problem.BACKUP_DONE, params, key=f"backup_done:{result.path.name}",
+                  clear=(FAILED_KEY,))
     if result.prune_error:
-        reason = result.prune_error
-
-        def render_prune(lang: str, _suppressed: int) -> str:
-            from studymate.i18n import t
-
-            return t("admin_backup_prune_failed", lang, reason=reason[:300])
-
-        notify(settings, PRUNE_FAILED_KEY, render_prune)
+        notify(settings, Problem.BACKUP_PRUNE_FAILED, {"reason": result.prune_error[:300]})
     return sent
 
 
@@ -174,14 +155,8 @@ def _last_good(settings: Settings) -> BackupFile | None:
 
 def report_failure(settings: Settings, reason: str) -> bool:
     last = _last_good(settings)
-
-    def render(lang: str, _suppressed: int) -> str:
-        from studymate.i18n import t
-
-        when = _local(last.created, settings.tz) if last else t("admin_backup_last_none", lang)
-        return t("admin_backup_failed", lang, reason=reason[:300], last=when)
-
-    return notify(settings, FAILED_KEY, render)
+    when = _local(last.created, settings.tz) if last else Localized("admin_backup_last_none")
+    return notify(settings, Problem.BACKUP_FAILED, {"reason": reason[:300], "last": when})
 
 
 def scheduled_run(
@@ -208,7 +183,7 @@ def scheduled_run(
 def serve(
     settings: Settings,
     *,
-    stop: threading.Event,
+    stop: StopFlag,
     clock: Clock = _utcnow,
     step: Callable[[], object] | None = None,
 ) -> None:

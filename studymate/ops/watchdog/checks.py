@@ -5,19 +5,20 @@ whether it is fine (``kind`` None), has a problem (``kind`` names it and picks t
 or cannot be judged right now (``known`` False: the watchdog then changes nothing). ``params``
 fill the catalog texts, so they are plain values, never secrets.
 
-The checks are plain functions with their inputs passed in (paths, thresholds, clock), so they
-are tested without a running appliance. Programs and the heartbeat need memory between rounds
+The checks are plain functions with their inputs passed in (paths, thresholds, clock, the
+bot's counter readings), so they are tested without a running appliance. None reads a log. Programs and the heartbeat need memory between rounds
 and live in :mod:`studymate.ops.watchdog.daemon`.
 """
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import logging
 import os
-import re
 import shutil
 import threading
+import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -28,24 +29,22 @@ from typing import Any, Final, TypeVar
 from peewee import SqliteDatabase
 
 from studymate.logging_setup import redact
+from studymate.ops.alerts import Problem, ProblemKind, problem_of
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MB: Final = 1024 * 1024
-ERROR_WINDOW: Final = 600.0  # "recent" errors: the last 10 minutes of bot.log
-LOG_TAIL_BYTES: Final = 512 * 1024
-ERROR_LINE_RE: Final = re.compile(
-    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+ (?:ERROR|CRITICAL) (\S+) (.*)$", re.MULTILINE
-)
-EXIT_REASON_RE: Final = re.compile(r" exited: (\S+) \((.*); not expected\)$", re.MULTILINE)
+ERROR_WINDOW: Final = 600.0  # "recent" errors: the last 10 minutes
+ERRORS_SERIES: Final = "studymate_log_errors"  # the bot's counter (bot/infra/metrics.py)
+LAST_ERROR_SERIES: Final = "studymate_last_log_error_info"
 NO_BACKUP_GRACE: Final = 3600.0  # a new install makes its first backup within minutes
 
 
 @dataclass(frozen=True)
 class Finding:
     subject: str
-    kind: str | None = None  # None: fine
+    kind: ProblemKind | None = None  # None: fine; compares equal to its kind string
     params: Mapping[str, Any] = field(default_factory=dict)
     known: bool = True
 
@@ -58,8 +57,11 @@ def ok(subject: str, **params: Any) -> Finding:
     return Finding(subject, None, params)
 
 
-def problem(subject: str, kind: str, **params: Any) -> Finding:
-    return Finding(subject, kind, params)
+def problem(subject: str, kind: ProblemKind | str, **params: Any) -> Finding:
+    found = kind if isinstance(kind, ProblemKind) else problem_of(kind)
+    if found is None:
+        raise ValueError(f"unknown problem kind {kind!r}: add it to studymate.ops.alerts.Problem")
+    return Finding(subject, found, params)
 
 
 def unknown(subject: str) -> Finding:
@@ -125,7 +127,7 @@ def check_database(db: GuardedDb) -> Finding:
     try:
         db.call(lambda: db.database.execute_sql("SELECT 1").fetchone())
     except Exception as exc:  # any driver error means the same thing to an admin
-        return problem("database", "database_down", error=short_error(exc))
+        return problem("database", Problem.DATABASE_DOWN, error=short_error(exc))
     return ok("database")
 
 
@@ -139,7 +141,7 @@ def check_redis(url: str, *, timeout: float = 5.0) -> Finding:
     try:
         client.ping()
     except (redis.RedisError, OSError) as exc:
-        return problem("redis", "redis_down", error=short_error(exc))
+        return problem("redis", Problem.REDIS_DOWN, error=short_error(exc))
     finally:
         client.close()
     return ok("redis")
@@ -181,7 +183,7 @@ def check_disks(
         percent = 100.0 * free / total if total else 100.0
         params = {"path": str(path), "free": f"{free_mb:,.0f} MB", "percent": round(percent, 1)}
         low = (min_free_mb and free_mb < min_free_mb) or (min_free_percent and percent < min_free_percent)
-        findings.append(problem(f"disk:{path}", "disk_low", **params) if low else ok(f"disk:{path}", **params))
+        findings.append(problem(f"disk:{path}", Problem.DISK_LOW, **params) if low else ok(f"disk:{path}", **params))
     return findings
 
 
@@ -203,54 +205,83 @@ def check_backup(
     if last_good_at is None:
         if (now - watching_since).total_seconds() < NO_BACKUP_GRACE:
             return unknown("backup")
-        return problem("backup", "backup_none", hours=round(max_age_hours))
+        return problem("backup", Problem.BACKUP_NONE, hours=round(max_age_hours))
     age_hours = (now - last_good_at).total_seconds() / 3600
     last = last_good_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
     if age_hours > max_age_hours:
-        return problem("backup", "backup_old", hours=round(age_hours), last=last)
+        return problem("backup", Problem.BACKUP_OLD, hours=round(age_hours), last=last)
     return ok("backup", last=last)
 
 
-# -- errors in the bot's log ------------------------------------------------------------------
+# -- the bot's error rate ------------------------------------------------------------------------
 
 
-def read_tail(path: Path, nbytes: int = LOG_TAIL_BYTES) -> str:
-    """The last ``nbytes`` of a file, starting at a line boundary ('' when missing)."""
+@dataclass(frozen=True)
+class BotErrors:
+    """What the bot's ``/metrics`` says about its errors."""
+
+    total: float  # studymate_log_errors_total: records it logged at ERROR or above
+    started: float  # process_start_time_seconds: a new process counts from 0 again
+    last: str  # the last of them, redacted and shortened by the bot
+
+
+def scrape_bot_errors(url: str, *, timeout: float = 2.0) -> BotErrors | None:
+    """Read the error counter from the bot's ``/metrics``; None when the bot does not answer."""
+    from prometheus_client.parser import text_string_to_metric_families
+
     try:
-        with path.open("rb") as handle:
-            size = handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, size - nbytes))
-            data = handle.read()
-    except OSError:
-        return ""
-    if len(data) == nbytes:
-        data = data.split(b"\n", 1)[-1]
-    return data.decode("utf-8", errors="replace")
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            text = response.read(4 * MB).decode("utf-8", errors="replace")
+    except (OSError, ValueError) as exc:
+        logger.debug("cannot read %s: %s", url, exc)
+        return None
+    total, started, last = None, 0.0, ""
+    try:
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == f"{ERRORS_SERIES}_total":
+                    total = sample.value
+                elif sample.name == "process_start_time_seconds":
+                    started = sample.value
+                elif sample.name == LAST_ERROR_SERIES:
+                    last = sample.labels.get("message", "")
+    except ValueError as exc:
+        logger.warning("cannot parse %s: %s", url, exc)
+        return None
+    return None if total is None else BotErrors(total, started, last)
 
 
-def recent_errors(text: str, *, now: float, window: float = ERROR_WINDOW) -> list[str]:
-    """Messages of ERROR/CRITICAL lines logged (local time) within ``window`` before ``now``."""
-    found = []
-    for stamp, name, message in ERROR_LINE_RE.findall(text):
-        when = dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").timestamp()
-        if now - when <= window:
-            found.append(f"{name}: {message}")
-    return found
+class ErrorRate:
+    """Errors within the last ``window`` seconds, from successive readings of the counter."""
+
+    def __init__(self, window: float = ERROR_WINDOW) -> None:
+        self.window = window
+        self.samples: collections.deque[tuple[float, float]] = collections.deque()  # (time, running sum)
+        self.previous: BotErrors | None = None
+        self.sum = 0.0
+
+    def add(self, now: float, reading: BotErrors) -> int:
+        previous = self.previous
+        if previous is None:
+            increase = 0.0  # errors before we watched are not counted: nobody knows when they were
+        elif reading.started != previous.started or reading.total < previous.total:
+            increase = reading.total  # a new bot process counts from 0
+        else:
+            increase = reading.total - previous.total
+        self.previous = reading
+        self.sum += increase
+        self.samples.append((now, self.sum))
+        while len(self.samples) > 1 and self.samples[1][0] <= now - self.window:
+            self.samples.popleft()
+        return round(self.sum - self.samples[0][1])
 
 
-def check_errors(log_path: Path, *, max_errors: int, now: float) -> Finding:
-    errors = recent_errors(read_tail(log_path), now=now)
-    minutes = round(ERROR_WINDOW / 60)
-    if len(errors) >= max_errors:
-        return problem(
-            "errors", "errors", count=len(errors), minutes=minutes, last=short_error(errors[-1])
-        )
+def check_errors(rate: ErrorRate, reading: BotErrors | None, *, max_errors: int, now: float) -> Finding:
+    """Too many errors in the bot within ``ERROR_WINDOW``? Unknown while the bot does not answer."""
+    if reading is None:
+        return unknown("errors")
+    count = rate.add(now, reading)
+    minutes = round(rate.window / 60)
+    if count >= max_errors:
+        return problem("errors", Problem.ERRORS, count=count, minutes=minutes, last=short_error(reading.last))
     return ok("errors", minutes=minutes)
-
-
-# -- supervisord's activity log -----------------------------------------------------------------
-
-
-def last_exit_reasons(log_text: str) -> dict[str, str]:
-    """Why each program last exited unexpectedly (``terminated by SIGKILL``, ``exit status 1``)."""
-    return {name: reason for name, reason in EXIT_REASON_RE.findall(log_text)}

@@ -7,27 +7,24 @@ on ``HTTP_HOST:WATCHDOG_HTTP_PORT``. Series::
     studymate_watchdog_rounds_total
     studymate_watchdog_last_round_timestamp_seconds
     studymate_watchdog_restarts_total{program,action}   action: restart | start
-    studymate_watchdog_alerts_total{type,kind}    type: alert | recovery; kind: the problem
+    studymate_watchdog_alerts_total{type,kind}    type: alert | recovery; kind: a Problem's kind
 plus the standard ``process_*`` series of the watchdog process.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+from studymate.ops.alerts import ProblemKind, all_problems
 
 if TYPE_CHECKING:
     from studymate.ops.watchdog.checks import Finding
-    from studymate.ops.watchdog.daemon import Action, Notifier, Render
+    from studymate.ops.watchdog.daemon import Action
+    from studymate.ops.watchdog.reporter import Notifier
 
 logger = logging.getLogger(__name__)
-
-
-def alert_kind(key: str) -> str:
-    """The problem an alert key is about: ``watchdog:program:bot:crashed:ok`` → ``crashed``."""
-    key = key.removesuffix(":ok")
-    kind = key.rsplit(":", 1)[-1]
-    return {"redis_back": "redis_down"}.get(kind, kind)
 
 
 class WatchdogMetrics:
@@ -53,6 +50,10 @@ class WatchdogMetrics:
                                 registry=registry)
         self.alerts = Counter("studymate_watchdog_alerts", "Messages that went out to the admins",
                               ["type", "kind"], registry=registry)
+        for problem in all_problems():  # every kind shows, at 0 until it happens
+            self.alerts.labels("alert", problem.kind)
+            if problem.recovery:
+                self.alerts.labels("recovery", problem.kind)
         self._server: Any = None
         ProcessCollector(registry=registry)  # its own memory and CPU
 
@@ -93,8 +94,9 @@ class CountingNotifier:
         self.inner = inner
         self.metrics = metrics
 
-    def send(self, key: str, render: Render, *, recovery: bool = False) -> bool:
-        sent = self.inner.send(key, render, recovery=recovery)
+    def send(self, problem: ProblemKind, params: Mapping[str, Any], *, key: str,
+             recovery: bool = False) -> bool:
+        sent = self.inner.send(problem, params, key=key, recovery=recovery)
         if sent:
-            self.metrics.alerts.labels("recovery" if recovery else "alert", alert_kind(key)).inc()
+            self.metrics.alerts.labels("recovery" if recovery else "alert", problem.kind).inc()
         return sent
