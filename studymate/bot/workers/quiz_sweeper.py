@@ -7,7 +7,8 @@ previous process stopped. The countdown edits each question message at most once
 Every bot replica runs one; nothing here is kept in process memory. Overdue attempts, countdown
 redraws and quiz openings are claimed in the database (``FOR UPDATE SKIP LOCKED`` and
 conditional updates on PostgreSQL), so each deadline fires once and each notice is queued once,
-whichever replica gets there first.
+whichever replica gets there first. Every edit of a question message takes its turn in the
+``Drawer`` shared with the answer handler, so a redraw never lands over a newer question.
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ import time
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 
+from studymate.bot.features.quiz.drawing import Drawer
 from studymate.bot.features.quiz.views import (
     local_time,
-    question_markup,
-    question_text,
     seconds_left,
     show_finish,
     show_question,
@@ -37,6 +37,7 @@ from studymate.services.outbox import Outgoing
 from studymate.services.quiz import countdown as quiz_countdown
 from studymate.services.quiz import engine as quiz_engine
 from studymate.services.quiz import schedule as quiz_openings
+from studymate.services.quiz.engine import QuestionView
 
 logger = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
@@ -48,6 +49,7 @@ class QuizSweeper:
         self.settings = settings
         self.sender = sender
         self.countdown_every = settings.quiz_countdown_seconds
+        self.drawer = Drawer()  # shared with the answer handler (``Runtime.sweeper``)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.last_run = 0.0  # time.time() after the last step that went through (metrics)
@@ -82,23 +84,37 @@ class QuizSweeper:
         )
         for step in steps:
             if step.next is not None and step.next.chat_id is not None:
-                await show_question(bot, step.next, await self._language(step.next.chat_id))
+                await show_question(bot, self.drawer, step.next, await self._language(step.next.chat_id))
             elif step.finished is not None:
                 lang = await self._language(step.finished.student_telegram_id)
-                await show_finish(bot, self.db, step.finished, lang)
+                await show_finish(bot, self.db, self.drawer, step.finished, lang)
         await self._countdown(bot)
         await self._openings()
 
     async def _countdown(self, bot: Bot) -> None:
         for view in await self.db.run(quiz_countdown.claim_countdowns, self.countdown_every):
-            if seconds_left(view.deadline) < 1:
-                continue
-            lang = await self._language(view.chat_id)
             with contextlib.suppress(TelegramAPIError):
-                await bot.edit_message_text(
-                    text=question_text(view, lang), chat_id=view.chat_id,
-                    message_id=view.message_id, reply_markup=question_markup(view),
-                )
+                await self.redraw(bot, view)
+
+    async def redraw(self, bot: Bot, view: QuestionView) -> bool:
+        """One claimed countdown redraw: sent only while its question is still the current one
+        (checked in its turn, right before sending). Returns whether it was sent."""
+        if seconds_left(view.deadline) < 1:
+            return False
+        lang = await self._language(view.chat_id)
+        index = view.number - 1
+
+        async def still_current() -> bool:
+            return await self.db.run(quiz_countdown.still_current, view.attempt_id, index)
+
+        sent = await show_question(bot, self.drawer, view, lang, still_current=still_current)
+        if sent:
+            # Another replica may have moved the attempt on while this edit travelled: then
+            # its newer question was perhaps drawn first, and is drawn again now.
+            newer = await self.db.run(quiz_countdown.moved_on, view.attempt_id, index)
+            if newer is not None and self.drawer.drawn(view.attempt_id) < newer.number:
+                await show_question(bot, self.drawer, newer, lang)
+        return sent
 
     def _notice(self, opening: quiz_openings.Opening, chat_id: int, lang: str) -> Outgoing:
         end = local_time(opening.available_until, self.settings.tz)

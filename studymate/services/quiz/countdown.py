@@ -7,6 +7,9 @@ lives in the row: ``countdown_index`` is the question the countdown last saw and
 ``every`` seconds, the first time ``every`` seconds after the countdown first saw it (it was
 just drawn by whoever moved the attempt on). On PostgreSQL the due rows are taken with
 ``FOR UPDATE SKIP LOCKED``, so two replicas never claim the same redraw.
+
+A claimed redraw is sent a moment later, and the student may have answered meanwhile: the bot
+asks ``still_current`` right before sending it (and ``moved_on`` after), see ``Drawer``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import datetime as dt
 
 from studymate.db.connection import skip_locked
 from studymate.db.models import QuizAttempt, utcnow
-from studymate.services.quiz.engine import QuestionView, countdown_candidates
+from studymate.services.quiz.engine import QuestionView, countdown_candidates, current_view
 
 
 def claim_countdowns(every: float, *, now: dt.datetime | None = None) -> list[QuestionView]:
@@ -52,5 +55,26 @@ def claim_countdowns(every: float, *, now: dt.datetime | None = None) -> list[Qu
             QuizAttempt.id.in_(first_seen)
         ).execute()
     if due:
-        QuizAttempt.update(countdown_at=now).where(QuizAttempt.id.in_(due)).execute()
+        QuizAttempt.update(countdown_at=now).where(
+            QuizAttempt.id.in_(due) & (QuizAttempt.countdown_index == QuizAttempt.current_index)
+        ).execute()
     return [views[attempt_id] for attempt_id in due]
+
+
+def still_current(attempt_id: int, index: int) -> bool:
+    """Is question ``index`` (0-based) still the running attempt's current one?"""
+    return (
+        QuizAttempt.select(QuizAttempt.id)
+        .where(
+            (QuizAttempt.id == attempt_id)
+            & (QuizAttempt.current_index == index)
+            & QuizAttempt.finished_at.is_null()
+        )
+        .exists()
+    )
+
+
+def moved_on(attempt_id: int, index: int) -> QuestionView | None:
+    """The current question of the running attempt when it is past question ``index``."""
+    view = current_view(attempt_id)
+    return view if view is not None and view.number - 1 > index else None
