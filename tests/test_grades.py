@@ -162,11 +162,12 @@ def test_a_redraw_claimed_before_an_answer_is_not_sent(school):
     view = start(ALI, quiz, chat_id=ALI, message_id=10)
     quiz_countdown.claim_countdowns(5, now=T0)  # first seen
     [claimed] = quiz_countdown.claim_countdowns(5, now=T0 + dt.timedelta(seconds=6))
-    assert claimed.number == 1 and quiz_countdown.still_current(claimed.attempt_id, 0)
+    assert claimed.number == 1 and quiz_countdown.still_current([claimed]) == {claimed.attempt_id: "en"}
     step = answer(ALI, view, "B", T0 + dt.timedelta(seconds=7))  # the student is faster
     assert step.next.number == 2
-    assert not quiz_countdown.still_current(claimed.attempt_id, 0)  # the redraw is dropped
-    assert quiz_countdown.moved_on(claimed.attempt_id, 0).number == 2
+    assert quiz_countdown.still_current([claimed]) == {}  # the redraw is dropped
+    [newer] = quiz_countdown.moved_on([claimed])
+    assert newer.number == 2
 
 
 async def test_an_edit_never_draws_an_earlier_question_over_a_later_one():
@@ -180,11 +181,6 @@ async def test_an_edit_never_draws_an_earlier_question_over_a_later_one():
     assert await drawer.draw(1, 2, send("q2"))
     assert not await drawer.draw(1, 1, send("q1 redraw"))  # claimed earlier, arrived later
     assert await drawer.draw(1, 2, send("q2 redraw"))
-
-    async def moved() -> bool:
-        return False
-
-    assert not await drawer.draw(1, 2, send("q2 after an answer"), still_current=moved)
     assert await drawer.draw(1, END, send("result"))
     assert not await drawer.draw(1, 3, send("q3"))
     assert await drawer.draw(2, 1, send("other attempt"))

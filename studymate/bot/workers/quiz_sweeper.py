@@ -29,7 +29,7 @@ from studymate.bot.features.quiz.views import (
     show_question,
 )
 from studymate.bot.workers.outbox_sender import OutboxSender
-from studymate.config import Settings
+from studymate.config import Settings, normalize_language
 from studymate.db.connection import Db
 from studymate.i18n import t
 from studymate.services.enrollment import language_of
@@ -41,6 +41,7 @@ from studymate.services.quiz.engine import QuestionView
 
 logger = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
+REDRAW_BATCH = 20  # countdown redraws checked against the database together
 
 
 class QuizSweeper:
@@ -92,29 +93,31 @@ class QuizSweeper:
         await self._openings()
 
     async def _countdown(self, bot: Bot) -> None:
-        for view in await self.db.run(quiz_countdown.claim_countdowns, self.countdown_every):
+        claimed = await self.db.run(quiz_countdown.claim_countdowns, self.countdown_every)
+        for start in range(0, len(claimed), REDRAW_BATCH):
+            await self.redraw(bot, claimed[start : start + REDRAW_BATCH])
+
+    async def redraw(self, bot: Bot, claimed: list[QuestionView]) -> int:
+        """Send claimed countdown redraws whose question is still the current one (checked
+        right before, for the batch); returns how many were sent."""
+        live = [view for view in claimed if seconds_left(view.deadline) >= 1]
+        current = await self.db.run(quiz_countdown.still_current, live)
+        sent = []
+        for view in live:
+            if view.attempt_id not in current:
+                continue  # answered (or ended) since it was claimed
+            lang = normalize_language(current[view.attempt_id], self.settings.default_language)
             with contextlib.suppress(TelegramAPIError):
-                await self.redraw(bot, view)
-
-    async def redraw(self, bot: Bot, view: QuestionView) -> bool:
-        """One claimed countdown redraw: sent only while its question is still the current one
-        (checked in its turn, right before sending). Returns whether it was sent."""
-        if seconds_left(view.deadline) < 1:
-            return False
-        lang = await self._language(view.chat_id)
-        index = view.number - 1
-
-        async def still_current() -> bool:
-            return await self.db.run(quiz_countdown.still_current, view.attempt_id, index)
-
-        sent = await show_question(bot, self.drawer, view, lang, still_current=still_current)
-        if sent:
-            # Another replica may have moved the attempt on while this edit travelled: then
-            # its newer question was perhaps drawn first, and is drawn again now.
-            newer = await self.db.run(quiz_countdown.moved_on, view.attempt_id, index)
-            if newer is not None and self.drawer.drawn(view.attempt_id) < newer.number:
-                await show_question(bot, self.drawer, newer, lang)
-        return sent
+                if await show_question(bot, self.drawer, view, lang):
+                    sent.append(view)
+        # Another replica may have moved an attempt on while its redraw travelled: then its
+        # newer question was perhaps drawn first, and is drawn again now.
+        for newer in await self.db.run(quiz_countdown.moved_on, sent):
+            if self.drawer.drawn(newer.attempt_id) < newer.number:
+                lang = await self._language(newer.chat_id)
+                with contextlib.suppress(TelegramAPIError):
+                    await show_question(bot, self.drawer, newer, lang)
+        return len(sent)
 
     def _notice(self, opening: quiz_openings.Opening, chat_id: int, lang: str) -> Outgoing:
         end = local_time(opening.available_until, self.settings.tz)

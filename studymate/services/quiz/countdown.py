@@ -9,7 +9,8 @@ just drawn by whoever moved the attempt on). On PostgreSQL the due rows are take
 ``FOR UPDATE SKIP LOCKED``, so two replicas never claim the same redraw.
 
 A claimed redraw is sent a moment later, and the student may have answered meanwhile: the bot
-asks ``still_current`` right before sending it (and ``moved_on`` after), see ``Drawer``.
+asks ``still_current`` right before sending a batch of them (and ``moved_on`` after), see
+``Drawer``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 
 from studymate.db.connection import skip_locked
-from studymate.db.models import QuizAttempt, utcnow
+from studymate.db.models import QuizAttempt, Student, utcnow
 from studymate.services.quiz.engine import QuestionView, countdown_candidates, current_view
 
 
@@ -61,20 +62,31 @@ def claim_countdowns(every: float, *, now: dt.datetime | None = None) -> list[Qu
     return [views[attempt_id] for attempt_id in due]
 
 
-def still_current(attempt_id: int, index: int) -> bool:
-    """Is question ``index`` (0-based) still the running attempt's current one?"""
-    return (
-        QuizAttempt.select(QuizAttempt.id)
-        .where(
-            (QuizAttempt.id == attempt_id)
-            & (QuizAttempt.current_index == index)
-            & QuizAttempt.finished_at.is_null()
-        )
-        .exists()
+def still_current(claimed: list[QuestionView]) -> dict[int, str]:
+    """Which claimed redraws still show the attempt's current question (right before they
+    are sent): attempt id → the student's language, for those that do. One query."""
+    if not claimed:
+        return {}
+    index = {view.attempt_id: view.number - 1 for view in claimed}
+    rows = (
+        QuizAttempt.select(QuizAttempt.id, QuizAttempt.current_index, Student.language)
+        .join(Student)
+        .where(QuizAttempt.id.in_(list(index)) & QuizAttempt.finished_at.is_null())
     )
+    return {row.id: row.student.language for row in rows if row.current_index == index[row.id]}
 
 
-def moved_on(attempt_id: int, index: int) -> QuestionView | None:
-    """The current question of the running attempt when it is past question ``index``."""
-    view = current_view(attempt_id)
-    return view if view is not None and view.number - 1 > index else None
+def moved_on(sent: list[QuestionView]) -> list[QuestionView]:
+    """The current questions of the running attempts among ``sent`` that moved past the
+    question that was redrawn (right after it was sent)."""
+    if not sent:
+        return []
+    index = {view.attempt_id: view.number - 1 for view in sent}
+    moved = [
+        row.id
+        for row in QuizAttempt.select(QuizAttempt.id, QuizAttempt.current_index).where(
+            QuizAttempt.id.in_(list(index)) & QuizAttempt.finished_at.is_null()
+        )
+        if row.current_index > index[row.id]
+    ]
+    return [view for attempt_id in moved if (view := current_view(attempt_id)) is not None]

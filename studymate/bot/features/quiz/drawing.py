@@ -7,10 +7,12 @@ answered it, but sent after the handler drew question 4, would put question 3 ba
 
 So every edit of an attempt's message goes through its turn here: one edit at a time per
 attempt, and never one of an earlier position than this process already drew (the end counts as
-the last position). A countdown redraw is also checked against the database inside its turn,
-right before it is sent: if the attempt moved on or ended since the redraw was claimed, it is
-dropped. Another replica can still move the attempt while a redraw is on its way; the redraw
-then looks again after it was sent and draws the current question (see ``QuizSweeper``).
+the last position). In one process that is enough: an answer whose next question is not drawn
+yet draws it after the redraw in flight. The sweeper also checks redraws against the database
+right before sending them and drops those whose attempt moved on or ended; another replica can
+still move the attempt while a redraw is on its way, so the sweeper looks again after sending
+and draws the current question (see ``QuizSweeper.redraw``). The turn is held only for the edit
+itself, never while waiting for the database.
 """
 
 from __future__ import annotations
@@ -55,20 +57,12 @@ class Drawer:
         turn = self._turns.get(attempt_id)
         return turn.drawn if turn is not None else 0
 
-    async def draw(
-        self,
-        attempt_id: int,
-        position: int,
-        send: Callable[[], Awaitable[object]],
-        *,
-        still_current: Callable[[], Awaitable[bool]] | None = None,
-    ) -> bool:
+    async def draw(self, attempt_id: int, position: int, send: Callable[[], Awaitable[object]]) -> bool:
         """Send an edit showing ``position`` (1-based question number, or ``END``) unless a
-        later position was drawn, or ``still_current`` says the view is outdated. Returns
-        whether it was sent."""
+        later position was drawn already. Returns whether it was sent."""
         turn = self._turn(attempt_id)
         async with turn.lock:
-            if position < turn.drawn or (still_current is not None and not await still_current()):
+            if position < turn.drawn:
                 self.dropped += 1
                 return False
             turn.drawn = position

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import math
-from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
@@ -88,8 +87,7 @@ def finished_text(finished: Finished, result: Result | None, lang: str) -> str:
     return f"{head}\n\n{review_text(result, lang)}"
 
 
-async def show_question(bot: Bot, drawer: Drawer, view: QuestionView, lang: str, *,
-                        still_current: Callable[[], Awaitable[bool]] | None = None) -> bool:
+async def show_question(bot: Bot, drawer: Drawer, view: QuestionView, lang: str) -> bool:
     """Edit the attempt's message into ``view``, in its turn (never over a later question);
     returns whether it was sent."""
     if view.chat_id is None or view.message_id is None:
@@ -102,11 +100,14 @@ async def show_question(bot: Bot, drawer: Drawer, view: QuestionView, lang: str,
                 reply_markup=question_markup(view),
             )
 
-    return await drawer.draw(view.attempt_id, view.number, send, still_current=still_current)
+    return await drawer.draw(view.attempt_id, view.number, send)
 
 
 async def show_finish(bot: Bot, db: Db, drawer: Drawer, finished: Finished, lang: str) -> None:
-    result = await db.run(quiz_engine.result, finished.student_telegram_id, finished.attempt_id)
+    # An exam shows the score alone: no review to read (and no wait for the database).
+    result = None if finished.is_exam else await db.run(
+        quiz_engine.result, finished.student_telegram_id, finished.attempt_id
+    )
     text = finished_text(finished, result, lang)
     markup = None if finished.is_exam or result is None else review_markup(result, back=False)
     await _show_end(bot, drawer, finished, text, markup)
