@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from studymate.bot.features.quiz.authoring_views import quiz_screen
-from studymate.bot.features.quiz.drawing import END, Drawer
+from studymate.bot.features.quiz.drawing import END, Drawer, key
 from studymate.bot.features.quiz.key_change import preview_text
 from studymate.db.models import (
     OutboxMessage,
@@ -178,13 +178,16 @@ async def test_an_edit_never_draws_an_earlier_question_over_a_later_one():
             sent.append(what)
         return go
 
-    assert await drawer.draw(1, 2, send("q2"))
-    assert not await drawer.draw(1, 1, send("q1 redraw"))  # claimed earlier, arrived later
-    assert await drawer.draw(1, 2, send("q2 redraw"))
-    assert await drawer.draw(1, END, send("result"))
-    assert not await drawer.draw(1, 3, send("q3"))
-    assert await drawer.draw(2, 1, send("other attempt"))
-    assert sent == ["q2", "q2 redraw", "result", "other attempt"]
+    one, other = key(1, ALI, 10), key(2, ALI, 20)
+    assert await drawer.draw(one, 2, send("q2"))
+    assert not await drawer.draw(one, 1, send("q1 redraw"))  # claimed earlier, arrived later
+    assert await drawer.draw(one, 2, send("q2 redraw"))
+    assert await drawer.draw(one, END, send("result"))
+    assert not await drawer.draw(one, 3, send("q3"))
+    assert await drawer.draw(other, 1, send("other attempt"))
+    # SQLite may reuse a discarded attempt's id: the next attempt has its own message.
+    assert await drawer.draw(key(1, ALI, 30), 1, send("new attempt, same id"))
+    assert sent == ["q2", "q2 redraw", "result", "other attempt", "new attempt, same id"]
 
 
 def test_a_tap_on_an_answered_question_brings_the_current_one_back(school):
@@ -320,3 +323,43 @@ def test_editing_the_key_through_update_question_still_regrades(school):
     q3 = QuizQuestion.get((QuizQuestion.quiz == quiz.id) & (QuizQuestion.order == 3))
     quiz_questions.update_question(1, quiz.id, q3.id, Field.CORRECT, "A", tz=TZ)
     assert QuizAttempt.get().score == 3
+
+
+async def test_the_sweeper_drops_a_claimed_redraw_once_the_student_answered(school, database_url,
+                                                                          fake, tmp_path):
+    """The race of a load run, made deterministic: the countdown claims question 1, the
+    student answers, then the claimed redraw comes to be sent."""
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+
+    from studymate.bot.workers.outbox_sender import OutboxSender
+    from studymate.bot.workers.quiz_sweeper import QuizSweeper
+    from studymate.config import Settings
+    from studymate.db.connection import Db, open_database
+
+    fake.add_user(ALI, "Ali")
+    settings = Settings(_env_file=None, database_url=database_url, state_dir=tmp_path,
+                        runtime_dir=tmp_path, log_dir=tmp_path, quiz_countdown_seconds=1)
+    db = Db(open_database(database_url))
+    bot = Bot("123456789:" + "T" * 35, session=AiohttpSession(api=TelegramAPIServer.from_base(fake.base_url)))
+    try:
+        sweeper = QuizSweeper(db, settings, OutboxSender(db))
+        shown = await bot.send_message(ALI, "quiz")
+        quiz = make_quiz()
+        now = quiz_engine.utcnow()
+        view = await db.run(start, ALI, quiz, now, chat_id=ALI, message_id=shown.message_id)
+        await db.run(quiz_countdown.claim_countdowns, 1, now=now)
+        [claimed] = await db.run(quiz_countdown.claim_countdowns, 1, now=now + dt.timedelta(seconds=1))
+        await db.run(answer, ALI, view, "B", now + dt.timedelta(seconds=2))
+        assert await sweeper.redraw(bot, [claimed]) == 0
+        assert fake.calls("editMessageText") == []  # question 1 never came back
+        # The next claim is of question 2, and is sent.
+        later = now + dt.timedelta(seconds=4)
+        await db.run(quiz_countdown.claim_countdowns, 1, now=later)
+        [second] = await db.run(quiz_countdown.claim_countdowns, 1, now=later + dt.timedelta(seconds=1))
+        assert second.number == 2 and await sweeper.redraw(bot, [second]) == 1
+        assert "Q2" in fake.messages(ALI)[-1]["text"]
+    finally:
+        await bot.session.close()
+        db.close()

@@ -21,7 +21,7 @@ import time
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 
-from studymate.bot.features.quiz.drawing import Drawer
+from studymate.bot.features.quiz.drawing import Drawer, key
 from studymate.bot.features.quiz.views import (
     local_time,
     seconds_left,
@@ -113,7 +113,7 @@ class QuizSweeper:
         # Another replica may have moved an attempt on while its redraw travelled: then its
         # newer question was perhaps drawn first, and is drawn again now.
         for newer in await self.db.run(quiz_countdown.moved_on, sent):
-            if self.drawer.drawn(newer.attempt_id) < newer.number:
+            if self.drawer.drawn(key(newer.attempt_id, newer.chat_id, newer.message_id)) < newer.number:
                 lang = await self._language(newer.chat_id)
                 with contextlib.suppress(TelegramAPIError):
                     await show_question(bot, self.drawer, newer, lang)

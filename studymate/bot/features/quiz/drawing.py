@@ -33,15 +33,24 @@ class _Turn:
     drawn: int = 0  # the furthest position drawn so far
 
 
+Key = tuple[int, int, int]  # (attempt id, chat id, message id)
+
+
+def key(attempt_id: int, chat_id: int | None, message_id: int | None) -> Key:
+    """A turn belongs to an attempt's message: SQLite may give a discarded attempt's id to the
+    next attempt, which is always shown in another message."""
+    return attempt_id, chat_id or 0, message_id or 0
+
+
 class Drawer:
     """Per-attempt turns for editing question messages (one per bot process)."""
 
     def __init__(self, capacity: int = 10_000) -> None:
-        self._turns: OrderedDict[int, _Turn] = OrderedDict()
+        self._turns: OrderedDict[Key, _Turn] = OrderedDict()
         self._capacity = capacity
         self.dropped = 0  # edits not sent because a later position was drawn (tests, metrics)
 
-    def _turn(self, attempt_id: int) -> _Turn:
+    def _turn(self, attempt_id: Key) -> _Turn:
         turn = self._turns.get(attempt_id)
         if turn is None:
             turn = self._turns[attempt_id] = _Turn()
@@ -53,11 +62,11 @@ class Drawer:
             self._turns.move_to_end(attempt_id)
         return turn
 
-    def drawn(self, attempt_id: int) -> int:
+    def drawn(self, attempt_id: Key) -> int:
         turn = self._turns.get(attempt_id)
         return turn.drawn if turn is not None else 0
 
-    async def draw(self, attempt_id: int, position: int, send: Callable[[], Awaitable[object]]) -> bool:
+    async def draw(self, attempt_id: Key, position: int, send: Callable[[], Awaitable[object]]) -> bool:
         """Send an edit showing ``position`` (1-based question number, or ``END``) unless a
         later position was drawn already. Returns whether it was sent."""
         turn = self._turn(attempt_id)

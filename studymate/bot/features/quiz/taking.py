@@ -41,7 +41,7 @@ QUIZ = {"quiz": True}  # allowed while an attempt runs (the access gate checks t
 TOASTS = {
     Outcome.DUPLICATE: "quiz_answer_duplicate",
     Outcome.STALE: "quiz_answer_stale",
-    Outcome.LATE: "quiz_answer_late",
+    Outcome.LATE: "quiz_answer_timed_out",  # the same truth whether or not the sweeper was first
     Outcome.TIMED_OUT: "quiz_answer_timed_out",
 }
 # A tap that did not count while the attempt runs: say why and which question is current.

@@ -11,7 +11,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InlineKeyboardMarkup
 
 from studymate.bot.features.quiz.callbacks import AnswerCb, Take, TakeCb
-from studymate.bot.features.quiz.drawing import END, Drawer
+from studymate.bot.features.quiz.drawing import END, Drawer, key
 from studymate.bot.keyboards import button, list_keyboard
 from studymate.bot.limits import shorten
 from studymate.db.connection import Db
@@ -100,7 +100,7 @@ async def show_question(bot: Bot, drawer: Drawer, view: QuestionView, lang: str)
                 reply_markup=question_markup(view),
             )
 
-    return await drawer.draw(view.attempt_id, view.number, send)
+    return await drawer.draw(key(view.attempt_id, view.chat_id, view.message_id), view.number, send)
 
 
 async def show_finish(bot: Bot, db: Db, drawer: Drawer, finished: Finished, lang: str) -> None:
@@ -141,4 +141,4 @@ async def _show_end(bot: Bot, drawer: Drawer, finished: Finished, text: str,
         with contextlib.suppress(TelegramBadRequest):
             await bot.unpin_chat_message(chat_id=finished.chat_id, message_id=finished.message_id)
 
-    await drawer.draw(finished.attempt_id, END, send)
+    await drawer.draw(key(finished.attempt_id, finished.chat_id, finished.message_id), END, send)
