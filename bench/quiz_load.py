@@ -1,12 +1,20 @@
 """Benchmark: N students answering one quiz as fast as they can, through the real bot process.
 
     .venv/bin/python bench/quiz_load.py [--students 300] [--questions 20] [--database-url URL]
-                                        [--redis-url URL]
+                                        [--redis-url URL] [--countdown SECONDS] [--think SECONDS]
 
-Each simulated student presses an answer as soon as the bot shows the next question. Prints
+Each simulated student presses an answer as soon as the bot shows a question other than the one
+they last pressed (a countdown redraw of the same question is not a new question). Prints
 handled answers per second, p50/p99 time from the press to the bot's edit showing the next
 question (or the result), the bot's CPU time per answer (steadier than the rates on a busy
 machine: the students and the fake server share it) and its peak resident memory (VmHWM).
+
+And whether every answer counted: "answers lost" are presses on the question on screen that
+the bot refused (a toast instead of the next question), "students stuck" are students whose
+screen showed no other question for 10 s after a press (or who never saw their result), and
+"stale redraws" are edits that put an earlier question back over a later one (from the fake
+server's call log). ``--countdown 1`` redraws every question message every second; ``--think 3``
+lets each student read a question for a random 0–3 s first, so redraws meet answers often.
 """
 
 from __future__ import annotations
@@ -14,22 +22,35 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import os
+import random
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from studymate.bot.features.quiz.callbacks import AnswerCb
 from studymate.db import migrate
 from studymate.db.connection import open_database
-from studymate.db.models import Quiz, QuizQuestion, utcnow
+from studymate.db.models import Quiz, QuizAnswer, QuizQuestion, utcnow
 from studymate.services import enrollment, mentors
 from studymate.services.enrollment import TelegramProfile
 from studymate.testing.fake_telegram.server import FakeTelegram
 
 TOKEN = "123456789:" + "Q" * 35
 MENTOR, GROUP, FIRST = 1001, -100500, 200_000
+STUCK_SECONDS = 10.0
+
+
+class Tally:
+    """What went wrong for the students, counted as they go."""
+
+    def __init__(self) -> None:
+        self.lost = 0
+        self.stuck = 0
+        self.presses: list[str] = []  # callback query ids of answer presses
 
 
 def seed(url: str, students: int, questions: int) -> None:
@@ -69,7 +90,32 @@ async def changed(fake: FakeTelegram, chat: int, message_id: int, seq: int) -> d
         await fake.wait(chat, message_id, timeout=5, since_seq=seq)
 
 
-async def student(fake: FakeTelegram, n: int, questions: int, latencies: list[float]) -> None:
+def shown_question(current: dict) -> int | None:
+    """The question id a question message shows (None for anything else: the result)."""
+    for row in (current.get("reply_markup") or {}).get("inline_keyboard", []):
+        for b in row:
+            if b.get("callback_data", "").startswith(AnswerCb.__prefix__ + ":"):
+                return AnswerCb.unpack(b["callback_data"]).question
+    return None
+
+
+async def moved_on(fake: FakeTelegram, chat: int, message_id: int, pressed: int) -> dict | None:
+    """Wait until the message shows something other than question ``pressed``; None when it
+    did not within STUCK_SECONDS."""
+    deadline = time.monotonic() + STUCK_SECONDS
+    while True:
+        current = message(fake, chat, message_id)
+        if shown_question(current) != pressed:
+            return current
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        await fake.wait(chat, message_id, timeout=min(left, 5), since_seq=current["seq"])
+
+
+async def student(fake: FakeTelegram, n: int, questions: int, latencies: list[float],
+                  tally: Tally, think: float) -> None:
+    rng = random.Random(n)
     chat = FIRST + n
     sent = await fake.send_text(chat, "📝 Quizzes")
     while not [m for m in fake.messages(chat) if m["outgoing"]]:
@@ -80,11 +126,20 @@ async def student(fake: FakeTelegram, n: int, questions: int, latencies: list[fl
     listing = await changed(fake, chat, mid, menu["seq"])
     await fake.click(chat, mid, button(listing, "Load"))
     current = await changed(fake, chat, mid, listing["seq"])
-    for _ in range(questions):
+    while (question := shown_question(current)) is not None:
+        if think:
+            await asyncio.sleep(rng.uniform(0, think))
+            current = message(fake, chat, mid)  # what is on screen now
+            if (question := shown_question(current)) is None:
+                break
         pressed = time.monotonic()
-        seq = current["seq"]
-        await fake.click(chat, mid, button(current, "B"))
-        current = await changed(fake, chat, mid, seq)
+        click = await fake.click(chat, mid, button(current, "B"))
+        tally.presses.append(click["callback_query_id"])
+        following = await moved_on(fake, chat, mid, question)
+        if following is None:
+            tally.stuck += 1
+            return
+        current = following
         latencies.append(time.monotonic() - pressed)
 
 
@@ -101,7 +156,40 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def run(students: int, questions: int, database_url: str | None, redis_url: str | None) -> None:
+def stale_redraws(fake: FakeTelegram, positions: dict[int, int]) -> int:
+    """Edits that showed an earlier question than an edit before them on the same message."""
+    furthest: dict[tuple[int, int], int] = {}
+    stale = 0
+    for call in fake.calls("editMessageText"):
+        params = call["params"]
+        markup = params.get("reply_markup")
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        question = shown_question({"reply_markup": markup or {}})
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        if question is not None:
+            position = positions.get(question, 0)
+        else:  # the result once a question was shown; the menus before it do not count
+            position = 10**9 if key in furthest else 0
+        if position < furthest.get(key, 0):
+            stale += 1
+        furthest[key] = max(furthest.get(key, 0), position)
+    return stale
+
+
+def stored_answers(url: str) -> tuple[int, int, dict[int, int]]:
+    """(answers stored, of them timed out, question id → position)."""
+    database = open_database(url)
+    with database.connection_context():
+        total = QuizAnswer.select().count()
+        timeouts = QuizAnswer.select().where(QuizAnswer.selected_answer == "-").count()
+        positions = {q.id: q.order for q in QuizQuestion.select()}
+    database.close()
+    return total, timeouts, positions
+
+
+async def run(students: int, questions: int, database_url: str | None, redis_url: str | None,
+              countdown: float | None, think: float) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="studymate-quizbench-"))
     url = database_url or f"sqlite:///{workdir / 'bench.db'}"
     seed(url, students, questions)
@@ -113,17 +201,28 @@ async def run(students: int, questions: int, database_url: str | None, redis_url
                "STUDYMATE_ENV_FILE": os.devnull, "STUDYMATE_THROTTLE_MESSAGE_SECONDS": "0",
                "STUDYMATE_THROTTLE_CALLBACK_SECONDS": "0", "STUDYMATE_QUIZ_QUESTION_SECONDS": "600",
                "STUDYMATE_REDIS_URL": redis_url or ""}
+        if countdown is not None:
+            env["STUDYMATE_QUIZ_COUNTDOWN_SECONDS"] = str(countdown)
         bot = await asyncio.create_subprocess_exec(sys.executable, "-m", "studymate", "bot", env=env,
                                                    stderr=asyncio.subprocess.DEVNULL)
         try:
             while not fake.calls("getUpdates"):  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
             latencies: list[float] = []
+            tally = Tally()
             started, cpu_before = time.monotonic(), cpu_seconds(bot.pid)
-            await asyncio.gather(*(student(fake, n, questions, latencies) for n in range(students)))
+            await asyncio.gather(*(student(fake, n, questions, latencies, tally, think)
+                                   for n in range(students)))
             elapsed = time.monotonic() - started
             cpu = cpu_seconds(bot.pid) - cpu_before
             peak = peak_rss_mb(bot.pid)
+            await asyncio.sleep(1)  # the last toasts
+            refused = {a["callback_query_id"] for a in fake.callback_answers() if a.get("text")}
+            tally.lost = sum(1 for press in tally.presses if press in refused)
+            stored, timeouts, positions = stored_answers(url)
+            stale = stale_redraws(fake, positions)
+            # Per student: the list, question 1, and one edit per press; the rest are redraws.
+            redraws = len(fake.calls("editMessageText")) - 2 * students - len(tally.presses)
         finally:
             bot.terminate()
             await bot.wait()
@@ -135,6 +234,10 @@ async def run(students: int, questions: int, database_url: str | None, redis_url
     print(f"answer → next question: p50 {statistics.median(latencies) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
     print(f"bot CPU: {cpu:.1f} s, {cpu / len(latencies) * 1000:.1f} ms per answer (quiz opening included)")
     print(f"bot peak memory: {peak:.0f} MB")
+    print(f"countdown: every {countdown if countdown is not None else 'default'} s, think 0-{think} s; "
+          f"answers stored {stored - timeouts} of {students * questions} (timed out {timeouts})")
+    print(f"countdown redraws: {redraws}")
+    print(f"answers lost: {tally.lost}, students stuck: {tally.stuck}, stale redraws: {stale}")
 
 
 def main() -> None:
@@ -143,8 +246,13 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=20)
     parser.add_argument("--database-url", default=None, help="an empty database (default: temp SQLite)")
     parser.add_argument("--redis-url", default=None, help="FSM storage in Redis (default: in the database)")
+    parser.add_argument("--countdown", type=float, default=None,
+                        help="QUIZ_COUNTDOWN_SECONDS for the bot (default: its own, 5)")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="each student reads a question for a random 0..THINK seconds first")
     args = parser.parse_args()
-    asyncio.run(run(args.students, args.questions, args.database_url, args.redis_url))
+    asyncio.run(run(args.students, args.questions, args.database_url, args.redis_url, args.countdown,
+                    args.think))
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ def free_port() -> int:
 async def test_watchdog_reads_the_bots_error_counter(db, fake, run_bot):
     make_school(fake, students=1)
     port = free_port()
-    await run_bot(HTTP_PORT=str(port))
+    await run_bot(STUDYMATE_HTTP_PORT=str(port))
     url = f"http://127.0.0.1:{port}/metrics"
     first = await asyncio.to_thread(checks.scrape_bot_errors, url)
     assert first is not None and first.total == 0 and first.last == "" and first.started > 0

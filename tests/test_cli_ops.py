@@ -60,7 +60,7 @@ def test_nothing_running_is_exit_3_for_status_and_restart(tmp_path):
 @pytest.fixture
 def rotator(tmp_path):
     """``studymate supervise --programs logrotate``, answering on its socket."""
-    env = env_for(tmp_path, LOG_ROTATE_INTERVAL="60")
+    env = env_for(tmp_path, STUDYMATE_LOG_ROTATE_INTERVAL="60")
     proc = subprocess.Popen([sys.executable, "-m", "studymate", "supervise", "--programs", "logrotate"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
     client = SupervisorClient(tmp_path / "run" / "supervisor.sock", timeout=5)

@@ -135,7 +135,7 @@ async def test_double_tap_and_stale_buttons_count_once(db, fake, run_bot):
     await asyncio.sleep(0.5)
     answers = fake.callback_answers()
     texts = {a["callback_query_id"]: a["text"] for a in answers}
-    assert texts[second["callback_query_id"]] == plain("quiz_answer_duplicate", "ru")
+    assert texts[second["callback_query_id"]] == plain("quiz_answer_duplicate_current", "ru", current=2, total=3)
     assert texts[first["callback_query_id"]] in (None, "")
     assert QuizAnswer.select().count() == 1 and QuizAttempt.get().current_index == 1
 

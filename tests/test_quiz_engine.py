@@ -54,8 +54,9 @@ def test_practice_run_with_timeouts_and_stale_taps(quiz):
     [timeout] = quiz_engine.expire_due(tz=TZ, now=T0 + dt.timedelta(seconds=29))
     assert timeout.outcome is Outcome.LATE and timeout.next.number == 3
     assert quiz_engine.expire_due(tz=TZ, now=T0 + dt.timedelta(seconds=29)) == []
-    # A tap on the old message: that question already has its (timed-out) answer.
-    assert answer(q2, "C", T0 + dt.timedelta(seconds=30)).outcome is Outcome.DUPLICATE
+    # A tap on the old message: that question timed out; the current one is shown again.
+    stale = answer(q2, "C", T0 + dt.timedelta(seconds=30))
+    assert stale.outcome is Outcome.TIMED_OUT and stale.next.number == 3
     q3 = timeout.next
     late = answer(q3, "D", q3.deadline + dt.timedelta(seconds=1))  # correct, but too late
     assert late.outcome is Outcome.LATE

@@ -1,4 +1,4 @@
-"""Webhook mode of one ``studymate bot`` (TELEGRAM_MODE=webhook), the fake server posting to it.
+"""Webhook mode of one ``studymate bot`` (STUDYMATE_TELEGRAM_MODE=webhook), the fake server posting to it.
 
 It sets and checks the webhook itself, serves only POSTs carrying the secret token, answers
 at once, handles a delivery repeated by Telegram (or nginx) once, and on SIGTERM refuses new

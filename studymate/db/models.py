@@ -172,7 +172,8 @@ class QuizAttempt(BaseModel):
     is_exam = BooleanField(default=False)
     chat_id = BigIntegerField(null=True)
     message_id = BigIntegerField(null=True)
-    # completed | expired | abandoned: how the attempt ended.
+    # completed | expired | abandoned | cancelled: how the attempt ended (cancelled: a
+    # practice quiz left part-way, which counts nowhere).
     finish_reason = CharField(max_length=16, null=True)
     # The countdown's claim (shared by replicas): which question it last saw, and when it
     # last redrew the message (or first saw that question).
@@ -200,6 +201,23 @@ class QuizAnswer(BaseModel):
 
     class Meta:
         indexes = ((("attempt", "question"), True),)
+
+
+class QuizKeyChange(BaseModel):
+    """A correct answer changed after students had answered the question: who, when, old and
+    new letter, and how many results it re-scored (the quiz screen lists them)."""
+
+    quiz = ForeignKeyField(Quiz, on_delete="CASCADE", backref="key_changes")
+    question = ForeignKeyField(QuizQuestion, null=True, on_delete="SET NULL", backref="key_changes")
+    question_number = IntegerField()  # its position in the quiz when it was changed
+    mentor = ForeignKeyField(Mentor, null=True, on_delete="SET NULL", backref="key_changes")
+    old_answer = CharField(max_length=1)
+    new_answer = CharField(max_length=1)
+    rescored = IntegerField(default=0)  # finished results whose score changed
+    changed_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("quiz", "changed_at"), False),)
 
 
 class Season(BaseModel):
@@ -356,6 +374,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     QuizQuestion,
     QuizAttempt,
     QuizAnswer,
+    QuizKeyChange,
     Season,
     SeasonRating,
     AllTimeRating,

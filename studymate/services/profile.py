@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from peewee import Case, Cast, fn
 
 from studymate.db.models import Mentor, Quiz, QuizAttempt, Student, utcnow
+from studymate.services.quiz.grading import counts
 from studymate.services.ratings import RANKED
 from studymate.services.streaks import Streak, local_date, local_today, shown_streak
 
@@ -132,7 +133,7 @@ def _percent(score: int, total: int) -> float:
 def profile_stats(student_id: int, *, mentor_id: int | None) -> ProfileStats:
     """Totals, average, best and streak over the student's finished attempts of ``mentor_id``'s quizzes (all mentors when
     None): two indexed queries."""
-    where = (QuizAttempt.student == student_id) & QuizAttempt.finished_at.is_null(False)
+    where = (QuizAttempt.student == student_id) & counts()  # a cancelled attempt counts nowhere
     if mentor_id is not None:
         where &= Quiz.mentor == mentor_id
     in_window = (

@@ -2,7 +2,7 @@
 
 Rules as implemented:
 - A *valid ranked attempt*: the quiz belongs to the mentor, is of type ranked, has a
-  deadline, the attempt is finished and was started before the deadline.
+  deadline, the attempt is finished (not cancelled) and was started before the deadline.
 - The formula is evaluated in exact integer arithmetic, identically in Python and in
   SQL: avg% is rounded to one decimal first, then multiplied by (1 + bonus) and rounded again.
   Halves round up (12.75 → 12.8); v1 used binary floats, whose halves went either way.
@@ -48,6 +48,7 @@ from studymate.db.models import (
     utcnow,
 )
 from studymate.services.paging import Page
+from studymate.services.quiz.grading import COUNTS_SQL, counts
 from studymate.services.streaks import local_date, local_midnight_utc, local_today, record_quiz_day
 
 logger = logging.getLogger(__name__)
@@ -197,7 +198,7 @@ def _ranked_finished(mentor_id: int) -> Expression:
     return (
         (Quiz.mentor == mentor_id)
         & (Quiz.quiz_type == RANKED)
-        & QuizAttempt.finished_at.is_null(False)
+        & counts()
     )
 
 
@@ -208,6 +209,7 @@ def _ranked_finished(mentor_id: int) -> Expression:
 AVG_TENTHS_SQL: Final = "CASE WHEN t > 0 THEN (s * 2000 + t) / (t * 2) ELSE 0 END"
 RATING_TENTHS_SQL: Final = "(avg_t * (CASE WHEN q > 10 THEN 10 ELSE q END + 20) * 2 + 20) / 40"
 _VALID_SQL: Final = "z.available_until IS NOT NULL AND a.started_at < z.available_until"
+_COUNTED_SQL: Final = "a.finished_at IS NOT NULL AND " + COUNTS_SQL.format(alias="a")
 _RECOMPUTE_SQL: Final = f"""
 INSERT INTO {{table}} ({{owner}}, student_id, total_ranked_quizzes, total_score,
     total_possible, avg_percentage, rating_score, earliest_attempt_at, updated_at)
@@ -221,7 +223,7 @@ FROM (
                SUM(CASE WHEN {_VALID_SQL} THEN a.total ELSE 0 END) AS t,
                MIN(CASE WHEN {_VALID_SQL} THEN a.finished_at END) AS e
         FROM quiz_attempt AS a JOIN quiz AS z ON z.id = a.quiz_id
-        WHERE z.mentor_id = {{p}} AND z.quiz_type = {{p}} AND a.finished_at IS NOT NULL
+        WHERE z.mentor_id = {{p}} AND z.quiz_type = {{p}} AND {_COUNTED_SQL}
               {{scope}}
         GROUP BY a.student_id
     ) AS sums
@@ -274,6 +276,7 @@ def _recompute(
         scope += (
             " AND a.student_id IN (SELECT b.student_id FROM quiz_attempt AS b"
             f" WHERE b.quiz_id = {p} AND b.finished_at IS NOT NULL"
+            f" AND {COUNTS_SQL.format(alias='b')}"
             + (f" AND b.started_at >= {p} AND b.started_at < {p})" if bounds else ")")
         )
         args += [quiz_id, *bounds]
@@ -386,8 +389,8 @@ def on_attempt_finished(
         .where(QuizAttempt.id == attempt_id)
         .first()
     )
-    if attempt is None or attempt.finished_at is None:
-        return None
+    if attempt is None or attempt.finished_at is None or attempt.finish_reason == "cancelled":
+        return None  # a cancelled attempt counts nowhere
     day = local_date(attempt.started_at, tz)
     with database_proxy.atomic():
         record_quiz_day(attempt.student_id, day)
@@ -406,9 +409,7 @@ def recompute_quiz(quiz_id: int, *, tz: ZoneInfo, now: dt.datetime | None = None
     quiz = Quiz.get_or_none(Quiz.id == quiz_id)
     if quiz is None or quiz.quiz_type != RANKED:
         return 0
-    months = _attempt_months(
-        (QuizAttempt.quiz == quiz_id) & QuizAttempt.finished_at.is_null(False), tz
-    )
+    months = _attempt_months((QuizAttempt.quiz == quiz_id) & counts(), tz)
     with database_proxy.atomic():
         for month in months:
             season = season_for_date(quiz.mentor_id, month, tz=tz, now=now)

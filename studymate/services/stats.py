@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from peewee import SQL, Case, Expression, Field, fn
 
 from studymate.db.models import Download, Material, Question, Quiz, QuizAttempt, Student, Topic
+from studymate.services.quiz.grading import counts
 from studymate.services.streaks import local_midnight_utc, local_today
 
 POPULAR_COUNT: Final = 3
@@ -66,7 +67,7 @@ def _active_since(mentor_id: int, since: dt.datetime, test_ids: frozenset[int]) 
     quizzes = (
         QuizAttempt.select(QuizAttempt.student.alias("sid"))
         .join(Quiz)
-        .where(_and((Quiz.mentor == mentor_id) & (QuizAttempt.finished_at >= since),
+        .where(_and((Quiz.mentor == mentor_id) & (QuizAttempt.finished_at >= since) & counts(),
                     _not_test(QuizAttempt.student, test_ids)))
     )
     return (downloads | quizzes).count()  # UNION: each student once

@@ -13,6 +13,7 @@ from studymate.bot.features.messaging import handlers as messaging
 from studymate.bot.features.profile import handlers as profile
 from studymate.bot.features.questions import handlers as questions
 from studymate.bot.features.quiz import authoring as quiz_mentor
+from studymate.bot.features.quiz import key_change as quiz_key_change
 from studymate.bot.features.quiz import manage as quiz_manage
 from studymate.bot.features.quiz import question_editor as quiz_questions
 from studymate.bot.features.quiz import taking as quiz_student
@@ -36,6 +37,7 @@ def get_routers() -> list[Router]:
         quiz_mentor.router,
         quiz_manage.router,
         quiz_questions.router,
+        quiz_key_change.router,
         leaderboard.router,
         profile.router,
         # Text inputs of forms come after every menu button and command.

@@ -7,7 +7,8 @@ previous process stopped. The countdown edits each question message at most once
 Every bot replica runs one; nothing here is kept in process memory. Overdue attempts, countdown
 redraws and quiz openings are claimed in the database (``FOR UPDATE SKIP LOCKED`` and
 conditional updates on PostgreSQL), so each deadline fires once and each notice is queued once,
-whichever replica gets there first.
+whichever replica gets there first. Every edit of a question message takes its turn in the
+``Drawer`` shared with the answer handler, so a redraw never lands over a newer question.
 """
 
 from __future__ import annotations
@@ -20,16 +21,15 @@ import time
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 
+from studymate.bot.features.quiz.drawing import Drawer, key
 from studymate.bot.features.quiz.views import (
     local_time,
-    question_markup,
-    question_text,
     seconds_left,
     show_finish,
     show_question,
 )
 from studymate.bot.workers.outbox_sender import OutboxSender
-from studymate.config import Settings
+from studymate.config import Settings, normalize_language
 from studymate.db.connection import Db
 from studymate.i18n import t
 from studymate.services.enrollment import language_of
@@ -37,9 +37,11 @@ from studymate.services.outbox import Outgoing
 from studymate.services.quiz import countdown as quiz_countdown
 from studymate.services.quiz import engine as quiz_engine
 from studymate.services.quiz import schedule as quiz_openings
+from studymate.services.quiz.engine import QuestionView
 
 logger = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
+REDRAW_BATCH = 20  # countdown redraws checked against the database together
 
 
 class QuizSweeper:
@@ -48,6 +50,7 @@ class QuizSweeper:
         self.settings = settings
         self.sender = sender
         self.countdown_every = settings.quiz_countdown_seconds
+        self.drawer = Drawer()  # shared with the answer handler (``Runtime.sweeper``)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.last_run = 0.0  # time.time() after the last step that went through (metrics)
@@ -82,23 +85,39 @@ class QuizSweeper:
         )
         for step in steps:
             if step.next is not None and step.next.chat_id is not None:
-                await show_question(bot, step.next, await self._language(step.next.chat_id))
+                await show_question(bot, self.drawer, step.next, await self._language(step.next.chat_id))
             elif step.finished is not None:
                 lang = await self._language(step.finished.student_telegram_id)
-                await show_finish(bot, self.db, step.finished, lang)
+                await show_finish(bot, self.db, self.drawer, step.finished, lang)
         await self._countdown(bot)
         await self._openings()
 
     async def _countdown(self, bot: Bot) -> None:
-        for view in await self.db.run(quiz_countdown.claim_countdowns, self.countdown_every):
-            if seconds_left(view.deadline) < 1:
-                continue
-            lang = await self._language(view.chat_id)
+        claimed = await self.db.run(quiz_countdown.claim_countdowns, self.countdown_every)
+        for start in range(0, len(claimed), REDRAW_BATCH):
+            await self.redraw(bot, claimed[start : start + REDRAW_BATCH])
+
+    async def redraw(self, bot: Bot, claimed: list[QuestionView]) -> int:
+        """Send claimed countdown redraws whose question is still the current one (checked
+        right before, for the batch); returns how many were sent."""
+        live = [view for view in claimed if seconds_left(view.deadline) >= 1]
+        current = await self.db.run(quiz_countdown.still_current, live)
+        sent = []
+        for view in live:
+            if view.attempt_id not in current:
+                continue  # answered (or ended) since it was claimed
+            lang = normalize_language(current[view.attempt_id], self.settings.default_language)
             with contextlib.suppress(TelegramAPIError):
-                await bot.edit_message_text(
-                    text=question_text(view, lang), chat_id=view.chat_id,
-                    message_id=view.message_id, reply_markup=question_markup(view),
-                )
+                if await show_question(bot, self.drawer, view, lang):
+                    sent.append(view)
+        # Another replica may have moved an attempt on while its redraw travelled: then its
+        # newer question was perhaps drawn first, and is drawn again now.
+        for newer in await self.db.run(quiz_countdown.moved_on, sent):
+            if self.drawer.drawn(key(newer.attempt_id, newer.chat_id, newer.message_id)) < newer.number:
+                lang = await self._language(newer.chat_id)
+                with contextlib.suppress(TelegramAPIError):
+                    await show_question(bot, self.drawer, newer, lang)
+        return len(sent)
 
     def _notice(self, opening: quiz_openings.Opening, chat_id: int, lang: str) -> Outgoing:
         end = local_time(opening.available_until, self.settings.tz)

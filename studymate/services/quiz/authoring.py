@@ -19,8 +19,9 @@ Rules as implemented:
   occurrence nearest to now, which must be in the future: in late December "05.01 10:00" is
   next January, while in June "10.06" (five days ago) is refused as past rather than read as
   next year. ``DD.MM.YYYY HH:MM`` names the year. Impossible dates (31.02) are refused.
-- Per-quiz statistics count each student's *first* finished attempt; for a ranked quiz only
-  attempts started inside its window count, as for the leaderboards.
+- Per-quiz statistics count each student's *first* finished attempt (the graded one, see
+  ``grading``; cancelled attempts never count); for a ranked quiz only attempts started inside
+  its window count, as for the leaderboards.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from studymate.services import ratings
 from studymate.services.errors import NotFound
 from studymate.services.outbox import Outgoing
 from studymate.services.paging import Page, paginate
+from studymate.services.quiz import grading
 from studymate.services.quiz import schedule as quiz_openings
 from studymate.services.quiz.format import MAX_TITLE, ParsedQuiz
 
@@ -104,6 +106,7 @@ class QuizStats:
     takers: int
     average: Decimal  # mean first-attempt score, one decimal, halves up; 0.0 without takers
     top: tuple[TopEntry, ...]
+    graded: grading.Average  # the same attempts, each over its own question count
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +131,9 @@ Notify = Callable[[QuizInfo, Announcement], Outgoing]
 
 
 def _counted() -> Expression:
-    """Attempts that count in the mentor's statistics: first ones, in the ranked window."""
-    return QuizAttempt.finished_at.is_null(False) & (
-        (Quiz.quiz_type != RANKED)
-        | Quiz.available_until.is_null()
-        | (QuizAttempt.started_at < Quiz.available_until)
-    )
+    """Attempts that count in the mentor's statistics: not cancelled, and for a ranked quiz
+    started inside its window."""
+    return grading.counts() & grading.in_window()
 
 
 def _question_counts(quiz_ids: list[int]) -> dict[int, int]:
@@ -229,6 +229,16 @@ def first_attempts_average(quiz_id: int) -> Decimal:
     return _average([attempt.score for attempt, _ in _first_attempts(quiz_id)])
 
 
+def graded_average(quiz_id: int) -> grading.Average:
+    """The group average as shown to students: graded attempts, each over its own question count."""
+    return grading.average((attempt.score, attempt.total) for attempt, _ in _first_attempts(quiz_id))
+
+
+def graded_attempt_ids(quiz_id: int) -> set[int]:
+    """The ids of the graded attempts of a quiz (one per student at most)."""
+    return {attempt.id for attempt, _ in _first_attempts(quiz_id)}
+
+
 def quiz_stats(mentor_id: int, quiz_id: int) -> QuizStats:
     """The management screen: takers, average and top 5 by first attempts."""
     info = get_quiz(mentor_id, quiz_id)
@@ -242,7 +252,8 @@ def quiz_stats(mentor_id: int, quiz_id: int) -> QuizStats:
         )
         for a, s in ranked[:TOP_SIZE]
     )
-    return QuizStats(info, len(first), _average([a.score for a, _ in first]), top)
+    graded = grading.average((a.score, a.total) for a, _ in first)
+    return QuizStats(info, len(first), _average([a.score for a, _ in first]), top, graded)
 
 
 # --- saving and publishing ---------------------------------------------------------------

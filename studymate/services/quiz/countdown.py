@@ -7,6 +7,10 @@ lives in the row: ``countdown_index`` is the question the countdown last saw and
 ``every`` seconds, the first time ``every`` seconds after the countdown first saw it (it was
 just drawn by whoever moved the attempt on). On PostgreSQL the due rows are taken with
 ``FOR UPDATE SKIP LOCKED``, so two replicas never claim the same redraw.
+
+A claimed redraw is sent a moment later, and the student may have answered meanwhile: the bot
+asks ``still_current`` right before sending a batch of them (and ``moved_on`` after), see
+``Drawer``.
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ from __future__ import annotations
 import datetime as dt
 
 from studymate.db.connection import skip_locked
-from studymate.db.models import QuizAttempt, utcnow
-from studymate.services.quiz.engine import QuestionView, countdown_candidates
+from studymate.db.models import QuizAttempt, Student, utcnow
+from studymate.services.quiz.engine import QuestionView, countdown_candidates, current_view
 
 
 def claim_countdowns(every: float, *, now: dt.datetime | None = None) -> list[QuestionView]:
@@ -52,5 +56,37 @@ def claim_countdowns(every: float, *, now: dt.datetime | None = None) -> list[Qu
             QuizAttempt.id.in_(first_seen)
         ).execute()
     if due:
-        QuizAttempt.update(countdown_at=now).where(QuizAttempt.id.in_(due)).execute()
+        QuizAttempt.update(countdown_at=now).where(
+            QuizAttempt.id.in_(due) & (QuizAttempt.countdown_index == QuizAttempt.current_index)
+        ).execute()
     return [views[attempt_id] for attempt_id in due]
+
+
+def still_current(claimed: list[QuestionView]) -> dict[int, str]:
+    """Which claimed redraws still show the attempt's current question (right before they
+    are sent): attempt id → the student's language, for those that do. One query."""
+    if not claimed:
+        return {}
+    index = {view.attempt_id: view.number - 1 for view in claimed}
+    rows = (
+        QuizAttempt.select(QuizAttempt.id, QuizAttempt.current_index, Student.language)
+        .join(Student)
+        .where(QuizAttempt.id.in_(list(index)) & QuizAttempt.finished_at.is_null())
+    )
+    return {row.id: row.student.language for row in rows if row.current_index == index[row.id]}
+
+
+def moved_on(sent: list[QuestionView]) -> list[QuestionView]:
+    """The current questions of the running attempts among ``sent`` that moved past the
+    question that was redrawn (right after it was sent)."""
+    if not sent:
+        return []
+    index = {view.attempt_id: view.number - 1 for view in sent}
+    moved = [
+        row.id
+        for row in QuizAttempt.select(QuizAttempt.id, QuizAttempt.current_index).where(
+            QuizAttempt.id.in_(list(index)) & QuizAttempt.finished_at.is_null()
+        )
+        if row.current_index > index[row.id]
+    ]
+    return [view for attempt_id in moved if (view := current_view(attempt_id)) is not None]

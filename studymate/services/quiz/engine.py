@@ -6,6 +6,11 @@ current question, once, before its deadline; the index moves with a conditional 
 double tap or a stale button changes nothing. Deadlines are enforced by ``expire_due`` (one
 sweeper for all students, resumable after a restart) and checked again on every answer.
 Scores are always computed from the stored answers.
+
+A tap on a question that is no longer current (an answered one, one that timed out, a message
+left behind by a restart) changes nothing, says why, and brings the current question back.
+Leaving a practice quiz (/cancel, or starting another quiz) discards the attempt when no answer
+was given and otherwise keeps it as *cancelled*, which counts nowhere (see ``grading``).
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from peewee import IntegrityError
 
 from studymate.db.connection import skip_locked
 from studymate.db.models import Mentor, Quiz, QuizAnswer, QuizAttempt, QuizQuestion, Student, utcnow
-from studymate.services.quiz.authoring import first_attempts_average
+from studymate.services.quiz import grading
+from studymate.services.quiz.authoring import graded_average
 from studymate.services.ratings import on_attempt_finished
 
 QUESTION_SECONDS: Final = 20
@@ -44,6 +50,7 @@ class Refusal(StrEnum):
 class Outcome(StrEnum):
     ACCEPTED = "accepted"
     DUPLICATE = "duplicate"  # this question was already answered
+    TIMED_OUT = "timed_out"  # this question already timed out (say, while the bot restarted)
     STALE = "stale"  # not the current question, or the attempt is over
     LATE = "late"  # after the deadline: recorded as a timeout
     NOT_YOURS = "not_yours"
@@ -74,11 +81,13 @@ class Finished:
     chat_id: int | None
     message_id: int | None
     student_telegram_id: int
+    answered: int = 0  # questions answered (not timed out); set when an attempt is left
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """What an answer or a timeout led to: the next question, or the end."""
+    """What an answer or a timeout led to: the next question, or the end. For a tap that
+    did not count while the attempt runs, ``next`` is the current question, to show again."""
 
     outcome: Outcome
     next: QuestionView | None = None
@@ -154,9 +163,9 @@ def start(
     attempt = _exam_attempt(quiz, fields) if exam else QuizAttempt.create(**fields)
     if attempt is None:
         return Refusal.MAX_ATTEMPTS
-    for live in live_attempts(student.id):  # one quiz at a time: a practice run is given up
+    for live in live_attempts(student.id):  # one quiz at a time: a practice run is left
         if live.id != attempt.id:
-            _finish(live, now, reason="abandoned", tz=tz)
+            _leave(live, now, tz=tz)
     return _view(attempt, questions[0])
 
 
@@ -261,11 +270,17 @@ def _answer(
         finished = _finish(attempt, now, reason="expired", tz=tz, telegram_id=telegram_id)
         return Step(Outcome.LATE, finished=finished)
     ids = json.loads(attempt.question_ids)
-    if ids[attempt.current_index] != question_id:
-        already = QuizAnswer.select().where(
-            (QuizAnswer.attempt == attempt.id) & (QuizAnswer.question == question_id)
-        ).exists()
-        return Step(Outcome.DUPLICATE if already else Outcome.STALE)
+    if attempt.current_index >= len(ids) or ids[attempt.current_index] != question_id:
+        given = (
+            QuizAnswer.select(QuizAnswer.selected_answer)
+            .where((QuizAnswer.attempt == attempt.id) & (QuizAnswer.question == question_id))
+            .first()
+        )
+        if given is None:
+            outcome = Outcome.STALE
+        else:
+            outcome = Outcome.TIMED_OUT if given.selected_answer == "-" else Outcome.DUPLICATE
+        return Step(outcome, next=_current_view(attempt, ids))
     if now > attempt.question_deadline:
         step = _advance(attempt, ids, "-", now, tz=tz, base=base, telegram_id=telegram_id)
         return Step(Outcome.LATE, step.next, step.finished) if step.outcome is Outcome.ACCEPTED else step
@@ -273,6 +288,22 @@ def _answer(
         return Step(Outcome.STALE)
     original = _order(attempt, question_id)[LETTERS.index(display_letter)]
     return _advance(attempt, ids, original, now, tz=tz, base=base, telegram_id=telegram_id)
+
+
+def _current_view(attempt: QuizAttempt, ids: list[int]) -> QuestionView | None:
+    """The attempt's current question, to show again after a tap on an older one."""
+    if attempt.current_index >= len(ids):
+        return None
+    question = QuizQuestion.get_or_none(QuizQuestion.id == ids[attempt.current_index])
+    return _view(attempt, question) if question is not None else None
+
+
+def current_view(attempt_id: int) -> QuestionView | None:
+    """The current question of a running attempt (None once it ended)."""
+    attempt = QuizAttempt.get_or_none(
+        (QuizAttempt.id == attempt_id) & QuizAttempt.finished_at.is_null()
+    )
+    return _current_view(attempt, json.loads(attempt.question_ids)) if attempt else None
 
 
 def _current_and_next(ids: list[int], index: int) -> tuple[QuizQuestion | None, int, QuizQuestion | None]:
@@ -426,15 +457,57 @@ def expire_due(
 def give_up(
     student_telegram_id: int, *, tz: ZoneInfo, now: dt.datetime | None = None
 ) -> Finished | None:
-    """The student left a practice quiz (/cancel): it ends with the answers given."""
+    """The student left a practice quiz (/cancel): discarded without an answer, else kept
+    as cancelled (``reason`` "discarded" or "cancelled")."""
     student = _student(student_telegram_id)
     if student is None:
         return None
     finished = None
     for attempt in live_attempts(student.id):
-        finished = _finish(attempt, now or utcnow(), reason="abandoned", tz=tz,
-                           telegram_id=student_telegram_id)
+        finished = _leave(attempt, now or utcnow(), tz=tz, telegram_id=student_telegram_id)
     return finished
+
+
+def _leave(
+    attempt: QuizAttempt, now: dt.datetime, *, tz: ZoneInfo, telegram_id: int | None = None
+) -> Finished:
+    """A running attempt the student walked away from. An exam cannot be left (the access
+    gate refuses /cancel): one still found running is finished with the answers given. A
+    practice attempt is closed first, so a timeout racing this changes nothing, then deleted
+    when no question was answered, else kept as cancelled: no streak, no rating."""
+    if attempt.is_exam:
+        return _finish(attempt, now, reason="abandoned", tz=tz, telegram_id=telegram_id)
+    answers = list(
+        QuizAnswer.select(QuizAnswer.selected_answer, QuizAnswer.is_correct)
+        .where(QuizAnswer.attempt == attempt.id)
+    )
+    answered = sum(1 for a in answers if a.selected_answer != "-")
+    score = sum(1 for a in answers if a.is_correct)
+    ids = json.loads(attempt.question_ids or "[]")
+    total = QuizQuestion.select().where(QuizQuestion.id.in_(ids)).count() if ids else attempt.total
+    closed = (
+        QuizAttempt.update(
+            score=score, total=total, finished_at=now, finish_reason=grading.CANCELLED,
+            question_deadline=None,
+        )
+        .where((QuizAttempt.id == attempt.id) & QuizAttempt.finished_at.is_null())
+        .execute()
+    )
+    reason = grading.CANCELLED
+    if closed and not answered:
+        QuizAnswer.delete().where(QuizAnswer.attempt == attempt.id).execute()
+        QuizAttempt.delete().where(QuizAttempt.id == attempt.id).execute()
+        reason = "discarded"
+    elif not closed:  # it ended meanwhile (its last answer, or the session deadline)
+        stored = QuizAttempt.get_by_id(attempt.id)
+        score, total, reason = stored.score, stored.total, stored.finish_reason or reason
+    if telegram_id is None:
+        telegram_id = Student.get_by_id(attempt.student_id).telegram_id
+    return Finished(
+        attempt_id=attempt.id, quiz_id=attempt.quiz_id, score=score, total=total, is_exam=False,
+        reason=reason, chat_id=attempt.chat_id, message_id=attempt.message_id,
+        student_telegram_id=telegram_id, answered=answered,
+    )
 
 
 def live_for(student_telegram_id: int) -> tuple[int, bool] | None:
@@ -495,10 +568,11 @@ class Result:
     total: int
     is_exam: bool  # the quiz is in exam mode now: its answers stay hidden
     archived: bool  # students no longer see the quiz (a button in an old message)
-    group_average: float
+    group_average: grading.Average
     lines: list[ReviewLine]
     page: int
     pages: int
+    cancelled: bool = False  # left part-way: shown to the student, counted nowhere
 
 
 def result(
@@ -540,10 +614,11 @@ def result(
         total=attempt.total,
         is_exam=is_exam_mode(quiz, now),
         archived=not quiz.is_active,
-        group_average=float(first_attempts_average(quiz.id)),  # same rule as the mentor's
+        group_average=graded_average(quiz.id),  # same rule as the mentor's
         lines=lines,
         page=page,
         pages=pages,
+        cancelled=grading.is_cancelled(attempt.finish_reason),
     )
 
 
@@ -552,7 +627,7 @@ def result(
 class ListItem:
     quiz_id: int
     title: str
-    finished_attempt_id: int | None  # the latest attempt, when it is finished
+    finished_attempt_id: int | None  # the attempt shown (see ``shown_attempt``), if any
     score: int | None
     total: int | None
 
@@ -585,18 +660,11 @@ def quiz_list(
     pages = max(1, -(-total // LIST_PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
     quizzes = list(query.paginate(page + 1, LIST_PAGE_SIZE))
-    latest: dict[int, QuizAttempt] = {}
-    if quizzes:
-        for attempt in (
-            QuizAttempt.select()
-            .where((QuizAttempt.student == student.id) & QuizAttempt.quiz.in_([q.id for q in quizzes]))
-            .order_by(QuizAttempt.id)
-        ):
-            latest[attempt.quiz_id] = attempt
+    shown = _shown_attempts(student.id, quizzes)
     items = []
     for quiz in quizzes:
-        attempt = latest.get(quiz.id)
-        done = attempt is not None and attempt.finished_at is not None
+        attempt = shown.get(quiz.id)
+        done = attempt is not None
         items.append(
             ListItem(
                 quiz.id,
@@ -609,18 +677,44 @@ def quiz_list(
     return QuizList(items, page, pages)
 
 
-def latest_finished(student_telegram_id: int, quiz_id: int) -> int | None:
-    student = _student(student_telegram_id)
-    if student is None:
-        return None
-    attempt = (
+def _shown_attempts(student_id: int, quizzes: list[Quiz]) -> dict[int, QuizAttempt]:
+    """The attempt a student's list shows for each quiz: for a ranked quiz the graded one
+    (the first started in its window: a retake after it closed never replaces it), else the
+    latest; cancelled attempts never. Quizzes without such an attempt are left out."""
+    if not quizzes:
+        return {}
+    by_id = {q.id: q for q in quizzes}
+    shown: dict[int, QuizAttempt] = {}
+    for attempt in (
         QuizAttempt.select()
         .where(
-            (QuizAttempt.student == student.id)
-            & (QuizAttempt.quiz == quiz_id)
-            & QuizAttempt.finished_at.is_null(False)
+            (QuizAttempt.student == student_id)
+            & QuizAttempt.quiz.in_(list(by_id))
+            & grading.counts()
         )
-        .order_by(QuizAttempt.id.desc())
-        .first()
-    )
+        .order_by(QuizAttempt.started_at, QuizAttempt.id)
+    ):
+        quiz = by_id[attempt.quiz_id]
+        if quiz.quiz_type == "ranked" and quiz.available_until is not None:
+            graded = attempt.started_at < quiz.available_until
+            if graded and attempt.quiz_id not in shown:
+                shown[attempt.quiz_id] = attempt
+            elif not graded and not _graded_in(shown.get(attempt.quiz_id), quiz):
+                shown[attempt.quiz_id] = attempt  # no graded attempt: the latest retake
+        else:
+            shown[attempt.quiz_id] = attempt
+    return shown
+
+
+def _graded_in(attempt: QuizAttempt | None, quiz: Quiz) -> bool:
+    return attempt is not None and attempt.started_at < quiz.available_until
+
+
+def latest_finished(student_telegram_id: int, quiz_id: int) -> int | None:
+    """The attempt the student's list shows for the quiz (graded for a ranked quiz)."""
+    student = _student(student_telegram_id)
+    quiz = Quiz.get_or_none(Quiz.id == quiz_id)
+    if student is None or quiz is None:
+        return None
+    attempt = _shown_attempts(student.id, [quiz]).get(quiz_id)
     return attempt.id if attempt else None

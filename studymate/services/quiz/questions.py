@@ -7,7 +7,8 @@ characters, a letter A–D (the Cyrillic look-alikes А, В, С from a Russian l
 
 What an edit does to attempts already made (v1 left them stale): answers point at question ids, so
 renumbering (1..N after a delete) never detaches them. A new correct letter regrades the
-stored answers of that question and rescores their attempts. A deleted question takes its
+stored answers of that question and rescores their attempts (the bot first shows the mentor
+what changes and asks, see ``key_change``). A deleted question takes its
 answers along and leaves the score and total of every finished attempt that contained it.
 Either way the quiz's ratings are recomputed (``ratings.recompute_quiz``; it only acts on
 ranked quizzes). Editing a text or an option changes no score. An added question is not part
@@ -201,13 +202,7 @@ def update_question(
     if field is Field.CORRECT:
         letter = clean_letter(value)
         if letter != row.correct_answer:
-            row.correct_answer = letter
-            row.save()
-            _regrade(row.id, letter)
-            attempts = [a.attempt_id for a in QuizAnswer.select(QuizAnswer.attempt).where(
-                QuizAnswer.question == row.id)]
-            _rescore(attempts)
-            ratings.recompute_quiz(quiz_id, tz=tz)
+            set_correct(row, letter, tz=tz)
     elif field is Field.TEXT:
         text = clean_text(value)
         check_length(text, options.values())
@@ -220,6 +215,18 @@ def update_question(
         setattr(row, _OPTION_COLUMNS[field], option)
         row.save()
     return get_question(mentor_id, quiz_id, question_id)
+
+
+def set_correct(row: QuizQuestion, letter: str, *, tz: ZoneInfo) -> None:
+    """Store a new correct letter, regrade the answers given to the question, rescore their
+    attempts and recompute the quiz's ratings."""
+    row.correct_answer = letter
+    row.save()
+    _regrade(row.id, letter)
+    attempts = [a.attempt_id for a in QuizAnswer.select(QuizAnswer.attempt).where(
+        QuizAnswer.question == row.id)]
+    _rescore(attempts)
+    ratings.recompute_quiz(quiz_id=row.quiz_id, tz=tz)
 
 
 def delete_question(mentor_id: int, quiz_id: int, question_id: int, *, tz: ZoneInfo) -> int:

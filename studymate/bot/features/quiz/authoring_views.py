@@ -45,6 +45,7 @@ from studymate.services.quiz.format import (
     question_html,
     question_plain,
 )
+from studymate.services.quiz.key_change import KeyChangeInfo
 from studymate.services.quiz.questions import Field, QuestionInfo
 
 ALL_PAGE_SIZE: Final = 3  # questions per "all questions" page (Appendix A)
@@ -244,7 +245,7 @@ def quiz_list(page: Page[QuizInfo], *, archived: bool) -> tuple[str, InlineKeybo
     return text, markup
 
 
-def quiz_screen(stats: QuizStats, tz: ZoneInfo) -> str:
+def quiz_screen(stats: QuizStats, tz: ZoneInfo, changes: Sequence[KeyChangeInfo] = ()) -> str:
     quiz = stats.quiz
     if stats.takers:
         top = "\n".join(
@@ -255,7 +256,7 @@ def quiz_screen(stats: QuizStats, tz: ZoneInfo) -> str:
             "quiz_results",
             title=quiz.title,
             attempts=stats.takers,
-            avg=f"{stats.average}/{quiz.questions}",
+            avg=str(stats.graded),  # each result over its own question count
             top=top,
         )
     else:
@@ -271,6 +272,13 @@ def quiz_screen(stats: QuizStats, tz: ZoneInfo) -> str:
         details = t("quiz_details_practice", questions=quiz.questions)
     if not quiz.is_active:
         details += "\n" + t("quiz_details_archived")
+    if changes:
+        lines = [t("quiz_key_changes_header")] + [
+            t("quiz_key_change_item", when=local_text(c.changed_at, tz), number=c.number,
+              old=c.old, new=c.new, who=c.who, count=c.rescored)
+            for c in changes
+        ]
+        details += "\n\n" + "\n".join(lines)
     return text + "\n\n" + details
 
 

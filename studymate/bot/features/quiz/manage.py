@@ -17,6 +17,7 @@ from studymate.i18n import t
 from studymate.services.enrollment import Identity
 from studymate.services.quiz import authoring as quizzes
 from studymate.services.quiz import export as quiz_export
+from studymate.services.quiz import key_change
 
 logger = logging.getLogger(__name__)
 router = Router(name="quiz_manage")
@@ -35,7 +36,8 @@ async def lists(callback: CallbackQuery, callback_data: QuizMenuCb, identity: Id
 
 async def _show(callback: CallbackQuery, origin: QuizCb, identity: Identity, db: Db, settings: Settings) -> None:
     stats = await db.run(quizzes.quiz_stats, identity.mentor_id, origin.quiz)
-    await edit(callback, quiz_screen(stats, settings.tz), quiz_markup(stats.quiz, origin))
+    changes = await db.run(key_change.recent, identity.mentor_id, origin.quiz)
+    await edit(callback, quiz_screen(stats, settings.tz, changes), quiz_markup(stats.quiz, origin))
 
 
 @router.callback_query(QuizCb.filter(F.action == QuizAction.SHOW))

@@ -1,7 +1,8 @@
 """Mentor: a quiz's questions — list, detail, add, edit, delete.
 
 Typed values are checked at each step (length, duplicate options, the letter), so a form never
-fails at the end. What edits do to attempts already made is decided in ``services.quiz.questions``.
+fails at the end. What edits do to attempts already made is decided in ``services.quiz.authoring``;
+a new correct answer on a question with results is confirmed first (``key_change``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from studymate.bot.features.quiz import key_change as key_change_flow
 from studymate.bot.features.quiz.authoring_callbacks import QuizQuestionAction, QuizQuestionCb
 from studymate.bot.features.quiz.authoring_views import (
     edit,
@@ -161,6 +163,10 @@ async def ask_value(callback: CallbackQuery, callback_data: QuizQuestionCb, stat
 async def edit_value(message: Message, state: FSMContext, identity: Identity, db: Db, settings: Settings) -> None:
     data = await state.get_data()
     try:
+        if Field(data["field"]) is Field.CORRECT and await key_change_flow.ask(
+            message, state, identity, db, data
+        ):
+            return  # results would be re-scored: the mentor confirms first
         question = await db.run(
             quiz_questions.update_question, identity.mentor_id, data["quiz"], data["question"],
             Field(data["field"]), message.text, tz=settings.tz,

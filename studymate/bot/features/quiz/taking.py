@@ -22,6 +22,7 @@ from studymate.bot.features.quiz.views import (
 )
 from studymate.bot.filters import IsStudent, MenuButton
 from studymate.bot.keyboards import button, list_keyboard
+from studymate.bot.runtime import Runtime
 from studymate.config import Settings, normalize_language
 from studymate.db.connection import Db
 from studymate.i18n import t
@@ -40,7 +41,14 @@ QUIZ = {"quiz": True}  # allowed while an attempt runs (the access gate checks t
 TOASTS = {
     Outcome.DUPLICATE: "quiz_answer_duplicate",
     Outcome.STALE: "quiz_answer_stale",
-    Outcome.LATE: "quiz_answer_late",
+    Outcome.LATE: "quiz_answer_timed_out",  # the same truth whether or not the sweeper was first
+    Outcome.TIMED_OUT: "quiz_answer_timed_out",
+}
+# A tap that did not count while the attempt runs: say why and which question is current.
+TOASTS_CURRENT = {
+    Outcome.DUPLICATE: "quiz_answer_duplicate_current",
+    Outcome.STALE: "quiz_answer_stale_current",
+    Outcome.TIMED_OUT: "quiz_answer_timed_out_current",
 }
 REFUSALS = {
     Refusal.NOT_FOUND: "callback_not_allowed",
@@ -123,7 +131,8 @@ async def _answer(callback: CallbackQuery, text: str | None) -> None:
 
 
 @answers.callback_query(AnswerCb.filter(), flags=QUIZ)
-async def on_answer(callback: CallbackQuery, callback_data: AnswerCb, db: Db, settings: Settings) -> None:
+async def on_answer(callback: CallbackQuery, callback_data: AnswerCb, db: Db, settings: Settings,
+                    runtime: Runtime) -> None:
     user_id = callback.from_user.id
     step = await db.run(
         quiz_engine.answer, user_id, callback_data.attempt, callback_data.question,
@@ -138,12 +147,17 @@ async def on_answer(callback: CallbackQuery, callback_data: AnswerCb, db: Db, se
         await callback.answer(t(refusal, identity.language), show_alert=True)
         return
     lang = normalize_language(step.language, settings.default_language)
-    toast = TOASTS.get(step.outcome)
-    shown = _answer(callback, t(toast, lang) if toast else None)
-    if step.next is not None:  # the toast and the next question go out together
-        await asyncio.gather(shown, show_question(callback.bot, step.next, lang))
+    drawer = runtime.sweeper.drawer
+    if step.next is not None and step.outcome in TOASTS_CURRENT:
+        text = t(TOASTS_CURRENT[step.outcome], lang, current=step.next.number, total=step.next.total)
+    else:
+        toast = TOASTS.get(step.outcome)
+        text = t(toast, lang) if toast else None
+    shown = _answer(callback, text)
+    if step.next is not None:  # the toast and the next (or current) question go out together
+        await asyncio.gather(shown, show_question(callback.bot, drawer, step.next, lang))
     elif step.finished is not None:
-        await asyncio.gather(shown, show_finish(callback.bot, db, step.finished, lang))
+        await asyncio.gather(shown, show_finish(callback.bot, db, drawer, step.finished, lang))
     else:
         await shown
 
@@ -183,6 +197,8 @@ async def review(callback: CallbackQuery, callback_data: TakeCb, identity: Ident
     if result.is_exam:
         await callback.message.edit_text(t("quiz_exam_mode_result", score=result.score, total=result.total))
     else:
-        text = f"{t('quiz_your_result', score=result.score, total=result.total)}\n\n{review_text(result, identity.language)}"
-        await callback.message.edit_text(text, reply_markup=review_markup(result, back=True))
+        head = "quiz_review_cancelled" if result.cancelled else "quiz_your_result"
+        text = f"{t(head, score=result.score, total=result.total)}\n\n{review_text(result, identity.language)}"
+        markup = review_markup(result, back=not result.cancelled)
+        await callback.message.edit_text(text, reply_markup=markup)
     await callback.answer()

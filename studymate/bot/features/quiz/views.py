@@ -11,6 +11,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InlineKeyboardMarkup
 
 from studymate.bot.features.quiz.callbacks import AnswerCb, Take, TakeCb
+from studymate.bot.features.quiz.drawing import END, Drawer, key
 from studymate.bot.keyboards import button, list_keyboard
 from studymate.bot.limits import shorten
 from studymate.db.connection import Db
@@ -78,31 +79,66 @@ def finished_text(finished: Finished, result: Result | None, lang: str) -> str:
     elif finished.is_exam or result is None:
         head = t("quiz_exam_mode_result", lang, score=finished.score, total=finished.total)
     else:
-        average = f"{result.group_average:.1f}/{finished.total}"
+        group = result.group_average
+        average = str(group) if group.count else f"0.0/{finished.total}"
         head = t("quiz_finished", lang, score=finished.score, total=finished.total, avg=average)
     if finished.is_exam or result is None:
         return head
     return f"{head}\n\n{review_text(result, lang)}"
 
 
-async def show_question(bot: Bot, view: QuestionView, lang: str) -> None:
-    """Edit the attempt's message into ``view`` and keep it pinned."""
-    with contextlib.suppress(TelegramBadRequest):
-        await bot.edit_message_text(
-            text=question_text(view, lang), chat_id=view.chat_id, message_id=view.message_id,
-            reply_markup=question_markup(view),
-        )
+async def show_question(bot: Bot, drawer: Drawer, view: QuestionView, lang: str) -> bool:
+    """Edit the attempt's message into ``view``, in its turn (never over a later question);
+    returns whether it was sent."""
+    if view.chat_id is None or view.message_id is None:
+        return False
+
+    async def send() -> None:
+        with contextlib.suppress(TelegramBadRequest):
+            await bot.edit_message_text(
+                text=question_text(view, lang), chat_id=view.chat_id, message_id=view.message_id,
+                reply_markup=question_markup(view),
+            )
+
+    return await drawer.draw(key(view.attempt_id, view.chat_id, view.message_id), view.number, send)
 
 
-async def show_finish(bot: Bot, db: Db, finished: Finished, lang: str) -> None:
-    result = await db.run(quiz_engine.result, finished.student_telegram_id, finished.attempt_id)
+async def show_finish(bot: Bot, db: Db, drawer: Drawer, finished: Finished, lang: str) -> None:
+    # An exam shows the score alone: no review to read (and no wait for the database).
+    result = None if finished.is_exam else await db.run(
+        quiz_engine.result, finished.student_telegram_id, finished.attempt_id
+    )
     text = finished_text(finished, result, lang)
     markup = None if finished.is_exam or result is None else review_markup(result, back=False)
+    await _show_end(bot, drawer, finished, text, markup)
+
+
+async def show_left(bot: Bot, drawer: Drawer, finished: Finished, lang: str) -> None:
+    """The question message of a practice quiz the student left (/cancel)."""
+    markup = None
+    if finished.reason == "discarded":
+        text = t("quiz_left_discarded", lang)
+    else:
+        text = t("quiz_left_cancelled", lang, answered=finished.answered, total=finished.total,
+                 score=finished.score)
+        markup = list_keyboard([], footer=[[button(
+            t("quiz_view_answers", lang), TakeCb(action=Take.REVIEW, attempt=finished.attempt_id)
+        )]])
+    await _show_end(bot, drawer, finished, text, markup)
+
+
+async def _show_end(bot: Bot, drawer: Drawer, finished: Finished, text: str,
+                    markup: InlineKeyboardMarkup | None) -> None:
     if finished.chat_id is None or finished.message_id is None:
         return
-    with contextlib.suppress(TelegramBadRequest):
-        await bot.edit_message_text(
-            text=text, chat_id=finished.chat_id, message_id=finished.message_id, reply_markup=markup
-        )
-    with contextlib.suppress(TelegramBadRequest):
-        await bot.unpin_chat_message(chat_id=finished.chat_id, message_id=finished.message_id)
+
+    async def send() -> None:
+        with contextlib.suppress(TelegramBadRequest):
+            await bot.edit_message_text(
+                text=text, chat_id=finished.chat_id, message_id=finished.message_id,
+                reply_markup=markup,
+            )
+        with contextlib.suppress(TelegramBadRequest):
+            await bot.unpin_chat_message(chat_id=finished.chat_id, message_id=finished.message_id)
+
+    await drawer.draw(key(finished.attempt_id, finished.chat_id, finished.message_id), END, send)

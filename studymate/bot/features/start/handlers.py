@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from aiogram import Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message, User
 
 from studymate.bot.features.questions.handlers import deliver_pending
+from studymate.bot.features.quiz.views import show_left
 from studymate.bot.filters import MenuButton
 from studymate.bot.infra.access import Membership
 from studymate.bot.keyboards import admin_menu, language_picker, mentor_menu, student_menu
+from studymate.bot.runtime import Runtime
 from studymate.config import Settings, normalize_language
 from studymate.db.connection import Db
 from studymate.i18n import t
@@ -62,13 +61,13 @@ async def cancel(
     membership: Membership,
     db: Db,
     settings: Settings,
+    runtime: Runtime,
 ) -> None:
     await state.clear()
     if identity.quiz_attempt is not None:  # only a practice quiz gets here (the gate)
         finished = await db.run(quiz_engine.give_up, identity.telegram_id, tz=settings.tz)
-        if finished is not None and finished.message_id is not None:
-            with contextlib.suppress(TelegramBadRequest):
-                await message.bot.unpin_chat_message(message.chat.id, message_id=finished.message_id)
+        if finished is not None:  # the question message says what became of the attempt
+            await show_left(message.bot, runtime.sweeper.drawer, finished, identity.language)
     if identity.role is Role.MENTOR:
         await greet_mentor(message, identity, db)
     elif identity.role is Role.STRANGER and identity.telegram_id in settings.admin_telegram_ids:
