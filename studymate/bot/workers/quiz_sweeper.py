@@ -97,7 +97,7 @@ class QuizSweeper:
             with contextlib.suppress(TelegramAPIError):
                 await bot.edit_message_text(
                     text=question_text(view, lang), chat_id=view.chat_id,
-                    message_id=view.message_id, reply_markup=question_markup(view),
+                    message_id=view.message_id, reply_markup=question_markup(view, lang),
                 )
 
     def _notice(self, opening: quiz_openings.Opening, chat_id: int, lang: str) -> Outgoing:
