@@ -339,7 +339,14 @@ MALFORMED: list[tuple[str, str, str, int | None, int | None, dict[str, object]]]
         2,
         {},
     ),
-    ("fifth option", q("1.", "Q", OPTIONS + "\nE) five"), "option_extra", 1, 6, {"option": "E"}),
+    (  # A) to H) are options: a ninth is one too many
+        "fifth option",
+        q("1.", "Q", OPTIONS + "\nE) five\nF) six\nG) seven\nH) eight\nI) nine"),
+        "option_extra",
+        1,
+        10,
+        {"option": "I"},
+    ),
     (
         "repeated letter",
         "1. Q\nA) one\nB*) two\nB) again\nC) three\nD) four\n",
@@ -359,7 +366,7 @@ MALFORMED: list[tuple[str, str, str, int | None, int | None, dict[str, object]]]
     ),
     (
         "question 2 lacks D",
-        q("1.", "Q") + "\n2. Q\nA) one\nB*) two\nC) three\n",
+        q("1.", "Q") + "\n2. Q\nA) one\nB*) two\nC) three\nE) five\n",
         "option_missing",
         2,
         7,
@@ -375,12 +382,12 @@ MALFORMED: list[tuple[str, str, str, int | None, int | None, dict[str, object]]]
     ),
     ("no star", q("1.", "Q", OPTIONS.replace("*", "")), "no_correct", 1, 1, {}),
     (
-        "two stars",
-        "1. Q\nA) one\nB*) two\nC*) three\nD) four\n",
+        "two stars",  # on a true/false question (elsewhere they mean "select all that apply")
+        "1. Q\nA*) True\nB*) False\n",
         "multiple_correct",
         1,
-        4,
-        {"options": "B, C"},
+        3,
+        {"options": "A, B"},
     ),
     (
         "duplicate options",

@@ -131,6 +131,12 @@ class Quiz(BaseModel):
     created_at = DateTimeField(default=utcnow, index=True)
     # When students were told the quiz is open (scheduled quizzes notify at opening).
     notified_at = DateTimeField(null=True)
+    # Settings from the file's header; null = the defaults (the bot's seconds, 48 h,
+    # options shuffled in exams only, questions in file order).
+    question_seconds = SmallIntegerField(null=True)
+    window_hours = IntegerField(null=True)
+    shuffle_questions = BooleanField(null=True)
+    shuffle_options = BooleanField(null=True)
 
     class Meta:
         indexes = (
@@ -149,6 +155,15 @@ class QuizQuestion(BaseModel):
     correct_answer = CharField(max_length=1)
     order = IntegerField(default=0)
     time_bonus = SmallIntegerField(default=0)
+    # single | truefalse | multi | typed. Old rows: single with options A–D above.
+    kind = CharField(max_length=10, default="single")
+    # Every option as a JSON list when there are not exactly four (option_a… hold the first
+    # four, "" past the last); null: the four columns above.
+    options_json = TextField(null=True)
+    correct_set = CharField(max_length=8, null=True)  # "AC": select all that apply
+    accepted_answers = TextField(null=True)  # JSON list of typed answers
+    explanation = TextField(null=True)
+    image_file_id = CharField(max_length=255, null=True)
 
     class Meta:
         indexes = ((("quiz", "order"), False),)
@@ -182,6 +197,12 @@ class QuizAttempt(BaseModel):
     # Exam attempts are numbered 1..max_attempts per student and quiz, uniquely, so concurrent
     # starts (several replicas) cannot both take the last one. Null for practice and v1 imports.
     exam_slot = IntegerField(null=True)
+    # The quiz's "Seconds:" when it started (null: the bot's setting), the current question's
+    # kind (null: single; a typed one takes the student's next text message) and the options
+    # toggled so far on a select-all question (original letters), kept until it is submitted.
+    question_seconds = SmallIntegerField(null=True)
+    current_kind = CharField(max_length=10, null=True)
+    selection = CharField(max_length=8, null=True)
 
     class Meta:
         indexes = (
@@ -195,8 +216,10 @@ class QuizAttempt(BaseModel):
 class QuizAnswer(BaseModel):
     attempt = ForeignKeyField(QuizAttempt, on_delete="CASCADE", backref="answers")
     question = ForeignKeyField(QuizQuestion, on_delete="CASCADE", backref="answers")
-    selected_answer = CharField(max_length=1)
+    selected_answer = CharField(max_length=1)  # a letter, "-" timed out, "" set or typed
     is_correct = BooleanField()
+    selected_set = CharField(max_length=8, null=True)  # select all that apply: "AC"
+    typed_text = TextField(null=True)  # a typed answer as sent
     answered_at = DateTimeField(default=utcnow)
 
     class Meta:

@@ -44,7 +44,7 @@ from studymate.services import ratings
 from studymate.services.errors import NotFound
 from studymate.services.outbox import Outgoing
 from studymate.services.paging import Page, paginate
-from studymate.services.quiz import grading
+from studymate.services.quiz import grading, kinds
 from studymate.services.quiz import schedule as quiz_openings
 from studymate.services.quiz.format import MAX_TITLE, ParsedQuiz
 
@@ -328,6 +328,7 @@ def publish(
     elif mode is SaveMode.COPY:
         title = copy_title(mentor_id, title, copy_word)
     opens = (start or now) if ranked else None
+    window = dt.timedelta(hours=parsed.window_hours) if parsed.window_hours else RANKED_WINDOW
     quiz = Quiz.create(
         mentor=mentor_id,
         title=title,
@@ -335,23 +336,17 @@ def publish(
         quiz_type=RANKED if ranked else PRACTICE,
         max_attempts=RANKED_MAX_ATTEMPTS if ranked else PRACTICE_MAX_ATTEMPTS,
         available_from=opens,
-        available_until=opens + RANKED_WINDOW if opens else None,
+        available_until=opens + window if opens else None,
         notified_at=now if ranked and start is None else None,
         created_at=now,
+        question_seconds=parsed.seconds,
+        window_hours=parsed.window_hours,
+        shuffle_questions=parsed.shuffle_questions,
+        shuffle_options=parsed.shuffle_options,
     )
     QuizQuestion.insert_many(
         [
-            {
-                "quiz": quiz.id,
-                "question_text": q.text,
-                "option_a": q.options[0],
-                "option_b": q.options[1],
-                "option_c": q.options[2],
-                "option_d": q.options[3],
-                "correct_answer": q.correct,
-                "order": number,
-                "time_bonus": q.time_bonus,
-            }
+            {"quiz": quiz.id, "order": number, **kinds.stored_fields(q)}
             for number, q in enumerate(parsed.questions, start=1)
         ]
     ).execute()

@@ -27,13 +27,16 @@ from peewee import IntegrityError
 
 from studymate.db.connection import skip_locked
 from studymate.db.models import Mentor, Quiz, QuizAnswer, QuizAttempt, QuizQuestion, Student, utcnow
-from studymate.services.quiz import grading
+from studymate.services.quiz import grading, kinds
 from studymate.services.quiz.authoring import graded_average
+from studymate.services.quiz.format import MULTI, SINGLE, TYPED
+from studymate.services.quiz.format import OPTION_LETTERS as LETTERS
 from studymate.services.ratings import on_attempt_finished
 
 QUESTION_SECONDS: Final = 20
 SESSION_GRACE_SECONDS: Final = 60
-LETTERS: Final = ("A", "B", "C", "D")
+SUBMIT: Final = "OK"  # the "Submit" button of a select-all question
+MAX_TYPED: Final = 1000  # a typed answer is stored up to this many characters
 LIST_PAGE_SIZE: Final = 5
 REVIEW_PAGE_SIZE: Final = 10
 SLOT_TRIES: Final = 3
@@ -53,6 +56,8 @@ class Outcome(StrEnum):
     TIMED_OUT = "timed_out"  # this question already timed out (say, while the bot restarted)
     STALE = "stale"  # not the current question, or the attempt is over
     LATE = "late"  # after the deadline: recorded as a timeout
+    TOGGLED = "toggled"  # an option of a select-all question marked or unmarked
+    NOT_TYPED = "not_typed"  # a text message, but the current question has buttons
     NOT_YOURS = "not_yours"
 
 
@@ -63,11 +68,13 @@ class QuestionView:
     number: int  # 1-based position in the attempt
     total: int
     text: str
-    options: tuple[str, str, str, str]  # in display order
+    options: tuple[str, ...]  # in display order (none for a typed answer)
     deadline: dt.datetime
     is_exam: bool
     chat_id: int | None
     message_id: int | None
+    kind: str = SINGLE
+    selected: str = ""  # display letters toggled so far (select all that apply)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +148,17 @@ def start(
     exam = is_exam_mode(quiz, now)
     if exam and quiz.available_from is not None and now < quiz.available_from:
         return Refusal.NOT_STARTED, quiz.available_from
+    base_seconds = quiz.question_seconds or base_seconds
+    rng = rng or random.SystemRandom()
+    if quiz.shuffle_questions:
+        rng.shuffle(questions)
     shuffle = None
-    if exam:
-        rng = rng or random.SystemRandom()
-        shuffle = {str(q.id): "".join(rng.sample(LETTERS, 4)) for q in questions}
+    if exam if quiz.shuffle_options is None else quiz.shuffle_options:
+        shuffle = {}
+        for q in questions:  # true/false stays in its order; a typed answer has no options
+            if kinds.kind_of(q) in (SINGLE, MULTI):
+                letters = kinds.letters_of(q)
+                shuffle[str(q.id)] = "".join(rng.sample(letters, len(letters)))
     session = sum(question_seconds(q, base_seconds) for q in questions) + SESSION_GRACE_SECONDS
     fields = dict(
         student=student.id,
@@ -159,6 +173,8 @@ def start(
         is_exam=exam,
         chat_id=chat_id,
         message_id=message_id,
+        question_seconds=quiz.question_seconds,
+        current_kind=kinds.kind_of(questions[0]),
     )
     attempt = _exam_attempt(quiz, fields) if exam else QuizAttempt.create(**fields)
     if attempt is None:
@@ -195,27 +211,37 @@ def live_attempts(student_id: int) -> list[QuizAttempt]:
     )
 
 
-def _order(attempt: QuizAttempt, question_id: int) -> str:
+def _order(attempt: QuizAttempt, question_id: int) -> str | None:
+    """The question's original letters in display order; None when not shuffled."""
     shuffle = json.loads(attempt.shuffle_map) if attempt.shuffle_map else None
-    return shuffle[str(question_id)] if shuffle else "".join(LETTERS)
+    return shuffle.get(str(question_id)) if shuffle else None
+
+
+def _original(attempt: QuizAttempt, question_id: int, display_letter: str) -> str:
+    order = _order(attempt, question_id)
+    index = LETTERS.index(display_letter)
+    return order[index] if order and index < len(order) else display_letter
 
 
 def _view(attempt: QuizAttempt, question: QuizQuestion) -> QuestionView:
-    options = {
-        "A": question.option_a, "B": question.option_b, "C": question.option_c, "D": question.option_d,
-    }
-    order = _order(attempt, question.id)
+    options = dict(zip(LETTERS, kinds.options_of(question), strict=False))
+    order = _order(attempt, question.id) or "".join(options)
+    chosen = set(attempt.selection or "")
     return QuestionView(
         attempt_id=attempt.id,
         question_id=question.id,
         number=attempt.current_index + 1,
         total=attempt.total,
         text=question.question_text,
-        options=tuple(options[letter] for letter in order),  # type: ignore[arg-type]
+        options=tuple(options[letter] for letter in order),
         deadline=attempt.question_deadline,
         is_exam=attempt.is_exam,
         chat_id=attempt.chat_id,
         message_id=attempt.message_id,
+        kind=kinds.kind_of(question),
+        selected="".join(
+            shown for shown, letter in zip(LETTERS, order, strict=False) if letter in chosen
+        ),
     )
 
 
@@ -284,9 +310,15 @@ def _answer(
     if now > attempt.question_deadline:
         step = _advance(attempt, ids, "-", now, tz=tz, base=base, telegram_id=telegram_id)
         return Step(Outcome.LATE, step.next, step.finished) if step.outcome is Outcome.ACCEPTED else step
-    if display_letter not in LETTERS:
+    kind = attempt.current_kind or SINGLE
+    if kind == MULTI and display_letter == SUBMIT:
+        return _advance(attempt, ids, "", now, tz=tz, base=base, telegram_id=telegram_id,
+                        letters=attempt.selection or "")
+    if display_letter not in LETTERS or kind == TYPED:
         return Step(Outcome.STALE)
-    original = _order(attempt, question_id)[LETTERS.index(display_letter)]
+    original = _original(attempt, question_id, display_letter)
+    if kind == MULTI:
+        return _toggle(attempt, question_id, original)
     return _advance(attempt, ids, original, now, tz=tz, base=base, telegram_id=telegram_id)
 
 
@@ -304,6 +336,90 @@ def current_view(attempt_id: int) -> QuestionView | None:
         (QuizAttempt.id == attempt_id) & QuizAttempt.finished_at.is_null()
     )
     return _current_view(attempt, json.loads(attempt.question_ids)) if attempt else None
+
+
+def _toggle(attempt: QuizAttempt, question_id: int, letter: str) -> Step:
+    """Mark or unmark one option of a select-all question, durably (a restart keeps it).
+    Conditional on the position and on the selection read, so two quick taps handled by two
+    replicas cannot lose one: the loser reads again."""
+    for _ in range(SLOT_TRIES):
+        before = attempt.selection or ""
+        after = "".join(sorted(set(before) ^ {letter})) or None
+        same = (
+            QuizAttempt.selection.is_null() if not before else (QuizAttempt.selection == before)
+        )
+        changed = (
+            QuizAttempt.update(selection=after)
+            .where(
+                (QuizAttempt.id == attempt.id)
+                & (QuizAttempt.current_index == attempt.current_index)
+                & QuizAttempt.finished_at.is_null()
+                & same
+            )
+            .execute()
+        )
+        if changed:
+            attempt.selection = after
+            question = QuizQuestion.get_or_none(QuizQuestion.id == question_id)
+            view = _view(attempt, question) if question is not None else None
+            return Step(Outcome.TOGGLED, next=view)
+        fresh = QuizAttempt.get_or_none(QuizAttempt.id == attempt.id)
+        if fresh is None or fresh.finished_at is not None or fresh.current_index != attempt.current_index:
+            return Step(Outcome.STALE)
+        attempt.selection = fresh.selection
+    return Step(Outcome.STALE)
+
+
+def answer_text(
+    student_telegram_id: int,
+    text: str,
+    *,
+    sent_at: dt.datetime | None = None,
+    tz: ZoneInfo,
+    now: dt.datetime | None = None,
+    base_seconds: int = QUESTION_SECONDS,
+) -> Step:
+    """A text message from a student with a running attempt: the answer to the current
+    question when it is a typed one (``NOT_TYPED`` otherwise). ``sent_at`` (the message's
+    date, naive UTC) makes a repeat harmless: a message sent before the current question was
+    shown answered an earlier one (or nothing), so it is ``DUPLICATE``."""
+    now = now or utcnow()
+    attempt = (
+        QuizAttempt.select(QuizAttempt, Student.language)
+        .join(Student)
+        .join(Mentor, on=(Student.mentor == Mentor.id))
+        .where(
+            (Student.telegram_id == student_telegram_id)
+            & QuizAttempt.finished_at.is_null()
+            & Mentor.is_active
+        )
+        .order_by(QuizAttempt.id.desc())
+        .first()
+    )
+    if attempt is None:
+        return Step(Outcome.NOT_YOURS)
+    language = attempt.student.language
+    if (attempt.current_kind or SINGLE) != TYPED:
+        return Step(Outcome.NOT_TYPED, language=language)
+    ids = json.loads(attempt.question_ids)
+    base = attempt.question_seconds or base_seconds
+    if sent_at is not None and attempt.current_index < len(ids):
+        current = QuizQuestion.get_or_none(QuizQuestion.id == ids[attempt.current_index])
+        if current is not None and attempt.question_deadline is not None:
+            shown_at = attempt.question_deadline - dt.timedelta(seconds=question_seconds(current, base))
+            if sent_at + dt.timedelta(seconds=1) <= shown_at:
+                return Step(Outcome.DUPLICATE, language=language)
+    if attempt.session_deadline is not None and now > attempt.session_deadline:
+        finished = _finish(attempt, now, reason="expired", tz=tz, telegram_id=student_telegram_id)
+        return Step(Outcome.LATE, finished=finished, language=language)
+    if now > attempt.question_deadline:
+        step = _advance(attempt, ids, "-", now, tz=tz, base=base, telegram_id=student_telegram_id)
+        if step.outcome is Outcome.ACCEPTED:
+            step = Step(Outcome.LATE, step.next, step.finished)
+        return replace(step, language=language)
+    step = _advance(attempt, ids, "", now, tz=tz, base=base, telegram_id=student_telegram_id,
+                    text=text.strip()[:MAX_TYPED])
+    return replace(step, language=language)
 
 
 def _current_and_next(ids: list[int], index: int) -> tuple[QuizQuestion | None, int, QuizQuestion | None]:
@@ -332,14 +448,18 @@ def _advance(
     tz: ZoneInfo,
     base: int = QUESTION_SECONDS,
     telegram_id: int | None = None,
+    letters: str | None = None,
+    text: str | None = None,
 ) -> Step:
     """Record ``letter`` for the current question and move on — once, whoever gets here first.
+    A select-all question records ``letters`` (the set submitted), a typed one ``text``.
 
     The conditional update of ``current_index`` is what makes it once: a second tap, a stale
     button or the sweeper racing an answer finds the index moved and changes nothing. The
     answer row is then written by the one winner (the unique (attempt, question) index stays
     as a second guard)."""
     index = attempt.current_index
+    base = attempt.question_seconds or base
     question, next_index, following = _current_and_next(ids, index)
     deadline = (
         now + dt.timedelta(seconds=question_seconds(following, base))
@@ -347,7 +467,10 @@ def _advance(
         else attempt.question_deadline
     )
     moved = (
-        QuizAttempt.update(current_index=next_index, question_deadline=deadline)
+        QuizAttempt.update(
+            current_index=next_index, question_deadline=deadline, selection=None,
+            current_kind=kinds.kind_of(following) if following is not None else attempt.current_kind,
+        )
         .where(
             (QuizAttempt.id == attempt.id)
             & (QuizAttempt.current_index == index)
@@ -357,13 +480,20 @@ def _advance(
     )
     if not moved:
         return Step(Outcome.DUPLICATE)
-    correct = question is not None and letter == question.correct_answer
+    if letter == "-":
+        letters = text = None
+    correct = question is not None and kinds.is_correct(
+        question, letter=letter, letters=letters, text=text
+    )
     if question is not None:
         QuizAnswer.insert(
             attempt=attempt.id, question=question.id, selected_answer=letter,
-            is_correct=correct, answered_at=now,
+            is_correct=correct, answered_at=now, selected_set=letters, typed_text=text,
         ).execute()
     attempt.current_index, attempt.question_deadline = next_index, deadline
+    attempt.selection = None
+    if following is not None:
+        attempt.current_kind = kinds.kind_of(following)
     if following is None:
         finished = _finish(attempt, now, reason="completed", tz=tz, telegram_id=telegram_id)
         return Step(Outcome.ACCEPTED, finished=finished, correct=correct)
@@ -557,6 +687,8 @@ class ReviewLine:
     chosen: str | None  # option text; None = time expired
     correct_option: str
     is_correct: bool
+    explanation: str | None = None
+    kind: str = SINGLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -596,14 +728,27 @@ def result(
     lines = []
     for answer_row in answers[page * REVIEW_PAGE_SIZE : (page + 1) * REVIEW_PAGE_SIZE]:
         q = answer_row.question
-        options = {"A": q.option_a, "B": q.option_b, "C": q.option_c, "D": q.option_d}
+        options = dict(zip(LETTERS, kinds.options_of(q), strict=False))
+        kind = kinds.kind_of(q)
+        chosen: str | None = options.get(answer_row.selected_answer)
+        if kind == TYPED:
+            correct_option = " | ".join(kinds.accepted_of(q))
+            chosen = answer_row.typed_text
+        elif kind == MULTI:
+            correct_option = "; ".join(options[letter] for letter in kinds.correct_letters(q))
+            if answer_row.selected_set is not None:
+                chosen = "; ".join(options[x] for x in answer_row.selected_set if x in options) or "—"
+        else:
+            correct_option = options.get(q.correct_answer, "")
         lines.append(
             ReviewLine(
                 number=q.order,
                 question=q.question_text,
-                chosen=options.get(answer_row.selected_answer),
-                correct_option=options[q.correct_answer],
+                chosen=chosen,
+                correct_option=correct_option,
                 is_correct=answer_row.is_correct,
+                explanation=q.explanation,
+                kind=kind,
             )
         )
     return Result(

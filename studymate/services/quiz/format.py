@@ -21,7 +21,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-LETTERS: Final = ("A", "B", "C", "D")
+LETTERS: Final = ("A", "B", "C", "D")  # the four of a classic question (the bot's editor)
+OPTION_LETTERS: Final = ("A", "B", "C", "D", "E", "F", "G", "H")  # 2 to 8 options in a file
+MIN_OPTIONS: Final = 2
+MAX_ANSWER: Final = 200  # one accepted typed answer
+MAX_EXPLANATION: Final = 1000
+SECONDS_RANGE: Final = (5, 600)  # "Seconds:" header: time per question
+WINDOW_HOURS_RANGE: Final = (1, 14 * 24)  # "Window:" header: the ranked window
 MAX_FILE_BYTES: Final = 2 * 1024 * 1024  # Telegram allows 20 MB; 200 long questions fit in 2 MB
 MAX_QUESTIONS: Final = 200
 MAX_TITLE: Final = 200  # Quiz.title varchar(200)
@@ -68,18 +74,57 @@ ERROR_CODES: Final = frozenset(
         "question_too_long",
     }
 )
+# The codes of the question kinds and quiz settings (several options, typed answers,
+# explanations, "Seconds:"/"Window:"/"Shuffle:"); their texts are "quiz_error_<code>" too.
+KIND_ERROR_CODES: Final = frozenset(
+    {
+        "setting_seconds_invalid",
+        "setting_window_invalid",
+        "setting_shuffle_invalid",
+        "setting_repeated",
+        "answer_empty",
+        "answer_too_long",
+        "answer_repeated",
+        "answer_with_options",
+        "explanation_empty",
+        "explanation_too_long",
+        "explanation_repeated",
+        "explanation_misplaced",
+    }
+)
+
+SINGLE: Final = "single"
+TRUE_FALSE: Final = "truefalse"
+MULTI: Final = "multi"
+TYPED: Final = "typed"
+KINDS: Final = (SINGLE, TRUE_FALSE, MULTI, TYPED)
+# A two-option question whose options are these words (either order) is a true/false one.
+TRUE_FALSE_PAIRS: Final = (("true", "false"), ("верно", "неверно"), ("durıs", "nadurıs"))
 
 # No two runs of blanks may meet (as in "[ \t]*#*[ \t]*" with no "#"): a line of blanks that
 # never reaches the dot would then be tried every way of splitting it, quadratic in its length.
 _QUESTION_RE: Final = re.compile(r"^(\d{1,4})[ \t]*(?:(#+)[ \t]*)?\.(?!\d)[ \t]*(.*)$")
 _NUMBER_PAREN_RE: Final = re.compile(r"^\d{1,4}[ \t]*(?:#+[ \t]*)?\)")
 _TOPIC_RE: Final = re.compile(r"^(?:тема|topic|tema)\s*:\s*(.*)$", re.IGNORECASE)
-# Option letters: Latin A–D in either case, plus the Cyrillic look-alikes А, В, С, а, с that a
-# Russian keyboard layout produces (they cannot be told apart on screen).
-_LETTER: Final = "[A-Da-dАВСас]"
-_CYRILLIC_LETTERS: Final = str.maketrans("АВСас", "ABCac")
+_SECONDS_RE: Final = re.compile(r"^(?:seconds|секунды|sekund)\s*:\s*(.*)$", re.IGNORECASE)
+_WINDOW_RE: Final = re.compile(r"^(?:window|окно|aralıq)\s*:\s*(.*)$", re.IGNORECASE)
+_SHUFFLE_RE: Final = re.compile(r"^(?:shuffle|перемешать|aralastırıw)\s*:\s*(.*)$", re.IGNORECASE)
+_WINDOW_VALUE_RE: Final = re.compile(r"^(\d{1,5})\s*(h|d|ч|д|saat|kún)$", re.IGNORECASE)
+_SHUFFLE_WORDS: Final = {
+    "questions": "questions", "вопросы": "questions", "sorawlar": "questions",
+    "options": "options", "варианты": "options", "variantlar": "options",
+}
+_NO_WORDS: Final = frozenset({"no", "нет", "joq"})
+_ANSWER_RE: Final = re.compile(r"^(?:answer|ответ|juwap)\s*:\s*(.*)$", re.IGNORECASE)
+_EXPLANATION_RE: Final = re.compile(
+    r"^(?:explanation|пояснение|túsindirme)\s*:\s*(.*)$", re.IGNORECASE
+)
+# Option letters: Latin A–H in either case, plus the Cyrillic look-alikes А, В, С, Е, Н, а, с,
+# е that a Russian keyboard layout produces (they cannot be told apart on screen).
+_LETTER: Final = "[A-Ha-hАВСЕНасе]"
+_CYRILLIC_LETTERS: Final = str.maketrans("АВСЕНасе", "ABCEHace")
 _OPTION_RE: Final = re.compile(rf"^({_LETTER})\s*(?:(\*+)\s*)?\)\s*(.*)$")
-_EXTRA_OPTION_RE: Final = re.compile(r"^([E-Ze-z])\s*(?:\*+\s*)?\)")
+_EXTRA_OPTION_RE: Final = re.compile(r"^([I-Zi-z])\s*(?:\*+\s*)?\)")
 _BAD_OPTION_RE: Final = re.compile(rf"^({_LETTER})\s*(?:\*+\s*)?[.:]\s*\S")
 _CYRILLIC_OPTION_RE: Final = re.compile(r"^([А-ЯЁа-яё])\s*(?:\*+\s*)?\)")  # А) Б) В) Г) lists
 _FENCE_RE: Final = re.compile(r"^(`{3,}|~{3,})(.*)$")
@@ -117,12 +162,15 @@ class ParsedQuestion:
     number: int  # as written in the file (only used to point at it)
     line: int  # line of the ``N.`` header
     text: str  # may contain newlines and ``` fences (see question_html)
-    options: tuple[str, str, str, str]  # A, B, C, D
-    correct: str  # "A".."D"
+    options: tuple[str, ...]  # A, B, … (2 to 8); empty for a typed answer
+    correct: str  # the correct letters: "B"; "AC" (select all that apply); "" (typed)
     time_bonus: int  # 0, 5 or 10 extra seconds
+    kind: str = SINGLE  # single | truefalse | multi | typed
+    answers: tuple[str, ...] = ()  # accepted typed answers
+    explanation: str | None = None
 
     def option(self, letter: str) -> str:
-        return self.options[LETTERS.index(letter.upper())]
+        return self.options[OPTION_LETTERS.index(letter.upper())]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +178,10 @@ class ParsedQuiz:
     title: str
     topic: str | None
     questions: tuple[ParsedQuestion, ...]
+    seconds: int | None = None  # "Seconds:" (None: the bot's setting)
+    window_hours: int | None = None  # "Window:" (None: 48 hours)
+    shuffle_questions: bool | None = None  # "Shuffle:" (None: as before — never)
+    shuffle_options: bool | None = None  # (None: as before — in exams only)
 
 
 # --- bytes → text -------------------------------------------------------------------------
@@ -250,7 +302,7 @@ def parse_quiz(
         for line in preamble:
             _misplaced_question(line)
         raise QuizFormatError("no_questions")
-    topic = _topic(preamble)
+    topic, settings = _topic(preamble)
     if count > MAX_QUESTIONS:
         extra = blocks[MAX_QUESTIONS]
         raise QuizFormatError(
@@ -261,7 +313,7 @@ def parse_quiz(
         for i, block in enumerate(blocks)
     )
     title = topic if topic is not None else _title_from_file_name(file_name) or fallback_title
-    return ParsedQuiz(title=title, topic=topic, questions=questions)
+    return ParsedQuiz(title=title, topic=topic, questions=questions, **settings)
 
 
 def _split(lines: list[str]) -> tuple[list[_Line], list[_Block], int]:
@@ -302,11 +354,17 @@ def _split(lines: list[str]) -> tuple[list[_Line], list[_Block], int]:
     return preamble, blocks, count
 
 
-def _topic(preamble: list[_Line]) -> str | None:
-    """The topic from the first non-blank line; any other text before question 1 is an error."""
+def _topic(preamble: list[_Line]) -> tuple[str | None, dict[str, Any]]:
+    """The topic from the first non-blank line and the settings lines (``Seconds:``,
+    ``Window:``, ``Shuffle:``, each once, anywhere before question 1); any other text before
+    question 1 is an error."""
     topic: str | None = None
-    for index, line in enumerate(item for item in preamble if item.content.strip()):
-        match = _TOPIC_RE.match(line.content.strip()) if index == 0 else None
+    settings: dict[str, Any] = {}
+    seen: set[str] = set()
+    for line in (item for item in preamble if item.content.strip()):
+        if line.kind == "text" and _setting(line, settings, seen):
+            continue
+        match = _TOPIC_RE.match(line.content.strip()) if topic is None else None
         if match is None:
             _misplaced_question(line)
             raise QuizFormatError(
@@ -319,7 +377,50 @@ def _topic(preamble: list[_Line]) -> str | None:
             raise QuizFormatError(
                 "topic_too_long", line=line.number, limit=MAX_TOPIC, length=len(topic)
             )
-    return topic
+    return topic, settings
+
+
+def _setting(line: _Line, settings: dict[str, Any], seen: set[str]) -> bool:
+    """Read one header setting into ``settings``; False when the line is none."""
+    content = line.content.strip()
+    for name, pattern in (("seconds", _SECONDS_RE), ("window", _WINDOW_RE), ("shuffle", _SHUFFLE_RE)):
+        match = pattern.match(content)
+        if match is None:
+            continue
+        value = match.group(1).strip()
+        where = {"line": line.number, "snippet": _snippet(content)}
+        if name in seen:
+            raise QuizFormatError("setting_repeated", **where)
+        seen.add(name)
+        if name == "seconds":
+            low, high = SECONDS_RANGE
+            if not value.isascii() or not value.isdigit() or not low <= int(value) <= high:
+                raise QuizFormatError("setting_seconds_invalid", **where, min=low, max=high)
+            settings["seconds"] = int(value)
+        elif name == "window":
+            low, high = WINDOW_HOURS_RANGE
+            found = _WINDOW_VALUE_RE.match(value)
+            hours = None
+            if found and found.group(1).isascii():
+                days = found.group(2).casefold() in ("d", "д", "kún")
+                hours = int(found.group(1)) * (24 if days else 1)
+            if hours is None or not low <= hours <= high:
+                raise QuizFormatError("setting_window_invalid", **where, max_days=high // 24)
+            settings["window_hours"] = hours
+        else:
+            words = [word.strip().casefold() for word in value.split(",")]
+            if words == [] or any(not word for word in words):
+                raise QuizFormatError("setting_shuffle_invalid", **where)
+            if len(words) == 1 and words[0] in _NO_WORDS:
+                settings["shuffle_questions"] = settings["shuffle_options"] = False
+            elif all(word in _SHUFFLE_WORDS for word in words):
+                chosen = {_SHUFFLE_WORDS[word] for word in words}
+                settings["shuffle_questions"] = "questions" in chosen
+                settings["shuffle_options"] = "options" in chosen
+            else:
+                raise QuizFormatError("setting_shuffle_invalid", **where)
+        return True
+    return False
 
 
 def _misplaced_question(line: _Line) -> None:
@@ -351,21 +452,48 @@ def _question(block: _Block, *, next_block: _Block | None) -> ParsedQuestion:
         None,
     )
     text_lines = block.body if first_option is None else block.body[:first_option]
+    answer_at = next(
+        (
+            i
+            for i, line in enumerate(text_lines)
+            if line.kind == "text" and _ANSWER_RE.match(line.content.strip())
+        ),
+        None,
+    )
+    if answer_at is not None:
+        if first_option is not None:
+            raise QuizFormatError(
+                "answer_with_options", question=block.number, line=text_lines[answer_at].number
+            )
+        return _typed_question(block, text_lines[:answer_at], text_lines[answer_at:])
     text = _question_text(block.head, text_lines)
     if first_option is None:
         for line in text_lines:
             _bad_option(block, line)
+            _misplaced_explanation(block, line)
         if not text:
             raise QuizFormatError("no_text", **where)
         if next_block is not None:
             raise QuizFormatError("no_options_before_next", **where, next_line=next_block.line)
         raise QuizFormatError("no_options", **where)
+    for line in text_lines:
+        _misplaced_explanation(block, line)
     if not text:
         raise QuizFormatError("no_text", **where)
-    options, correct = _options(block, block.body[first_option:])
+    options, correct, explanation = _options(block, block.body[first_option:])
     total = _utf16_len(text) + sum(_utf16_len(option) for option in options)
     if total > MAX_QUESTION_CHARS:
         raise QuizFormatError("question_too_long", **where, limit=MAX_QUESTION_CHARS, length=total)
+    kind = SINGLE
+    if len(correct) > 1:
+        kind = MULTI
+    if len(options) == 2 and _is_true_false(options):
+        if len(correct) > 1:
+            raise QuizFormatError(
+                "multiple_correct", question=block.number, line=_star_line(block, correct[1]),
+                options=", ".join(correct),
+            )
+        kind = TRUE_FALSE
     return ParsedQuestion(
         number=block.number,
         line=block.line,
@@ -373,6 +501,99 @@ def _question(block: _Block, *, next_block: _Block | None) -> ParsedQuestion:
         options=options,
         correct=correct,
         time_bonus=TIME_BONUS[len(block.hashes)],
+        kind=kind,
+        explanation=explanation,
+    )
+
+
+def _is_true_false(options: tuple[str, ...]) -> bool:
+    pair = {option_key(option) for option in options}
+    return any(pair == set(words) for words in TRUE_FALSE_PAIRS)
+
+
+def _star_line(block: _Block, letter: str) -> int:
+    for line in block.body:
+        match = _OPTION_RE.match(line.content.strip()) if line.kind == "text" else None
+        if match and _letter(match.group(1)) == letter and match.group(2):
+            return line.number
+    return block.line
+
+
+def _misplaced_explanation(block: _Block, line: _Line) -> None:
+    """An ``Explanation:`` line goes after the options (or the answer), not in the question."""
+    if line.kind == "text" and _EXPLANATION_RE.match(line.content.strip()):
+        raise QuizFormatError(
+            "explanation_misplaced", question=block.number, line=line.number,
+            snippet=_snippet(line.content),
+        )
+
+
+def _explanation(
+    block: _Block, line: _Line, match: re.Match[str], current: str | None
+) -> str:
+    where = {"question": block.number, "line": line.number}
+    if current is not None:
+        raise QuizFormatError("explanation_repeated", **where)
+    value = match.group(1).strip()
+    if not value:
+        raise QuizFormatError("explanation_empty", **where)
+    if len(value) > MAX_EXPLANATION:
+        raise QuizFormatError(
+            "explanation_too_long", **where, limit=MAX_EXPLANATION, length=len(value)
+        )
+    return value
+
+
+def _typed_question(block: _Block, text_lines: list[_Line], rest: list[_Line]) -> ParsedQuestion:
+    """A question answered by typing: ``Answer: 42 | forty-two``, then maybe an explanation."""
+    where: dict[str, int] = {"question": block.number, "line": block.line}
+    for line in text_lines:
+        _misplaced_explanation(block, line)
+    text = _question_text(block.head, text_lines)
+    if not text:
+        raise QuizFormatError("no_text", **where)
+    answers: tuple[str, ...] | None = None
+    explanation: str | None = None
+    for line in rest:
+        content = line.content.strip()
+        if not content:
+            continue
+        here = {"question": block.number, "line": line.number}
+        answer = _ANSWER_RE.match(content) if line.kind == "text" else None
+        explained = _EXPLANATION_RE.match(content) if line.kind == "text" else None
+        if answer is not None:
+            if answers is not None:
+                raise QuizFormatError("answer_repeated", **here)
+            parts = [part.strip() for part in answer.group(1).split("|")]
+            if not any(parts) or not all(parts):
+                raise QuizFormatError("answer_empty", **here)
+            for part in parts:
+                if len(part) > MAX_ANSWER:
+                    raise QuizFormatError(
+                        "answer_too_long", **here, limit=MAX_ANSWER, length=len(part)
+                    )
+            answers = tuple(parts)
+        elif explained is not None:
+            explanation = _explanation(block, line, explained, explanation)
+        else:
+            _misplaced_question(line)
+            raise QuizFormatError(
+                "unexpected_text_after_options", **here, snippet=_snippet(content)
+            )
+    assert answers is not None  # rest starts with the Answer: line
+    total = _utf16_len(text) + sum(_utf16_len(answer) for answer in answers)
+    if total > MAX_QUESTION_CHARS:
+        raise QuizFormatError("question_too_long", **where, limit=MAX_QUESTION_CHARS, length=total)
+    return ParsedQuestion(
+        number=block.number,
+        line=block.line,
+        text=text,
+        options=(),
+        correct="",
+        time_bonus=TIME_BONUS[len(block.hashes)],
+        kind=TYPED,
+        answers=answers,
+        explanation=explanation,
     )
 
 
@@ -401,16 +622,25 @@ def _question_text(head: str, lines: list[_Line]) -> str:
     return text if has_words else ""
 
 
-def _options(block: _Block, lines: list[_Line]) -> tuple[tuple[str, str, str, str], str]:
+def _options(block: _Block, lines: list[_Line]) -> tuple[tuple[str, ...], str, str | None]:
     found: dict[str, tuple[int, str]] = {}  # letter → (line, text)
     order: list[str] = []
     starred: list[tuple[str, int]] = []
+    explanation: str | None = None
     for line in lines:
         content = line.content.strip()
         if not content:
             continue
         where = {"question": block.number, "line": line.number}
         match = _OPTION_RE.match(content) if line.kind == "text" else None
+        explained = _EXPLANATION_RE.match(content) if line.kind == "text" else None
+        if explained is not None:
+            explanation = _explanation(block, line, explained, explanation)
+            continue
+        if match is not None and explanation is not None:  # options go before the explanation
+            raise QuizFormatError(
+                "unexpected_text_after_options", **where, snippet=_snippet(content)
+            )
         if match is None:
             if line.kind == "text" and (extra := _EXTRA_OPTION_RE.match(content)):
                 raise QuizFormatError(
@@ -419,6 +649,8 @@ def _options(block: _Block, lines: list[_Line]) -> tuple[tuple[str, str, str, st
                     option=extra.group(1).upper(),
                     snippet=_snippet(content),
                 )
+            if line.kind == "text" and _ANSWER_RE.match(content):
+                raise QuizFormatError("answer_with_options", **where)
             _bad_option(block, line)
             _misplaced_question(line)
             raise QuizFormatError(
@@ -438,10 +670,13 @@ def _options(block: _Block, lines: list[_Line]) -> tuple[tuple[str, str, str, st
         if stars:
             starred.append((letter, line.number))
     where = {"question": block.number, "line": block.line}
-    for letter in LETTERS:
+    # 2 to 8 options, A onwards without a gap: the last letter used says how many there are.
+    count = max(max(OPTION_LETTERS.index(letter) for letter in found) + 1, MIN_OPTIONS)
+    letters = OPTION_LETTERS[:count]
+    for letter in letters:
         if letter not in found:
             raise QuizFormatError("option_missing", **where, option=letter)
-    for letter, expected in zip(order, LETTERS, strict=True):
+    for letter, expected in zip(order, letters, strict=True):
         if letter != expected:
             raise QuizFormatError(
                 "option_out_of_order",
@@ -452,15 +687,8 @@ def _options(block: _Block, lines: list[_Line]) -> tuple[tuple[str, str, str, st
             )
     if not starred:
         raise QuizFormatError("no_correct", **where)
-    if len(starred) > 1:
-        raise QuizFormatError(
-            "multiple_correct",
-            question=block.number,
-            line=starred[1][1],
-            options=", ".join(letter for letter, _ in starred),
-        )
     seen: dict[str, str] = {}
-    for letter in LETTERS:
+    for letter in letters:
         line_number, option_text = found[letter]
         key = option_key(option_text)
         if key in seen:
@@ -472,8 +700,8 @@ def _options(block: _Block, lines: list[_Line]) -> tuple[tuple[str, str, str, st
                 other=seen[key],
             )
         seen[key] = letter
-    a, b, c, d = (found[letter][1] for letter in LETTERS)
-    return (a, b, c, d), starred[0][0]
+    correct = "".join(sorted(letter for letter, _ in starred))
+    return tuple(found[letter][1] for letter in letters), correct, explanation
 
 
 def _letter(written: str) -> str:

@@ -38,8 +38,14 @@ from studymate.db.models import utcnow
 from studymate.i18n import Html, t
 from studymate.services.paging import Page
 from studymate.services.quiz.authoring import QuizInfo, QuizStats
+from studymate.services.quiz.engine import QUESTION_SECONDS
 from studymate.services.quiz.format import (
     LETTERS,
+    MULTI,
+    OPTION_LETTERS,
+    SINGLE,
+    TRUE_FALSE,
+    TYPED,
     ParsedQuestion,
     ParsedQuiz,
     question_html,
@@ -94,7 +100,30 @@ def question_params(text: str, options: Sequence[str], *, compact: bool = False)
         shown = [_clip(option, COMPACT_OPTION) for option in options]
     else:
         body, shown = Html(question_html(text)), list(options)
-    return {"text": body, **dict(zip("abcd", shown, strict=True))}
+    return {"text": body, **dict(zip("abcd", shown, strict=False))}
+
+
+def _options_html(options: Sequence[str], *, compact: bool) -> str:
+    shown = [_clip(option, COMPACT_OPTION) if compact else option for option in options]
+    return "\n".join(
+        f"{letter}) {html.escape(option, quote=False)}"
+        for letter, option in zip(OPTION_LETTERS, shown, strict=False)
+    )
+
+
+def kind_line(question: ParsedQuestion, base_seconds: int) -> str:
+    """The question's kind and time, as the preview and the question pages show it."""
+    kind = {
+        SINGLE: t("quiz_kind_single"),
+        TRUE_FALSE: t("quiz_kind_truefalse"),
+        MULTI: t("quiz_kind_multi"),
+        TYPED: t("quiz_kind_typed"),
+    }[question.kind]
+    return t("quiz_kind_line", kind=kind, seconds=base_seconds + question.time_bonus)
+
+
+def _classic(question: ParsedQuestion) -> bool:
+    return question.kind == SINGLE and len(question.options) == 4
 
 
 # --- upload: preview and all questions ----------------------------------------------------
@@ -102,7 +131,10 @@ def question_params(text: str, options: Sequence[str], *, compact: bool = False)
 
 def _preview(parsed: ParsedQuiz, duplicate: bool, *, compact: bool) -> str:
     first = parsed.questions[0]
-    question = t("quiz_preview_question", **question_params(first.text, first.options, compact=compact))
+    if _classic(first):
+        question = t("quiz_preview_question", **question_params(first.text, first.options, compact=compact))
+    else:
+        question = _any_question(first, compact=compact)
     text = t(
         "quiz_preview",
         title=parsed.title,
@@ -110,7 +142,46 @@ def _preview(parsed: ParsedQuiz, duplicate: bool, *, compact: bool) -> str:
         count=len(parsed.questions),
         preview=Html(question),
     )
+    extra = _preview_kinds(parsed)
+    if extra:
+        text = f"{text}\n\n{extra}"
     return t("quiz_duplicate_found", title=parsed.title) + "\n\n" + text if duplicate else text
+
+
+def _any_question(question: ParsedQuestion, *, compact: bool) -> str:
+    body = question_params(question.text, (), compact=compact)["text"]
+    if question.kind == TYPED:
+        answers = " | ".join(question.answers)
+        return f"{body}\n\n{t('quiz_preview_answers', answers=answers)}"
+    return f"{body}\n\n{_options_html(question.options, compact=compact)}"
+
+
+def _preview_kinds(parsed: ParsedQuiz) -> str:
+    """Settings from the header and the questions of each kind (the question pages show each
+    question's kind and time); nothing for a classic file without settings."""
+    lines = []
+    base = parsed.seconds or QUESTION_SECONDS
+    if parsed.seconds or parsed.window_hours or parsed.shuffle_questions is not None:
+        shuffle = (
+            t("quiz_shuffle_default") if parsed.shuffle_questions is None
+            else t("quiz_shuffle_questions_options") if parsed.shuffle_questions and parsed.shuffle_options
+            else t("quiz_shuffle_questions") if parsed.shuffle_questions
+            else t("quiz_shuffle_options") if parsed.shuffle_options
+            else t("quiz_shuffle_none")
+        )
+        lines.append(t("quiz_preview_settings", seconds=base, hours=parsed.window_hours or 48, shuffle=shuffle))
+    counts: dict[str, int] = {}
+    for question in parsed.questions:
+        counts[question.kind] = counts.get(question.kind, 0) + 1
+    if set(counts) != {SINGLE}:
+        names = {
+            SINGLE: t("quiz_kind_single"), TRUE_FALSE: t("quiz_kind_truefalse"),
+            MULTI: t("quiz_kind_multi"), TYPED: t("quiz_kind_typed"),
+        }
+        lines.extend(f"• {names[kind]}: {count}" for kind, count in counts.items())
+    if MULTI in counts:
+        lines.append(t("quiz_preview_multi_rule"))
+    return "\n".join(lines)
 
 
 def preview_text(parsed: ParsedQuiz, *, duplicate: bool) -> str:
@@ -132,9 +203,17 @@ def preview_markup(token: str, *, duplicate: bool) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def _item(number: int, question: ParsedQuestion, *, compact: bool) -> str:
-    params = question_params(question.text, question.options, compact=compact)
-    return t("quiz_question_item", num=number, correct=question.correct, **params)
+def _item(number: int, question: ParsedQuestion, *, compact: bool, base_seconds: int = QUESTION_SECONDS) -> str:
+    if _classic(question):
+        params = question_params(question.text, question.options, compact=compact)
+        item = t("quiz_question_item", num=number, correct=question.correct, **params)
+    else:
+        correct = " | ".join(question.answers) if question.kind == TYPED else ", ".join(question.correct)
+        item = t("quiz_question_item_any", num=number, question=Html(_any_question(question, compact=compact)),
+                 correct=correct)
+    if question.explanation and not compact:
+        item = f"{item}\n{t('quiz_review_explanation', explanation=question.explanation)}"
+    return f"{item}\n{kind_line(question, base_seconds)}"
 
 
 def fit_items(header: str, full: list[str], compact: list[str]) -> str:
@@ -158,8 +237,8 @@ def all_questions(parsed: ParsedQuiz, token: str, page: int) -> tuple[str, Inlin
     chunk = list(enumerate(parsed.questions[first : first + ALL_PAGE_SIZE], start=first + 1))
     text = fit_items(
         t("quiz_all_questions_header", current=page + 1, total=pages),
-        [_item(n, q, compact=False) for n, q in chunk],
-        [_item(n, q, compact=True) for n, q in chunk],
+        [_item(n, q, compact=False, base_seconds=parsed.seconds or QUESTION_SECONDS) for n, q in chunk],
+        [_item(n, q, compact=True, base_seconds=parsed.seconds or QUESTION_SECONDS) for n, q in chunk],
     )
     markup = list_keyboard(
         [],

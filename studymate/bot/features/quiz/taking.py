@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -119,7 +120,8 @@ async def start(callback: CallbackQuery, callback_data: TakeCb, identity: Identi
         await callback.answer(t(REFUSALS[outcome]), show_alert=True)
         return
     await message.edit_text(
-        question_text(outcome, identity.language), reply_markup=question_markup(outcome)
+        question_text(outcome, identity.language),
+        reply_markup=question_markup(outcome, identity.language),
     )
     with contextlib.suppress(TelegramBadRequest):
         await message.pin(disable_notification=True)
@@ -154,12 +156,49 @@ async def on_answer(callback: CallbackQuery, callback_data: AnswerCb, db: Db, se
         toast = TOASTS.get(step.outcome)
         text = t(toast, lang) if toast else None
     shown = _answer(callback, text)
+    if step.outcome is Outcome.TOGGLED:  # ☑️/⬜ on the same message, nothing else
+        redraw = [show_question(callback.bot, drawer, step.next, lang)] if step.next else []
+        await asyncio.gather(shown, *redraw)
+        return
     if step.next is not None:  # the toast and the next (or current) question go out together
         await asyncio.gather(shown, show_question(callback.bot, drawer, step.next, lang))
     elif step.finished is not None:
         await asyncio.gather(shown, show_finish(callback.bot, db, drawer, step.finished, lang))
     else:
         await shown
+
+
+def _typed_candidate(message: Message, identity: Identity | None = None) -> bool:
+    """A text (not a command) from someone with a running attempt: maybe a typed answer."""
+    return (
+        identity is not None
+        and identity.quiz_attempt is not None
+        and not (message.text or "").startswith("/")
+    )
+
+
+@answers.message(F.text, _typed_candidate, flags=QUIZ)
+async def on_typed_answer(message: Message, db: Db, settings: Settings, runtime: Runtime) -> None:
+    """The answer to a typed question is the student's next text message: the attempt row
+    knows the current question is a typed one, so no conversation state is needed."""
+    sent_at = message.date.astimezone(dt.UTC).replace(tzinfo=None)
+    step = await db.run(
+        quiz_engine.answer_text, message.from_user.id, message.text, sent_at=sent_at,
+        tz=settings.tz, base_seconds=settings.quiz_question_seconds,
+    )
+    lang = normalize_language(step.language, settings.default_language)
+    if step.outcome in (Outcome.NOT_TYPED, Outcome.NOT_YOURS):  # what the access gate says
+        await message.answer(t("quiz_in_progress", lang))
+        return
+    if step.outcome is Outcome.ACCEPTED:
+        await message.reply(t("quiz_typed_received", lang))
+    elif (toast := TOASTS.get(step.outcome)) is not None:
+        await message.reply(t(toast, lang))
+    drawer = runtime.sweeper.drawer
+    if step.next is not None:
+        await show_question(message.bot, drawer, step.next, lang)
+    elif step.finished is not None:
+        await show_finish(message.bot, db, drawer, step.finished, lang)
 
 
 @router.callback_query(TakeCb.filter(F.action == Take.VIEW))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import html
 import math
 
 from aiogram import Bot
@@ -18,8 +19,8 @@ from studymate.db.connection import Db
 from studymate.db.models import utcnow
 from studymate.i18n import Html, t
 from studymate.services.quiz import engine as quiz_engine
-from studymate.services.quiz.engine import LETTERS, Finished, QuestionView, Result
-from studymate.services.quiz.format import question_html
+from studymate.services.quiz.engine import LETTERS, SUBMIT, Finished, QuestionView, Result
+from studymate.services.quiz.format import MULTI, SINGLE, TRUE_FALSE, TYPED, question_html
 
 
 def local_time(moment: dt.datetime, tz: dt.tzinfo) -> str:
@@ -32,20 +33,48 @@ def seconds_left(deadline: dt.datetime, now: dt.datetime | None = None) -> int:
 
 
 def question_text(view: QuestionView, lang: str, *, now: dt.datetime | None = None) -> str:
-    a, b, c, d = view.options
-    body = t(
-        "quiz_question", lang, current=view.number, total=view.total,
-        text=Html(question_html(view.text)), a=a, b=b, c=c, d=d,
-    )
+    if view.kind == SINGLE and len(view.options) == 4:  # the classic question, as before
+        a, b, c, d = view.options
+        body = t(
+            "quiz_question", lang, current=view.number, total=view.total,
+            text=Html(question_html(view.text)), a=a, b=b, c=c, d=d,
+        )
+    else:
+        body = t("quiz_question_head", lang, current=view.number, total=view.total,
+                 text=Html(question_html(view.text)))
+        lines = [
+            f"{'☑️ ' if letter in view.selected else ''}{letter}) {html.escape(option, quote=False)}"
+            for letter, option in zip(LETTERS, view.options, strict=False)
+        ]
+        hint = {
+            TRUE_FALSE: t("quiz_hint_truefalse", lang),
+            MULTI: t("quiz_hint_multi", lang),
+            TYPED: t("quiz_hint_typed", lang),
+        }.get(view.kind)
+        body = "\n\n".join(part for part in (body, "\n".join(lines), hint) if part)
     return f"{body}\n\n{t('quiz_time_left', lang, seconds=seconds_left(view.deadline, now))}"
 
 
-def question_markup(view: QuestionView) -> InlineKeyboardMarkup:
-    letters = [
-        button(letter, AnswerCb(attempt=view.attempt_id, question=view.question_id, letter=letter))
-        for letter in LETTERS
-    ]
-    return InlineKeyboardMarkup(inline_keyboard=[letters])
+def question_markup(view: QuestionView, lang: str | None = None) -> InlineKeyboardMarkup | None:
+    def answer(letter: str) -> AnswerCb:
+        return AnswerCb(attempt=view.attempt_id, question=view.question_id, letter=letter)
+
+    if view.kind == TYPED:
+        return None
+    shown = LETTERS[: len(view.options)]
+    if view.kind == MULTI:
+        rows = [[
+            button(f"{'☑️' if letter in view.selected else '⬜'} {letter}", answer(letter))
+            for letter in shown
+        ][i : i + 4] for i in range(0, len(shown), 4)]
+        rows.append([button(t("btn_quiz_submit", lang), answer(SUBMIT))])
+        return InlineKeyboardMarkup(inline_keyboard=rows)
+    if view.kind == TRUE_FALSE:
+        return InlineKeyboardMarkup(inline_keyboard=[[
+            button(shorten(option, 30), answer(letter)) for letter, option in zip(shown, view.options, strict=True)
+        ]])
+    letters = [button(letter, answer(letter)) for letter in shown]
+    return InlineKeyboardMarkup(inline_keyboard=[letters[i : i + 4] for i in range(0, len(letters), 4)])
 
 
 def review_text(result: Result, lang: str) -> str:
@@ -61,6 +90,8 @@ def review_text(result: Result, lang: str) -> str:
         else:
             lines.append(t("quiz_review_wrong", lang, num=line.number, question=question,
                            answer=chosen, correct=shorten(line.correct_option, 100)))
+        if line.explanation:
+            lines[-1] += "\n" + t("quiz_review_explanation", lang, explanation=shorten(line.explanation, 300))
     return "\n\n".join(lines)
 
 
@@ -97,7 +128,7 @@ async def show_question(bot: Bot, drawer: Drawer, view: QuestionView, lang: str)
         with contextlib.suppress(TelegramBadRequest):
             await bot.edit_message_text(
                 text=question_text(view, lang), chat_id=view.chat_id, message_id=view.message_id,
-                reply_markup=question_markup(view),
+                reply_markup=question_markup(view, lang),
             )
 
     return await drawer.draw(key(view.attempt_id, view.chat_id, view.message_id), view.number, send)

@@ -1,0 +1,67 @@
+"""A student takes a quiz with one question of each kind, in process: toggles, Submit, a
+typed answer as a message, and the review with explanations and the right score."""
+
+from __future__ import annotations
+
+from e2e import STUDENT_ID, make_school, plain
+from inproc import Chat
+from test_e2e_quiz_taking import current, open_quiz, tap
+
+from studymate.services.quiz import authoring
+from studymate.services.quiz.authoring import SaveMode
+from studymate.services.quiz.format import parse_quiz
+
+FILE = """Topic: Kinds
+1. Pick b
+A) a
+B*) b
+C) c
+Explanation: b it is
+
+2. The sky is blue.
+A*) Верно
+B) Неверно
+
+3. Select all even
+A*) 2
+B) 3
+C*) 4
+
+4. 7 / 2 = ?
+Answer: 3.5
+Explanation: true division
+"""
+
+
+def _button(message: dict, label: str) -> str:
+    for row in message["reply_markup"]["inline_keyboard"]:
+        for button in row:
+            if label in button["text"]:
+                return button["callback_data"]
+    raise AssertionError(f"{label!r} not on {message['reply_markup']!r}")
+
+
+async def test_one_question_of_each_kind(db, fake, run_bot):
+    make_school(fake)
+    authoring.publish(1, parse_quiz(FILE, file_name="k.txt"), mode=SaveMode.NEW, ranked=False)
+    await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="60")
+    chat = Chat(fake, STUDENT_ID)
+    q1 = await open_quiz(fake, chat, "📚", "Kinds")
+    mid = q1["message_id"]
+    await tap(fake, chat, q1, "b")  # right
+    q2 = current(fake, STUDENT_ID, mid)
+    assert plain("quiz_hint_truefalse", "ru") in q2["text"]
+    await chat.click(mid, _button(q2, "Неверно"))  # wrong
+    q3 = current(fake, STUDENT_ID, mid)
+    await chat.click(mid, _button(q3, "A"))
+    await chat.click(mid, _button(q3, "C"))
+    marked = current(fake, STUDENT_ID, mid)
+    assert "☑️ A" in str(marked["reply_markup"]) and "⬜ B" in str(marked["reply_markup"])
+    await chat.click(mid, _button(marked, "✅"))  # right: exactly A and C
+    q4 = current(fake, STUDENT_ID, mid)
+    assert plain("quiz_hint_typed", "ru") in q4["text"]
+    await chat.send("3,50")  # right: numbers compare as numbers
+    done = current(fake, STUDENT_ID, mid)
+    assert "3/4" in done["text"]
+    assert "💡 b it is" in done["text"] and "💡 true division" in done["text"]
+    assert "Верно" in done["text"]  # the right answer of the missed question
