@@ -20,16 +20,16 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 from aiogram.methods import GetUpdates, TelegramMethod
-from aiogram.types import BotCommand, User
+from aiogram.types import User
 
 from studymate.bot.app import create_bot, create_dispatcher
+from studymate.bot.commands import set_commands
 from studymate.bot.http_server import create_http_app, start_http, stop_http
 from studymate.bot.infra.liveness import Liveness
 from studymate.bot.infra.metrics import BotMetrics
 from studymate.bot.runtime import Runtime
 from studymate.bot.webhook import register_webhook, run_webhook
-from studymate.config import LANGUAGES, Settings
-from studymate.i18n import t
+from studymate.config import Settings
 from studymate.ops import bot_lock
 
 logger = logging.getLogger(__name__)
@@ -65,15 +65,6 @@ class Heartbeat(BaseRequestMiddleware):
         if isinstance(method, GetUpdates):
             self.beat()
         return response
-
-
-async def _set_commands(bot: Bot) -> None:
-    for lang in LANGUAGES:
-        commands = [
-            BotCommand(command="start", description=t("command_start", lang)),
-            BotCommand(command="cancel", description=t("command_cancel", lang)),
-        ]
-        await bot.set_my_commands(commands, language_code=None if lang == "ru" else lang)
 
 
 async def _confirm_offset(bot: Bot, runtime: Runtime) -> None:
@@ -156,7 +147,10 @@ async def _serve(settings: Settings) -> int:
         if me is None:
             return 0
         with contextlib.suppress(TelegramAPIError):
-            await _set_commands(bot)
+            await set_commands(
+                bot, default_language=settings.default_language,
+                admin_ids=settings.admin_telegram_ids,
+            )
         logger.info(
             "bot @%s (id %s) starting (%s), pid %s",
             me.username, me.id, settings.telegram_mode, os.getpid(),

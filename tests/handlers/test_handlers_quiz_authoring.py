@@ -211,8 +211,11 @@ async def test_question_management(school, fake, run_bot):
     ):
         [reply] = await mentor.send(typed)
         assert reply["text"] == expected
-    [added] = await mentor.send("c")
+    added, back = await mentor.send("c", expect=2)
     assert added["text"] == plain("question_added") and ru("btn_quizzes") in keyboard_labels(added)
+    # Back to the question list, on the page with the new question: no dead end.
+    assert back["text"] == plain("quiz_questions_title", title="six", count=7)
+    assert "7. What does print(2**3) show?" in inline_labels(back)
     new = QuizQuestion.select().where(QuizQuestion.quiz == quiz.id).order_by(QuizQuestion.order.desc()).get()
     assert (new.order, new.correct_answer, new.option_d) == (7, "C", "10")
 

@@ -69,7 +69,8 @@ async def test_ranked_exam_rules_and_a_quiz_not_open_yet(db, fake, run_bot):
 
     # 41: a scheduled quiz is listed under Ranked; tapping it tells when it opens.
     listing = await quiz_list(chat, fake, "🏆")
-    assert inline_labels(listing) == ["🏆 Later", "🏆 Exam", ru("btn_practice_short")]
+    later = ru("quiz_list_opens", title="Later", start=local(opens))  # when it opens, at a glance
+    assert inline_labels(listing) == [later, "🏆 Exam", ru("btn_practice_short")]
     not_yet = await press(chat, fake, listing, "Later")
     assert not_yet["text"] == plain("quiz_not_started", start=local(opens))
     assert QuizAttempt.select().count() == 0
@@ -89,7 +90,8 @@ async def test_ranked_exam_rules_and_a_quiz_not_open_yet(db, fake, run_bot):
         await tap(fake, chat, message, option)
     result = plain("quiz_exam_mode_result", score=2, total=3)
     done = await wait_text(fake, STUDENT_ID, mid, result.split("\n")[0])
-    assert done["text"] == result and inline_labels(done) == []  # the score, no answers
+    assert done["text"] == result  # the score, no answers; the way back to the list
+    assert inline_labels(done) == [ru("btn_back_to_list")]
     answers = QuizAnswer.select(QuizAnswer, QuizQuestion).join(QuizQuestion).order_by(QuizQuestion.order)
     assert [a.selected_answer for a in answers] == ["B", "C", "A"]  # original letters
 
@@ -97,7 +99,7 @@ async def test_ranked_exam_rules_and_a_quiz_not_open_yet(db, fake, run_bot):
     listing = await quiz_list(chat, fake, "🏆")
     assert "✅ Exam — 2/3" in inline_labels(listing)
     view = await press(chat, fake, listing, "✅ Exam")
-    assert view["text"] == result and inline_labels(view) == []
+    assert view["text"] == result and inline_labels(view) == [ru("btn_back_to_list")]
     again = await chat.click(mid, TakeCb(action=Take.START, quiz=exam.id).pack())
     assert again["show_alert"] and again["text"] == plain("quiz_max_attempts")
     assert QuizAttempt.select().count() == 1
@@ -134,7 +136,7 @@ async def test_after_the_deadline_review_pages_and_a_retake_that_does_not_rate(d
     assert inline_labels(listing) == ["✅ Exam — 9/12", ru("btn_ranked_short")]
     taken_screen = await press(chat, fake, listing, "✅ Exam")
     assert taken_screen["text"] == plain("quiz_already_taken", score=9, total=12)
-    assert inline_labels(taken_screen) == [ru("quiz_view_answers"), ru("quiz_retake")]
+    assert inline_labels(taken_screen) == [ru("quiz_view_answers"), ru("quiz_retake"), ru("btn_back_to_list")]
 
     # View answers: 10 per page, ◀️/▶️, back to the result.
     page = await press(chat, fake, taken_screen, ru("quiz_view_answers"))
@@ -186,7 +188,7 @@ async def test_old_buttons_of_an_archived_quiz_and_other_peoples_ids(db, fake, r
     await wait_text(fake, STUDENT_ID, message["message_id"], "1/1")
     # A practice quiz can be retaken: the list shows the latest result, the average the first.
     screen = await press(chat, fake, await quiz_list(chat, fake, "📚"), "✅ Python — 1/1")
-    assert inline_labels(screen) == [ru("quiz_view_answers"), ru("quiz_retake")]
+    assert inline_labels(screen) == [ru("quiz_view_answers"), ru("quiz_retake"), ru("btn_back_to_list")]
     retake = await press(chat, fake, screen, ru("quiz_retake"))
     await tap(fake, chat, retake, "a1")
     finished = plain("quiz_finished", score=0, total=1, avg="1.0/1")

@@ -18,6 +18,7 @@ from studymate.bot.features.quiz import manage as quiz_manage
 from studymate.bot.features.quiz import question_editor as quiz_questions
 from studymate.bot.features.quiz import taking as quiz_student
 from studymate.bot.features.start import handlers as start
+from studymate.bot.features.start import help as help_
 from studymate.bot.features.start import language
 
 
@@ -27,6 +28,7 @@ def get_routers() -> list[Router]:
     return [
         quiz_student.answers,  # the busiest update, matched by its callback prefix alone
         start.router,
+        help_.router,
         language.router,
         admin.router,
         materials_mentor.router,

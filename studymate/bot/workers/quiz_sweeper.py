@@ -27,6 +27,7 @@ from studymate.bot.features.quiz.views import (
     seconds_left,
     show_finish,
     show_question,
+    start_markup,
 )
 from studymate.bot.workers.outbox_sender import OutboxSender
 from studymate.config import Settings, normalize_language
@@ -124,6 +125,7 @@ class QuizSweeper:
         return Outgoing(chat_id, "sendMessage", {
             "text": t("quiz_opened_notification", lang, title=opening.title, end=end),
             "parse_mode": "HTML",
+            "reply_markup": start_markup(opening.quiz_id, lang),
         })
 
     async def _openings(self) -> None:

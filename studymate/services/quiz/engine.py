@@ -775,6 +775,7 @@ class ListItem:
     finished_attempt_id: int | None  # the attempt shown (see ``shown_attempt``), if any
     score: int | None
     total: int | None
+    opens_at: dt.datetime | None = None  # a scheduled quiz that has not opened yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -817,6 +818,7 @@ def quiz_list(
                 attempt.id if done else None,
                 attempt.score if done else None,
                 attempt.total if done else None,
+                quiz.available_from if quiz.available_from and quiz.available_from > now else None,
             )
         )
     return QuizList(items, page, pages)

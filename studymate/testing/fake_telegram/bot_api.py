@@ -262,6 +262,10 @@ class BotApi:
             raise bad_request("commands must be an Array of at most 100 BotCommand")
         for command in commands:
             _check_command(command)
+        language = call.params.get_str("language_code") or ""
+        if language and not re.fullmatch(r"[a-z]{2}", language):
+            # The Bot API takes two-letter ISO 639-1 codes only ("kaa" has none).
+            raise bad_request("invalid language code specified")
         self.world.state.commands[_commands_key(call)] = commands
         return True
 

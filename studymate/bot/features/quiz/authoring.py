@@ -36,6 +36,7 @@ from studymate.bot.features.quiz.authoring_views import (
     unpack_text,
 )
 from studymate.bot.features.quiz.states import QuizUploadStates
+from studymate.bot.features.quiz.views import start_markup
 from studymate.bot.filters import IsMentor, MenuButton
 from studymate.bot.keyboards import mentor_menu
 from studymate.bot.runtime import Runtime
@@ -208,7 +209,9 @@ async def _publish(
             start=local_text(quiz.available_from, settings.tz, now=now),
             end=local_text(quiz.available_until, settings.tz, now=now),
         )
-        return Outgoing(to.chat_id, "sendMessage", {"text": text, "parse_mode": "HTML"})
+        return Outgoing(to.chat_id, "sendMessage", {
+            "text": text, "parse_mode": "HTML", "reply_markup": start_markup(quiz.id, to.language),
+        })
 
     published = await db.run(
         quizzes.publish, identity.mentor_id, parsed, mode=SaveMode(data["mode"]), ranked=ranked,

@@ -64,6 +64,9 @@ _NEXT = {
 }
 
 
+LAST_PAGE = 1 << 30  # clamped to the last page
+
+
 async def _refuse(callback: CallbackQuery) -> None:
     await callback.answer(t("callback_not_allowed"), show_alert=True)
 
@@ -245,6 +248,11 @@ async def new_correct(message: Message, state: FSMContext, identity: Identity, d
         return
     await state.clear()
     await message.answer(t("question_added"), reply_markup=mentor_menu(identity.language))
+    # Back where the mentor started: the list, on its last page where the new question is.
+    quiz = await db.run(quizzes.get_quiz, identity.mentor_id, data["quiz"])
+    questions = await db.run(quiz_questions.questions_page, identity.mentor_id, data["quiz"], LAST_PAGE)
+    text, markup = question_list(quiz, questions)
+    await message.answer(text, reply_markup=markup)
 
 
 @inputs.message(QuestionFormStates.text)

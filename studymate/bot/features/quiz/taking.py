@@ -13,6 +13,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from studymate.bot.features.quiz.callbacks import AnswerCb, Take, TakeCb
 from studymate.bot.features.quiz.views import (
+    back_to_list,
+    exam_markup,
     local_time,
     question_markup,
     question_text,
@@ -73,7 +75,9 @@ async def quizzes(message: Message, state: FSMContext) -> None:
 
 
 @router.callback_query(TakeCb.filter(F.action.in_({Take.RANKED, Take.PRACTICE})))
-async def quiz_list(callback: CallbackQuery, callback_data: TakeCb, identity: Identity, db: Db) -> None:
+async def quiz_list(
+    callback: CallbackQuery, callback_data: TakeCb, identity: Identity, db: Db, settings: Settings
+) -> None:
     ranked = callback_data.action is Take.RANKED
     found = await db.run(quiz_engine.quiz_list, identity.telegram_id, ranked=ranked, page=callback_data.page)
     if found is None:
@@ -85,6 +89,9 @@ async def quiz_list(callback: CallbackQuery, callback_data: TakeCb, identity: Id
         if item.finished_attempt_id is not None:
             label = f"✅ {item.title} — {item.score}/{item.total}"
             items.append(button(label, TakeCb(action=Take.VIEW, quiz=item.quiz_id)))
+        elif item.opens_at is not None:  # scheduled: when it opens, at a glance
+            label = t("quiz_list_opens", title=item.title, start=local_time(item.opens_at, settings.tz))
+            items.append(button(label, TakeCb(action=Take.START, quiz=item.quiz_id)))
         else:
             items.append(button(f"{icon} {item.title}", TakeCb(action=Take.START, quiz=item.quiz_id)))
     other = (
@@ -113,7 +120,7 @@ async def start(callback: CallbackQuery, callback_data: TakeCb, identity: Identi
     )
     if isinstance(outcome, tuple):  # not open yet
         opens = local_time(outcome[1], settings.tz)
-        await callback.message.edit_text(t("quiz_not_started", start=opens))
+        await callback.message.edit_text(t("quiz_not_started", start=opens), reply_markup=exam_markup())
         await callback.answer()
         return
     if isinstance(outcome, Refusal):
@@ -212,11 +219,14 @@ async def view_result(callback: CallbackQuery, callback_data: TakeCb, identity: 
         await callback.answer(t("quiz_archived_unavailable"), show_alert=True)
         return
     if result.is_exam:
-        await callback.message.edit_text(t("quiz_exam_mode_result", score=result.score, total=result.total))
+        await callback.message.edit_text(
+            t("quiz_exam_mode_result", score=result.score, total=result.total), reply_markup=exam_markup()
+        )
     else:
         markup = list_keyboard([], footer=[
             [button(t("quiz_view_answers"), TakeCb(action=Take.REVIEW, attempt=result.attempt_id))],
             [button(t("quiz_retake"), TakeCb(action=Take.START, quiz=result.quiz_id))],
+            *back_to_list(ranked=False),
         ])
         await callback.message.edit_text(
             t("quiz_already_taken", score=result.score, total=result.total), reply_markup=markup
@@ -234,7 +244,9 @@ async def review(callback: CallbackQuery, callback_data: TakeCb, identity: Ident
         await callback.answer(t("quiz_archived_unavailable"), show_alert=True)
         return
     if result.is_exam:
-        await callback.message.edit_text(t("quiz_exam_mode_result", score=result.score, total=result.total))
+        await callback.message.edit_text(
+            t("quiz_exam_mode_result", score=result.score, total=result.total), reply_markup=exam_markup()
+        )
     else:
         head = "quiz_review_cancelled" if result.cancelled else "quiz_your_result"
         text = f"{t(head, score=result.score, total=result.total)}\n\n{review_text(result, identity.language)}"

@@ -20,7 +20,14 @@ from studymate.db.models import utcnow
 from studymate.i18n import Html, t
 from studymate.services.quiz import engine as quiz_engine
 from studymate.services.quiz.engine import LETTERS, SUBMIT, Finished, QuestionView, Result
-from studymate.services.quiz.format import MULTI, SINGLE, TRUE_FALSE, TYPED, question_html
+from studymate.services.quiz.format import (
+    MULTI,
+    SINGLE,
+    TRUE_FALSE,
+    TYPED,
+    question_html,
+    question_preview_html,
+)
 
 
 def local_time(moment: dt.datetime, tz: dt.tzinfo) -> str:
@@ -77,13 +84,33 @@ def question_markup(view: QuestionView, lang: str | None = None) -> InlineKeyboa
     return InlineKeyboardMarkup(inline_keyboard=[letters[i : i + 4] for i in range(0, len(letters), 4)])
 
 
+def start_markup(quiz_id: int, lang: str) -> dict:
+    """▶️ Start under a notice (an outbox row stores it as JSON); the start checks it."""
+    markup = InlineKeyboardMarkup(inline_keyboard=[
+        [button(t("btn_quiz_start", lang), TakeCb(action=Take.START, quiz=quiz_id))]
+    ])
+    return markup.model_dump(exclude_none=True)
+
+
+REVIEW_BUDGET = 3900  # a review page is one message (4,096 characters with the header)
+
+
 def review_text(result: Result, lang: str) -> str:
+    """A review page; code blocks of the questions as code, shorter if the page runs long."""
+    for code in (200, 60, 0):
+        text = _review_text(result, lang, code)
+        if len(text) <= REVIEW_BUDGET:
+            break
+    return text
+
+
+def _review_text(result: Result, lang: str, code: int) -> str:
     if result.pages > 1:
         lines = [t("quiz_review_header_page", lang, page=result.page + 1, total_pages=result.pages)]
     else:
         lines = [t("quiz_review_header", lang)]
     for line in result.lines:
-        question = shorten(line.question, 50)
+        question = Html(question_preview_html(line.question, prose=50, code=code))
         chosen = shorten(line.chosen, 100) if line.chosen is not None else t("quiz_time_expired", lang)
         if line.is_correct:
             lines.append(t("quiz_review_correct", lang, num=line.number, question=question, answer=chosen))
@@ -95,8 +122,22 @@ def review_text(result: Result, lang: str) -> str:
     return "\n\n".join(lines)
 
 
-def review_markup(result: Result, *, back: bool) -> InlineKeyboardMarkup:
-    footer = [[button(t("btn_back"), TakeCb(action=Take.VIEW, quiz=result.quiz_id))]] if back else []
+def back_to_list(*, ranked: bool, lang: str | None = None) -> list[list]:
+    """⬅️ Back to the list the quiz is in now: ranked while its exam runs, else practice."""
+    action = Take.RANKED if ranked else Take.PRACTICE
+    return [[button(t("btn_back_to_list", lang), TakeCb(action=action))]]
+
+
+def exam_markup(lang: str | None = None) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=back_to_list(ranked=True, lang=lang))
+
+
+def review_markup(result: Result, *, back: bool, lang: str | None = None) -> InlineKeyboardMarkup:
+    if back:
+        footer = [[button(t("btn_back", lang), TakeCb(action=Take.VIEW, quiz=result.quiz_id))]]
+    else:  # the end of an attempt: take it again, or pick another quiz
+        footer = [[button(t("quiz_retake", lang), TakeCb(action=Take.START, quiz=result.quiz_id))]]
+        footer += back_to_list(ranked=False, lang=lang)
     return list_keyboard(
         [], page=result.page, pages=result.pages, footer=footer,
         make_page=lambda p: TakeCb(action=Take.REVIEW, attempt=result.attempt_id, page=p),
@@ -140,7 +181,10 @@ async def show_finish(bot: Bot, db: Db, drawer: Drawer, finished: Finished, lang
         quiz_engine.result, finished.student_telegram_id, finished.attempt_id
     )
     text = finished_text(finished, result, lang)
-    markup = None if finished.is_exam or result is None else review_markup(result, back=False)
+    if finished.is_exam or result is None:
+        markup = exam_markup(lang) if finished.is_exam else None
+    else:
+        markup = review_markup(result, back=False, lang=lang)
     await _show_end(bot, drawer, finished, text, markup)
 
 
