@@ -28,10 +28,12 @@ from studymate.bot.features.quiz.views import (
     show_finish,
     show_question,
 )
+from studymate.bot.workers.notices import Notices, start_quiz_markup
 from studymate.bot.workers.outbox_sender import OutboxSender
 from studymate.config import Settings
 from studymate.db.connection import Db
 from studymate.i18n import t
+from studymate.services import notifications
 from studymate.services.enrollment import language_of
 from studymate.services.outbox import Outgoing
 from studymate.services.quiz import countdown as quiz_countdown
@@ -50,6 +52,7 @@ class QuizSweeper:
         self.countdown_every = settings.quiz_countdown_seconds
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.notices = Notices(db, settings)  # reminders, digests, nudges
         self.last_run = 0.0  # time.time() after the last step that went through (metrics)
 
     def start(self, bot: Bot) -> None:
@@ -88,6 +91,8 @@ class QuizSweeper:
                 await show_finish(bot, self.db, step.finished, lang)
         await self._countdown(bot)
         await self._openings()
+        if await self.notices.step():
+            self.sender.wake()
 
     async def _countdown(self, bot: Bot) -> None:
         for view in await self.db.run(quiz_countdown.claim_countdowns, self.countdown_every):
@@ -105,9 +110,11 @@ class QuizSweeper:
         return Outgoing(chat_id, "sendMessage", {
             "text": t("quiz_opened_notification", lang, title=opening.title, end=end),
             "parse_mode": "HTML",
+            "reply_markup": start_quiz_markup(opening.quiz_id, lang),
         })
 
     async def _openings(self) -> None:
         # Claimed and queued in one transaction: a crash in between leaves neither.
-        if await self.db.run(quiz_openings.open_due, self._notice):
+        school = notifications.School(self.settings.tz, self.settings.quiet_minutes)
+        if await self.db.run(quiz_openings.open_due, self._notice, school=school):
             self.sender.wake()

@@ -39,6 +39,7 @@ from studymate.bot.features.quiz.states import QuizUploadStates
 from studymate.bot.filters import IsMentor, MenuButton
 from studymate.bot.keyboards import mentor_menu
 from studymate.bot.runtime import Runtime
+from studymate.bot.workers.notices import start_quiz_markup
 from studymate.config import Settings
 from studymate.db.connection import Db
 from studymate.db.models import utcnow
@@ -209,7 +210,10 @@ async def _publish(
             start=local_text(quiz.available_from, settings.tz, now=now),
             end=local_text(quiz.available_until, settings.tz, now=now),
         )
-        return Outgoing(to.chat_id, "sendMessage", {"text": text, "parse_mode": "HTML"})
+        return Outgoing(to.chat_id, "sendMessage", {
+            "text": text, "parse_mode": "HTML",
+            "reply_markup": start_quiz_markup(quiz.id, to.language),
+        })
 
     published = await db.run(
         quizzes.publish, identity.mentor_id, parsed, mode=SaveMode(data["mode"]), ranked=ranked,
