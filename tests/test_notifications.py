@@ -213,3 +213,13 @@ def test_streak_nudge_is_opt_in_once_a_day_and_only_before_today_s_quiz(school):
     assert reminders.queue_nudges(nudge_for, at=seven_pm, now=at, school=SCHOOL) == 1
     assert [(c, text) for c, text, _ in queued()] == [(2001, "streak 4")]
     assert reminders.queue_nudges(nudge_for, at=seven_pm, now=at + dt.timedelta(hours=1), school=SCHOOL) == 0
+
+
+def test_a_held_reminder_is_not_sent_once_the_student_started_the_quiz(school):
+    student(2001)
+    quiz = ranked(closes=MORNING + dt.timedelta(minutes=30))
+    assert remind(MORNING - dt.timedelta(hours=1)) == 1  # 07:00: held until 08:00
+    assert reminders.cancel_quiz_reminder(quiz.id, 2001) is True
+    [row] = OutboxMessage.select()
+    assert row.status == "failed"
+    assert reminders.cancel_quiz_reminder(quiz.id, 2001) is False

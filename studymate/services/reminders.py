@@ -7,7 +7,7 @@ crash in between leaves neither, and the outbox delivers what was queued after a
 
 - Quiz reminder: a student of the quiz's mentor who has not started an open ranked quiz is
   reminded once when ``before`` (``REMIND_BEFORE_CLOSE``) is left. Held through quiet hours,
-  and dropped if they last until the quiz closes.
+  and dropped if they last until the quiz closes, or if the student starts the quiz meanwhile.
 - Mentor digest: once a local day from ``DIGEST_TIME``, to each active mentor with anonymous
   questions unanswered for more than a day. A mentor's notice: never muted.
 - Streak nudge: once a local day from ``NUDGE_TIME``, to a student who opted in, with a streak
@@ -28,6 +28,7 @@ from peewee import fn
 from studymate.db.models import (
     Mentor,
     NotificationPrefs,
+    OutboxMessage,
     Question,
     Quiz,
     QuizAttempt,
@@ -158,6 +159,16 @@ def queue_quiz_reminders(
             enqueue(messages, kind="quiz_reminder", dedupe_prefix=f"remind:{quiz_id}")
         queued += len(messages)
     return queued
+
+
+def cancel_quiz_reminder(quiz_id: int, chat_id: int) -> bool:
+    """The student started the quiz: a reminder still held (quiet hours) is not sent."""
+    return bool(
+        OutboxMessage.update(status="failed", error="quiz started", claimed_until=None)
+        .where((OutboxMessage.dedupe_key == f"remind:{quiz_id}:{chat_id}")
+               & (OutboxMessage.status == "pending"))
+        .execute()
+    )
 
 
 # --- the mentors' digest ---------------------------------------------------------------------

@@ -95,3 +95,43 @@ async def test_a_reminder_due_in_quiet_hours_arrives_when_they_end(db, fake, run
     started = [m for m in fake.messages(STUDENT_ID) if m["message_id"] == reminder["message_id"]][0]
     assert "Question 1" in started["text"]
 
+
+
+async def test_mentor_digest_lists_old_unanswered_questions_with_reply_buttons(db, fake, run_bot):
+    from e2e import MENTOR_ID
+
+    from studymate.db.models import Question
+
+    make_school(fake)
+    asker = Student.get(Student.telegram_id == STUDENT_ID)
+    two_days_ago = utcnow() - dt.timedelta(days=2)
+    old = Question.create(mentor=1, student=asker, student_telegram_id=STUDENT_ID,
+                          text="Why <is> the sky blue?", created_at=two_days_ago)
+    Question.create(mentor=1, student=asker, student_telegram_id=STUDENT_ID, text="fresh")
+    bot = await run_bot(STUDYMATE_DIGEST_TIME="00:00")  # due whenever the test runs
+    await bot.sweep()
+    await bot.drain_outbox()
+    [digest] = [m for m in fake.messages(MENTOR_ID) if m["outgoing"]]
+    assert digest["text"] == plain("mentor_digest", "ru", count=1) + "\n\n1. Why <is> the sky blue?"
+    assert inline_labels(digest) == [plain("btn_reply_to", "ru", num=1)]
+    assert await bot.runtime.sweeper.notices.step(force=True) == 0  # once a day
+    await Chat(fake, MENTOR_ID).click(digest["message_id"], button_data(digest, "💬"))
+    prompt = [m for m in fake.messages(MENTOR_ID) if m["outgoing"]][-1]
+    assert prompt["text"] == plain("write_reply", "ru", text=old.text)
+
+
+async def test_streak_nudge_only_for_students_who_asked_for_it(db, fake, run_bot):
+    make_school(fake, students=2)
+    yesterday = dt.datetime.now(TZ).date() - dt.timedelta(days=1)
+    Student.update(current_streak=4, last_quiz_date=yesterday).execute()
+    bot = await run_bot(STUDYMATE_NUDGE_TIME="00:00")
+    screen = await open_notifications(fake, STUDENT_ID)
+    await Chat(fake, STUDENT_ID).click(screen["message_id"], button_data(screen, plain("notif_streak")))
+    await bot.sweep()
+    await bot.drain_outbox()
+    nudge_text = plain("streak_nudge", "ru", streak=4)
+    [nudge] = [m for m in fake.messages(STUDENT_ID) if m["text"] == nudge_text]
+    assert [m for m in fake.messages(STUDENT_ID + 1) if m["text"] == nudge_text] == []
+    await Chat(fake, STUDENT_ID).click(nudge["message_id"], button_data(nudge, "📝"))
+    listing = [m for m in fake.messages(STUDENT_ID) if m["message_id"] == nudge["message_id"]][0]
+    assert listing["text"].startswith(plain("practice_quizzes_header", "ru"))
