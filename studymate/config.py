@@ -155,6 +155,12 @@ class Settings(BaseSettings):
     throttle_callback_seconds: float = Field(default=0.3, ge=0)
     quiz_question_seconds: int = Field(default=20, ge=3, le=600)
     quiz_countdown_seconds: float = Field(default=5.0, ge=1)
+    # Notifications: quiet hours for students who did not choose their own ("off": none), the
+    # reminder before a ranked quiz closes (hours), the mentors' digest and the streak nudge.
+    quiet_hours: str = "22:00-08:00"
+    remind_before_close: float = Field(default=2.0, gt=0)
+    digest_time: str = "18:00"
+    nudge_time: str = "19:00"
     shutdown_grace_seconds: float = Field(default=8.0, gt=0)
     db_threads: int = Field(default=4, ge=1, le=64)
     # SQLite's write lock held by another process (a CLI command, a backup): each attempt waits
@@ -246,6 +252,36 @@ class Settings(BaseSettings):
         if code not in LANGUAGES:
             raise ValueError(f"unknown language {value!r}: use one of {', '.join(LANGUAGES)}")
         return code
+
+    @field_validator("digest_time", "nudge_time")
+    @classmethod
+    def _check_time_of_day(cls, value: str) -> str:
+        try:
+            return dt.time.fromisoformat(value.strip()).strftime("%H:%M")
+        except ValueError:
+            raise ValueError(f"{value!r} is not a time of day: use HH:MM, e.g. 18:00") from None
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _check_quiet_hours(cls, value: str) -> str:
+        text = value.strip().lower()
+        if text in ("", "off", "none"):
+            return "off"
+        try:
+            start, end = (dt.time.fromisoformat(p.strip()) for p in text.split("-"))
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a range of hours: use HH:MM-HH:MM, e.g. 22:00-08:00, or off"
+            ) from None
+        return f"{start:%H:%M}-{end:%H:%M}"
+
+    @property
+    def quiet_minutes(self) -> tuple[int, int]:
+        """The default quiet hours as minutes after local midnight; (0, 0) when off."""
+        if self.quiet_hours == "off":
+            return (0, 0)
+        start, end = (dt.time.fromisoformat(p) for p in self.quiet_hours.split("-"))
+        return (start.hour * 60 + start.minute, end.hour * 60 + end.minute)
 
     @field_validator("timezone")
     @classmethod

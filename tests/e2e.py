@@ -37,6 +37,8 @@ def bot_env(
         # Tests type faster than people; the throttling test turns these back on.
         "STUDYMATE_THROTTLE_MESSAGE_SECONDS": "0",
         "STUDYMATE_THROTTLE_CALLBACK_SECONDS": "0",
+        # Notices arrive whatever the hour a test runs at; the quiet-hours tests set their own.
+        "STUDYMATE_QUIET_HOURS": "off",
         # No fixed local ports: tests run side by side; a test that scrapes passes its own.
         "STUDYMATE_HTTP_PORT": "0",
         "STUDYMATE_WATCHDOG_HTTP_PORT": "0",

@@ -30,6 +30,7 @@ def test_sqlite_migrations_match_models(tmp_path):
         "0005_last_write_wins",
         "0007_quiz_key_changes",
         "0010_user_language",
+        "0011_notifications",
         "0012_question_kinds",
     ]
     migrate.apply(database)

@@ -386,6 +386,34 @@ class UserLanguage(BaseModel):
     updated_at = DateTimeField(default=utcnow)
 
 
+class NotificationPrefs(BaseModel):
+    """A student's choice of notices; no row means the defaults (``services.notifications``).
+    Quiet hours are minutes after local midnight in ``TIMEZONE`` (NULL: the school's
+    ``QUIET_HOURS``); equal start and end: none."""
+
+    student = ForeignKeyField(Student, unique=True, on_delete="CASCADE", backref="notification_prefs")
+    new_quizzes = BooleanField(default=True)
+    reminders = BooleanField(default=True)
+    materials = BooleanField(default=True)
+    streak = BooleanField(default=False)
+    quiet_start = SmallIntegerField(null=True)
+    quiet_end = SmallIntegerField(null=True)
+    updated_at = DateTimeField(default=utcnow)
+
+
+class Reminder(BaseModel):
+    """A reminder, digest or nudge claimed for one recipient and subject (a quiz, a day): the
+    unique key lets exactly one replica queue it, once, whatever restarts happen."""
+
+    kind = CharField(max_length=16)
+    chat_id = BigIntegerField()
+    subject = CharField(max_length=64)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("kind", "chat_id", "subject"), True),)
+
+
 MODELS: tuple[type[BaseModel], ...] = (
     Mentor,
     Student,
@@ -408,4 +436,6 @@ MODELS: tuple[type[BaseModel], ...] = (
     V1ImportMap,
     WebhookUpdate,
     UserLanguage,
+    NotificationPrefs,
+    Reminder,
 )

@@ -28,6 +28,8 @@ class Outgoing:
     chat_id: int
     method: str  # sendMessage | copyMessage | sendDocument | ...
     params: dict[str, Any]
+    # Not sent before this (naive UTC): a notice held until the student's quiet hours end.
+    not_before: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +83,7 @@ def enqueue(
             "chat_id": m.chat_id,
             "method": m.method,
             "payload": json.dumps(m.params, ensure_ascii=False),
-            "next_attempt_at": now,
+            "next_attempt_at": m.not_before or now,
             "dedupe_key": f"{dedupe_prefix}:{m.chat_id}" if dedupe_prefix else None,
         }
         for m in messages

@@ -60,7 +60,7 @@ async def test_setup_validates_keeps_the_name_as_typed_and_yields_to_menu_button
 
     # Editing: the 🏆 menu button wins over the name input.
     [view] = await chat.send("👤 Профиль")
-    assert inline_labels(view) == ["✏️ Изменить ФИО"]
+    assert inline_labels(view) == ["✏️ Изменить ФИО", "🔔 Уведомления"]
     after = chat.last_bot_message_id()
     await chat.click(view["message_id"], button_data(view, "✏️"))
     [prompt] = await chat.replies(after)

@@ -10,6 +10,7 @@ from studymate.bot.features.leaderboard import handlers as leaderboard
 from studymate.bot.features.materials import library
 from studymate.bot.features.materials import manage as materials_mentor
 from studymate.bot.features.messaging import handlers as messaging
+from studymate.bot.features.notifications import handlers as notification_settings
 from studymate.bot.features.profile import handlers as profile
 from studymate.bot.features.questions import handlers as questions
 from studymate.bot.features.quiz import authoring as quiz_mentor
@@ -42,6 +43,7 @@ def get_routers() -> list[Router]:
         quiz_key_change.router,
         leaderboard.router,
         profile.router,
+        notification_settings.router,
         # Text inputs of forms come after every menu button and command.
         materials_mentor.inputs,
         questions.inputs,

@@ -29,10 +29,12 @@ from studymate.bot.features.quiz.views import (
     show_question,
     start_markup,
 )
+from studymate.bot.workers.notices import Notices
 from studymate.bot.workers.outbox_sender import OutboxSender
 from studymate.config import Settings, normalize_language
 from studymate.db.connection import Db
 from studymate.i18n import t
+from studymate.services import notifications
 from studymate.services.enrollment import language_of
 from studymate.services.outbox import Outgoing
 from studymate.services.quiz import countdown as quiz_countdown
@@ -54,6 +56,7 @@ class QuizSweeper:
         self.drawer = Drawer()  # shared with the answer handler (``Runtime.sweeper``)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.notices = Notices(db, settings)  # reminders, digests, nudges
         self.last_run = 0.0  # time.time() after the last step that went through (metrics)
 
     def start(self, bot: Bot) -> None:
@@ -92,6 +95,8 @@ class QuizSweeper:
                 await show_finish(bot, self.db, self.drawer, step.finished, lang)
         await self._countdown(bot)
         await self._openings()
+        if await self.notices.step():
+            self.sender.wake()
 
     async def _countdown(self, bot: Bot) -> None:
         claimed = await self.db.run(quiz_countdown.claim_countdowns, self.countdown_every)
@@ -130,5 +135,6 @@ class QuizSweeper:
 
     async def _openings(self) -> None:
         # Claimed and queued in one transaction: a crash in between leaves neither.
-        if await self.db.run(quiz_openings.open_due, self._notice):
+        school = notifications.School(self.settings.tz, self.settings.quiet_minutes)
+        if await self.db.run(quiz_openings.open_due, self._notice, school=school):
             self.sender.wake()

@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 from peewee import Expression, fn
 
 from studymate.db.models import Quiz, QuizAttempt, QuizQuestion, Student, utcnow
-from studymate.services import ratings
+from studymate.services import notifications, ratings
 from studymate.services.errors import NotFound
 from studymate.services.outbox import Outgoing
 from studymate.services.paging import Page, paginate
@@ -308,6 +308,7 @@ def publish(
     now: dt.datetime | None = None,
     notify: Notify | None = None,
     copy_word: str = "copy",
+    school: notifications.School | None = None,
 ) -> Published:
     """Store an uploaded quiz and publish it; call inside one transaction (``Db.run``).
 
@@ -353,11 +354,14 @@ def publish(
     info = get_quiz(mentor_id, quiz.id)
     notified = 0
     if quiz.notified_at is not None and notify is not None:
-        notified = queue_announcements(info, mentor_id, notify)
+        notified = queue_announcements(info, mentor_id, notify, now=now, school=school)
     return Published(info, archived, notified)
 
 
-def queue_announcements(quiz: QuizInfo, mentor_id: int, notify: Notify) -> int:
+def queue_announcements(
+    quiz: QuizInfo, mentor_id: int, notify: Notify, *, now: dt.datetime | None = None,
+    school: notifications.School | None = None,
+) -> int:
     """Queue "a ranked quiz is open" for every student of the mentor (test accounts too: they are hidden from rankings only;
     not those known to have blocked the bot). The outbox keys are the sweeper's
     (``quiz_openings``), so a quiz is never announced twice to anyone."""
@@ -367,9 +371,11 @@ def queue_announcements(quiz: QuizInfo, mentor_id: int, notify: Notify) -> int:
         .order_by(Student.id)
     )
     messages = [notify(quiz, Announcement(s.telegram_id, s.language)) for s in students]
-    if messages:
-        quiz_openings.queue_notifications(quiz.id, messages)
-    return len(messages)
+    if not messages:
+        return 0
+    return quiz_openings.queue_notifications(
+        quiz.id, messages, now=now, school=school, closes=quiz.available_until
+    )
 
 
 def parse_start(text: str, *, tz: ZoneInfo, now: dt.datetime | None = None) -> dt.datetime:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from studymate.db.models import Quiz, Student, utcnow
+from studymate.services import notifications
 from studymate.services.outbox import Outgoing, enqueue
 
 
@@ -46,7 +47,8 @@ def claim_openings(*, now: dt.datetime | None = None) -> list[Opening]:
 
 
 def open_due(
-    message_for: Callable[[Opening, int, str], Outgoing], *, now: dt.datetime | None = None
+    message_for: Callable[[Opening, int, str], Outgoing], *, now: dt.datetime | None = None,
+    school: notifications.School | None = None,
 ) -> int:
     """Claim the quizzes that opened and queue their notices in the same transaction (call it
     inside one): a process killed in between leaves neither, so every notice goes out once,
@@ -54,10 +56,20 @@ def open_due(
     openings = claim_openings(now=now)
     for opening in openings:
         messages = [message_for(opening, chat_id, lang) for chat_id, lang in opening.students]
-        queue_notifications(opening.quiz_id, messages)
+        queue_notifications(opening.quiz_id, messages, now=now, school=school,
+                            closes=opening.available_until)
     return len(openings)
 
 
-def queue_notifications(quiz_id: int, messages: list[Outgoing]) -> int:
-    """Queue the opening notices; the dedupe key makes a repeated call send nothing twice."""
-    return enqueue(messages, kind="quiz_opened", dedupe_prefix=f"quiz-opened:{quiz_id}")
+def queue_notifications(
+    quiz_id: int, messages: list[Outgoing], *, now: dt.datetime | None = None,
+    school: notifications.School | None = None, closes: dt.datetime | None = None,
+) -> int:
+    """Queue the opening notices for the students who want them (held through their quiet
+    hours, unless the quiz closes by then); the dedupe key makes a repeated call send
+    nothing twice. Returns the number queued."""
+    messages = notifications.plan(
+        messages, notifications.Category.NEW_QUIZZES, now=now, school=school, not_after=closes
+    )
+    enqueue(messages, kind="quiz_opened", dedupe_prefix=f"quiz-opened:{quiz_id}")
+    return len(messages)

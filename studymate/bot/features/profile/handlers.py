@@ -14,6 +14,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardMarkup
 from aiogram.utils.keyboard import ReplyKeyboardBuilder
 
+from studymate.bot.features.notifications.callbacks import Notify, NotifyCb
 from studymate.bot.features.profile.callbacks import ProfileAction, ProfileCb
 from studymate.bot.features.profile.states import ProfileStates
 from studymate.bot.filters import IsStudent, MenuButton
@@ -96,7 +97,10 @@ async def show(message: Message, state: FSMContext, identity: Identity, settings
             reply_markup=setup_keyboard(identity.language, with_telegram_name=bool(offered)),
         )
         return
-    markup = list_keyboard([button(t("btn_edit_profile"), ProfileCb(action=ProfileAction.EDIT))])
+    markup = list_keyboard([
+        button(t("btn_edit_profile"), ProfileCb(action=ProfileAction.EDIT)),
+        button(t("btn_notifications"), NotifyCb(action=Notify.SHOW)),
+    ])
     await message.answer(profile_text(found), reply_markup=markup)
 
 

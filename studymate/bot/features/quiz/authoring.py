@@ -44,6 +44,7 @@ from studymate.config import Settings
 from studymate.db.connection import Db
 from studymate.db.models import utcnow
 from studymate.i18n import t
+from studymate.services import notifications
 from studymate.services.enrollment import Identity
 from studymate.services.outbox import Outgoing
 from studymate.services.quiz import authoring as quizzes
@@ -216,6 +217,7 @@ async def _publish(
     published = await db.run(
         quizzes.publish, identity.mentor_id, parsed, mode=SaveMode(data["mode"]), ranked=ranked,
         start=start, now=now, notify=notify, copy_word=t("quiz_copy_word"),
+        school=notifications.School(settings.tz, settings.quiet_minutes),
     )
     quiz = published.quiz
     logger.info("mentor %s published quiz %s (%s)", identity.mentor_id, quiz.id, quiz.quiz_type)

@@ -29,6 +29,7 @@ from studymate.bot.runtime import Runtime
 from studymate.config import Settings, normalize_language
 from studymate.db.connection import Db
 from studymate.i18n import t
+from studymate.services import reminders
 from studymate.services.enrollment import Identity, Role, identify
 from studymate.services.quiz import engine as quiz_engine
 from studymate.services.quiz.engine import Outcome, Refusal
@@ -126,6 +127,7 @@ async def start(callback: CallbackQuery, callback_data: TakeCb, identity: Identi
     if isinstance(outcome, Refusal):
         await callback.answer(t(REFUSALS[outcome]), show_alert=True)
         return
+    await db.run(reminders.cancel_quiz_reminder, callback_data.quiz, identity.telegram_id)
     await message.edit_text(
         question_text(outcome, identity.language),
         reply_markup=question_markup(outcome, identity.language),
