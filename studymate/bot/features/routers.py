@@ -15,7 +15,9 @@ from studymate.bot.features.questions import handlers as questions
 from studymate.bot.features.quiz import authoring as quiz_mentor
 from studymate.bot.features.quiz import manage as quiz_manage
 from studymate.bot.features.quiz import question_editor as quiz_questions
+from studymate.bot.features.quiz import stats as quiz_stats
 from studymate.bot.features.quiz import taking as quiz_student
+from studymate.bot.features.reports import handlers as reports
 from studymate.bot.features.start import handlers as start
 from studymate.bot.features.start import language
 
@@ -36,7 +38,9 @@ def get_routers() -> list[Router]:
         quiz_mentor.router,
         quiz_manage.router,
         quiz_questions.router,
+        quiz_stats.router,
         leaderboard.router,
+        reports.router,
         profile.router,
         # Text inputs of forms come after every menu button and command.
         materials_mentor.inputs,

@@ -5,6 +5,9 @@ starts with a BOM (without one, Cyrillic names turn into mojibake), and it split
 the list separator of the Windows regional settings, which is ``;`` in the Russian and Uzbek
 locales our schools use (a ``sep=;`` line would fix the separator everywhere but makes Excel
 ignore the BOM). LibreOffice Calc and Google Sheets detect both the BOM and the separator.
+After the fixed columns come ``q1`` … ``qN``, one per current question in quiz order: the
+answer key the attempt gave (A–D: the original letter, whatever order the options were shown
+in; ``-`` timed out; empty: not answered, or the question was not part of that attempt).
 Times are ISO-8601 in the school's time zone with its offset (v1 wrote UTC). A cell starting
 with = + - @ gets a leading ' so a student's self-entered name can never run as a formula.
 """
@@ -17,8 +20,9 @@ import io
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from studymate.db.models import QuizAttempt, Student
+from studymate.db.models import QuizAnswer, QuizAttempt, QuizQuestion, Student
 from studymate.services.quiz.authoring import own_quiz
+from studymate.services.quiz.question_stats import answer_key
 
 CSV_COLUMNS: Final = (
     "quiz_title", "student_telegram_id", "full_name", "username", "first_name", "last_name",
@@ -35,6 +39,34 @@ def _local_iso(moment: dt.datetime, tz: ZoneInfo) -> str:
     return moment.replace(tzinfo=dt.UTC).astimezone(tz).isoformat(timespec="seconds")
 
 
+def csv_bytes(header: list[str] | tuple[str, ...], rows: list[tuple] | list[list]) -> bytes:
+    """UTF-8 with a BOM, ``;``-separated, CRLF: the format every export of the bot uses."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def _answer_columns(quiz_id: int, attempt_ids: list[int]) -> tuple[list[str], dict[int, list[str]]]:
+    """The ``q1`` … ``qN`` headers and, per attempt, its answer key for each question."""
+    questions = [q for (q,) in QuizQuestion.select(QuizQuestion.id)
+                 .where(QuizQuestion.quiz == quiz_id)
+                 .order_by(QuizQuestion.order, QuizQuestion.id).tuples()]
+    position = {question_id: index for index, question_id in enumerate(questions)}
+    cells = {attempt_id: [""] * len(questions) for attempt_id in attempt_ids}
+    rows = (
+        QuizAnswer.select(QuizAnswer.attempt, QuizAnswer.question, QuizAnswer.selected_answer)
+        .join(QuizAttempt)
+        .where((QuizAttempt.quiz == quiz_id) & QuizAttempt.finished_at.is_null(False))
+        .tuples()
+    )
+    for attempt_id, question_id, selected in rows:
+        if attempt_id in cells and question_id in position:
+            cells[attempt_id][position[question_id]] = answer_key(selected)
+    return [f"q{n}" for n in range(1, len(questions) + 1)], cells
+
+
 def export_csv(mentor_id: int, quiz_id: int, *, tz: ZoneInfo) -> bytes | None:
     """Every finished attempt (retakes and test accounts too), oldest first; None if none.
     Times are ISO-8601 in the school's time zone, with its offset."""
@@ -45,6 +77,8 @@ def export_csv(mentor_id: int, quiz_id: int, *, tz: ZoneInfo) -> bytes | None:
         .where((QuizAttempt.quiz == quiz_id) & QuizAttempt.finished_at.is_null(False))
         .order_by(QuizAttempt.finished_at, QuizAttempt.id)
     )
+    attempts = list(query)
+    headers, answers = _answer_columns(quiz_id, [a.id for a in attempts])
     rows = [
         (
             _cell(quiz.title),
@@ -57,13 +91,10 @@ def export_csv(mentor_id: int, quiz_id: int, *, tz: ZoneInfo) -> bytes | None:
             a.total,
             _local_iso(a.started_at, tz),
             _local_iso(a.finished_at, tz),
+            *answers[a.id],
         )
-        for a in query
+        for a in attempts
     ]
     if not rows:
         return None
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8-sig")
+    return csv_bytes((*CSV_COLUMNS, *headers), rows)
