@@ -213,7 +213,7 @@ async def test_quiz_screen_stats_archive_and_csv_export(school, fake, run_bot):
     content = fake.file_bytes(document["document"]["file_id"])
     assert content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"), newline=""), delimiter=";"))
-    assert rows[0] == list(quiz_export.CSV_COLUMNS)
+    assert rows[0] == [*quiz_export.CSV_COLUMNS, *(f"q{n}" for n in range(1, 11))]
     assert [(r[1], r[2], r[6]) for r in rows[1:]] == [
         (str(STUDENT_ID), "Али Валиев", "6"), (str(STUDENT_ID + 1), "", "8"), (str(STUDENT_ID), "Али Валиев", "10")]
     answer = await mentor.click(screen["message_id"], QuizCb(action=QuizAction.EXPORT, quiz=empty.id).pack())

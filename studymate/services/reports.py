@@ -23,8 +23,8 @@ from studymate.services.errors import NotFound
 from studymate.services.quiz.export import _cell, _local_iso, csv_bytes
 
 BOARD_COLUMNS: Final = (
-    "rank", "student_telegram_id", "name", "username", "rating", "avg_percentage",
-    "ranked_quizzes", "score", "possible",
+    "rank", "student_telegram_id", "full_name", "username", "first_name", "last_name", "rating",
+    "avg_percentage", "ranked_quizzes", "score", "possible",
 )
 STUDENT_COLUMNS: Final = (
     "quiz_title", "quiz_type", "attempt", "score", "total", "percentage", "started_at",
@@ -64,14 +64,15 @@ def board_csv(
         .where(where & table.student.in_(ids))
         .tuples()
     }
-    people = {s.id: s for s in Student.select(Student.id, Student.telegram_id, Student.username)
-              .where(Student.id.in_(ids))}
+    people = {s.id: s for s in Student.select().where(Student.id.in_(ids))}
     rows = [
         (
             row.rank,
             people[row.student_id].telegram_id,
-            _cell(row.name),
+            _cell(people[row.student_id].full_name),
             _cell(people[row.student_id].username),
+            _cell(people[row.student_id].first_name),
+            _cell(people[row.student_id].last_name),
             f"{row.rating:.1f}",
             f"{row.avg_percentage:.1f}",
             row.quizzes,

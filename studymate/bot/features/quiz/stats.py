@@ -42,10 +42,10 @@ def _item(q: QuestionStat) -> str:
     if not q.seen:
         return t("qstats_item_unseen", num=q.number, text=text)
     line = t("qstats_item", num=q.number, text=text, percent=q.percent, correct=q.correct,
-             seen=q.seen, key=q.correct_key)
+             seen=q.seen, answer=q.correct_key)
     if q.top_wrong is not None:
         key, count = q.top_wrong
-        line += "\n" + t("qstats_top_wrong", key=key, option=shorten(q.top_wrong_text, OPTION_CHARS),
+        line += "\n" + t("qstats_top_wrong", answer=key, option=shorten(q.top_wrong_text, OPTION_CHARS),
                          count=count)
     if q.no_answer:
         line += "\n" + t("qstats_no_answer", count=q.no_answer)

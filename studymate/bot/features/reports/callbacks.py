@@ -11,12 +11,12 @@ from studymate.bot.callbacks import Int64
 from studymate.bot.features.leaderboard.callbacks import BoardMode
 
 
-class Report(StrEnum):
+class ReportKind(StrEnum):
     BOARD = "b"  # the leaderboard in ``mode``
     STUDENT = "s"  # one student's attempts
 
 
 class ReportCb(CallbackData, prefix="rep1"):
-    kind: Report
+    kind: ReportKind
     mode: BoardMode = BoardMode.SEASON
     student: Int64 = 0

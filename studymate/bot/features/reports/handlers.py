@@ -9,7 +9,7 @@ import logging
 from aiogram import F, Router
 from aiogram.types import BufferedInputFile, CallbackQuery
 
-from studymate.bot.features.reports.callbacks import Report, ReportCb
+from studymate.bot.features.reports.callbacks import ReportCb, ReportKind
 from studymate.bot.filters import IsMentor
 from studymate.config import Settings
 from studymate.db.connection import Db
@@ -29,7 +29,7 @@ async def _send(callback: CallbackQuery, report: reports.Report, caption: str) -
     await callback.message.answer_document(document, caption=caption)
 
 
-@router.callback_query(ReportCb.filter(F.kind == Report.BOARD))
+@router.callback_query(ReportCb.filter(F.kind == ReportKind.BOARD))
 async def board(callback: CallbackQuery, callback_data: ReportCb, identity: Identity, settings: Settings,
                 db: Db) -> None:
     report = await db.run(
@@ -44,7 +44,7 @@ async def board(callback: CallbackQuery, callback_data: ReportCb, identity: Iden
                 callback_data.mode.value, report.rows)
 
 
-@router.callback_query(ReportCb.filter(F.kind == Report.STUDENT))
+@router.callback_query(ReportCb.filter(F.kind == ReportKind.STUDENT))
 async def student(callback: CallbackQuery, callback_data: ReportCb, identity: Identity, settings: Settings,
                   db: Db) -> None:
     try:
