@@ -96,9 +96,14 @@ def size(count: int) -> tuple[int, int]:
 
 
 class _Canvas:
+    """The PNG's filtered scanlines themselves (a 0 filter byte, then RGB), so the picture is
+    compressed without a copy: the largest chart costs about 6 MB while it is drawn."""
+
     def __init__(self, width: int, height: int) -> None:
         self.width, self.height = width, height
-        self.rows = [bytearray(bytes(BACKGROUND) * width) for _ in range(height)]
+        self.stride = 1 + 3 * width
+        row = b"\x00" + bytes(BACKGROUND) * width
+        self.data = bytearray(row) * height  # one allocation, no bytes copy first
 
     def fill(self, x0: int, y0: int, x1: int, y1: int, color: Color) -> None:
         """The rectangle [x0, x1) × [y0, y1), clipped to the canvas."""
@@ -108,7 +113,8 @@ class _Canvas:
             return
         run = bytes(color) * (x1 - x0)
         for y in range(y0, y1):
-            self.rows[y][x0 * 3 : x1 * 3] = run
+            start = y * self.stride + 1 + x0 * 3
+            self.data[start : start + len(run)] = run
 
     def text(self, x: int, y: int, text: str, color: Color = INK) -> None:
         for index, char in enumerate(text):
@@ -121,12 +127,11 @@ class _Canvas:
                                   left + (col + 1) * SCALE, y + (row + 1) * SCALE, color)
 
     def png(self) -> bytes:
-        raw = b"".join(b"\x00" + bytes(row) for row in self.rows)
         header = struct.pack(">IIBBBBB", self.width, self.height, 8, 2, 0, 0, 0)
         return b"".join((
             b"\x89PNG\r\n\x1a\n",
             _chunk(b"IHDR", header),
-            _chunk(b"IDAT", zlib.compress(raw, 9)),
+            _chunk(b"IDAT", zlib.compress(self.data, 6)),
             _chunk(b"IEND", b""),
         ))
 
