@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
@@ -97,17 +97,17 @@ def button(text: str, data: CallbackData) -> InlineKeyboardButton:
 
 
 def list_keyboard(
-    items: list[InlineKeyboardButton],
+    items: Sequence[InlineKeyboardButton | list[InlineKeyboardButton]],
     *,
     page: int = 0,
     pages: int = 1,
     make_page: Callable[[int], CallbackData] | None = None,
     footer: list[list[InlineKeyboardButton]] | None = None,
 ) -> InlineKeyboardMarkup:
-    """One button per row, then the page navigation, then footer rows."""
+    """One button (or one list of buttons) per row, then the page navigation, then footer rows."""
     builder = InlineKeyboardBuilder()
     for item in items:
-        builder.row(item)
+        builder.row(*item) if isinstance(item, list) else builder.row(item)
     if make_page is not None:
         nav_row(builder, page, pages, make_page)
     for row in footer or []:

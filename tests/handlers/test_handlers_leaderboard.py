@@ -136,7 +136,7 @@ async def test_mentor_board_in_english_empty_season_and_test_accounts(db, fake, 
     assert plain("leaderboard_alltime_title", "en") in alltime["text"]
     assert plain("leaderboard_mentor_pagination", "en", total=2, page=1, total_pages=1) in alltime["text"]
     assert "1. @s1 — 84.0 (80.0%, quizzes: 1)" in alltime["text"] and "@s0" not in alltime["text"]
-    assert inline_labels(alltime) == ["📅 Season", "✅ All time", "⬅️ Back"]
+    assert inline_labels(alltime) == ["📅 Season", "✅ All time", "⬇️ CSV", "⬅️ Back"]
 
 
 async def test_student_top_15_with_animals_and_own_row(db, fake, run_bot):

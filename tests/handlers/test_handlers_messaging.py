@@ -21,7 +21,8 @@ async def test_direct_message_text_and_photo(db, fake, run_bot):
     await run_bot()
     mentor = Chat(fake, MENTOR_ID)
     [picker] = await mentor.send("✉️ Написать ученику")
-    assert inline_labels(picker) == ["📢 Написать всем (2)", "👤 Student0 (@s0)", "👤 Student1 (@s1)", "❌ Отмена"]
+    assert inline_labels(picker) == ["📢 Написать всем (2)", "👤 Student0 (@s0)", "📄 Отчёт", "👤 Student1 (@s1)",
+                                     "📄 Отчёт", "❌ Отмена"]
     after = mentor.last_bot_message_id()
     await mentor.click(picker["message_id"], button_data(picker, "Student0"))
     [prompt] = await mentor.replies(after)

@@ -17,7 +17,9 @@ from studymate.bot.features.quiz import authoring as quiz_mentor
 from studymate.bot.features.quiz import key_change as quiz_key_change
 from studymate.bot.features.quiz import manage as quiz_manage
 from studymate.bot.features.quiz import question_editor as quiz_questions
+from studymate.bot.features.quiz import stats as quiz_stats
 from studymate.bot.features.quiz import taking as quiz_student
+from studymate.bot.features.reports import handlers as reports
 from studymate.bot.features.start import handlers as start
 from studymate.bot.features.start import help as help_
 from studymate.bot.features.start import language
@@ -41,7 +43,9 @@ def get_routers() -> list[Router]:
         quiz_manage.router,
         quiz_questions.router,
         quiz_key_change.router,
+        quiz_stats.router,
         leaderboard.router,
+        reports.router,
         profile.router,
         notification_settings.router,
         # Text inputs of forms come after every menu button and command.

@@ -5,6 +5,9 @@ starts with a BOM (without one, Cyrillic names turn into mojibake), and it split
 the list separator of the Windows regional settings, which is ``;`` in the Russian and Uzbek
 locales our schools use (a ``sep=;`` line would fix the separator everywhere but makes Excel
 ignore the BOM). LibreOffice Calc and Google Sheets detect both the BOM and the separator.
+After the fixed columns come ``q1`` … ``qN``, one per current question in quiz order: the
+answer key the attempt gave (A–D: the original letter, whatever order the options were shown
+in; ``-`` timed out; empty: not answered, or the question was not part of that attempt).
 Times are ISO-8601 in the school's time zone with its offset (v1 wrote UTC). A cell starting
 with = + - @ gets a leading ' so a student's self-entered name can never run as a formula.
 
@@ -40,6 +43,15 @@ def _cell(value: str | None) -> str:
 
 def _local_iso(moment: dt.datetime, tz: ZoneInfo) -> str:
     return moment.replace(tzinfo=dt.UTC).astimezone(tz).isoformat(timespec="seconds")
+
+
+def csv_bytes(header: list[str] | tuple[str, ...], rows: list[tuple] | list[list]) -> bytes:
+    """UTF-8 with a BOM, ``;``-separated, CRLF: the format every export of the bot uses."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8-sig")
 
 
 def export_csv(mentor_id: int, quiz_id: int, *, tz: ZoneInfo) -> bytes | None:

@@ -21,6 +21,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from studymate.bot.callbacks import NoopCb
 from studymate.bot.features.leaderboard.callbacks import Board, BoardCb, BoardMode
+from studymate.bot.features.reports.callbacks import ReportCb, ReportKind
 from studymate.bot.filters import IsMentor, IsStudent, MenuButton
 from studymate.bot.keyboards import button, mentor_menu, nav_row
 from studymate.config import Settings
@@ -77,6 +78,8 @@ def mentor_markup(board: MentorBoard) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.row(*(_mode_button(mode, shown, page.page) for mode in BoardMode))
     nav_row(builder, page.page, page.pages, lambda p: BoardCb(mode=shown, page=p))
+    if page.items:
+        builder.row(button(t("btn_export_csv"), ReportCb(kind=ReportKind.BOARD, mode=shown)))
     builder.row(button(t("btn_back_menu"), BoardCb(action=Board.BACK)))
     return builder.as_markup()
 

@@ -18,6 +18,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from studymate.bot.features.messaging.callbacks import MessageCb, Messaging
 from studymate.bot.features.messaging.states import MessageStates
+from studymate.bot.features.reports.callbacks import ReportCb, ReportKind
 from studymate.bot.filters import IsMentor, MenuButton
 from studymate.bot.keyboards import button, cancel_keyboard, list_keyboard, mentor_menu
 from studymate.bot.limits import CAPTION_LIMIT, render_fitting, too_long
@@ -81,7 +82,11 @@ async def _picker(identity: Identity, page: int, db: Db) -> InlineKeyboardMarkup
     found = await db.run(messaging.students_page, identity.mentor_id, page)
     if not found.total:
         return None
-    items = [button(f"👤 {s.name}", MessageCb(action=Messaging.ONE, student=s.id)) for s in found.items]
+    items: list = [
+        [button(f"👤 {s.name}", MessageCb(action=Messaging.ONE, student=s.id)),
+         button(t("btn_student_report"), ReportCb(kind=ReportKind.STUDENT, student=s.id))]
+        for s in found.items
+    ]
     if found.total > 1:
         everyone = f"📢 {t('btn_message_all')} ({found.total})"
         items.insert(0, button(everyone, MessageCb(action=Messaging.ALL)))

@@ -32,6 +32,7 @@ from studymate.bot.features.quiz.authoring_callbacks import (
     QuizQuestionAction,
     QuizQuestionCb,
 )
+from studymate.bot.features.quiz.stats_callbacks import QuizStatsAction, QuizStatsCb
 from studymate.bot.keyboards import button, list_keyboard
 from studymate.bot.limits import MESSAGE_LIMIT, shorten, visible_length
 from studymate.db.models import utcnow
@@ -374,6 +375,8 @@ def quiz_markup(quiz: QuizInfo, origin: QuizCb) -> InlineKeyboardMarkup:
     return list_keyboard([], footer=[
         [toggle],
         [button(t("btn_manage_questions"), QuizQuestionCb(action=QuizQuestionAction.LIST, quiz=quiz.id))],
+        [button(t("btn_question_stats"), QuizStatsCb(
+            action=QuizStatsAction.PAGE, quiz=quiz.id, archived=origin.archived, list_page=origin.page))],
         [button(t("btn_export_results"), go(QuizAction.EXPORT))],
         [button(t("btn_back"), back)],
     ])
