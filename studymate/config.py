@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     quiz_question_seconds: int = Field(default=20, ge=3, le=600)
     quiz_countdown_seconds: float = Field(default=5.0, ge=1)
     shutdown_grace_seconds: float = Field(default=8.0, gt=0)
+    # An update older than this when its turn comes (it waited out a crash or a restart) is
+    # answered "please try again" instead of acted on.
+    update_stale_seconds: float = Field(default=120, gt=0)
     db_threads: int = Field(default=4, ge=1, le=64)
     log_level: str = "INFO"
     # `studymate watchdog`: how often it looks and what counts as a problem (0 turns a check off).

@@ -27,6 +27,7 @@ def test_sqlite_migrations_match_models(tmp_path):
     database = open_database(f"sqlite:///{tmp_path / 'm.db'}")
     assert migrate.pending(database) == [
         "0001_initial", "0002_all_time_rating", "0003_v1_import_map", "0004_quiz_countdown_claim",
+        "0006_inbox_update",
     ]
     migrate.apply(database)
     assert migrate.pending(database) == []

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import secrets
 import time
@@ -31,6 +32,7 @@ from redis.asyncio import Redis
 
 from studymate.bot.storage import REDIS_ERRORS, redis_client
 from studymate.config import ConfigError, Settings
+from studymate.db.models import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +98,7 @@ class WebhookReceiver:
         return len(self._tasks)
 
     async def handle(self, request: web.Request) -> web.Response:
+        received_at = utcnow()  # quiz deadlines are judged against this, not the handling
         given = request.headers.get(SECRET_HEADER)
         if given is None:
             return web.Response(status=401, text="secret token missing")
@@ -110,7 +113,9 @@ class WebhookReceiver:
         except (ValueError, KeyError, TypeError):
             return web.Response(status=400, text="not an update")
         if await self.seen.first_delivery(update_id):
-            task = asyncio.create_task(self._handle(update), name=f"update-{update_id}")
+            task = asyncio.create_task(
+                self._handle(update, received_at), name=f"update-{update_id}"
+            )
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         else:
@@ -121,10 +126,10 @@ class WebhookReceiver:
             self.heartbeat.beat()
         return web.json_response({})
 
-    async def _handle(self, update: dict[str, Any]) -> None:
+    async def _handle(self, update: dict[str, Any], received_at: dt.datetime) -> None:
         async with self._limit:
             try:
-                result = await self.dp.feed_raw_update(self.bot, update)
+                result = await self.dp.feed_raw_update(self.bot, update, received_at=received_at)
                 if isinstance(result, TelegramMethod):
                     await self.dp.silent_call_request(self.bot, result)
             except Exception:  # the middlewares report handler errors; this is the rest
