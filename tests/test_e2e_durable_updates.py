@@ -177,3 +177,40 @@ async def test_updates_older_than_the_limit_are_answered_not_acted_on(db, fake, 
     # A fresh tap is acted on as usual.
     await chat.click(menu["message_id"], button_data(listing, "Exam"))
     assert "Question 1\n" in current(fake, STUDENT_ID, menu["message_id"])["text"]
+
+
+async def test_a_tap_that_waited_for_a_busy_bot_counts_at_its_arrival(db, fake, run_bot):
+    """Fair deadlines: the answer to question 2 reaches the bot in time but waits behind the
+    student's previous tap (stuck on a slow Telegram) until after its deadline."""
+    make_school(fake)
+    make_quiz("Exam", 3, ranked=True, correct="BCD")
+    await run_bot(QUIZ_QUESTION_SECONDS="3", QUIZ_COUNTDOWN_SECONDS="60")
+    chat = Chat(fake, STUDENT_ID)
+    [menu] = await chat.send("📝 Квизы")
+    mid = menu["message_id"]
+    await chat.click(mid, button_data(menu, "🏆"))
+    await chat.click(mid, button_data(current(fake, STUDENT_ID, mid), "Exam"))
+    message = await until(fake, STUDENT_ID, mid, "Question 1\n")
+    fake.set_latency(4.0, method="answerCallbackQuery")  # each tap's answer takes 4 s
+    await fake.click(STUDENT_ID, mid, option_button(message, "b1"))
+    message = await until(fake, STUDENT_ID, mid, "Question 2\n")  # shown before the answer
+    shown = time.monotonic()
+    pressed = await fake.click(STUDENT_ID, mid, option_button(message, "c2"))
+    fake.set_latency(0, method="answerCallbackQuery")
+    message = await until(fake, STUDENT_ID, mid, "Question 3\n", timeout=15)
+    assert time.monotonic() - shown > 3  # handled after question 2's deadline
+    answer = await chat_answer(fake, pressed["callback_query_id"])
+    assert not answer["text"]  # no "too late"
+    attempt = QuizAttempt.get()
+    answers = QuizAnswer.select().where(QuizAnswer.attempt == attempt).order_by(QuizAnswer.id)
+    assert [a.selected_answer for a in answers] == ["B", "C"]  # question 2 counted
+    first, second = answers
+    assert second.answered_at - first.answered_at < dt.timedelta(seconds=3)  # its arrival
+
+
+async def chat_answer(fake, query_id: str, timeout: float = 10.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while not fake.callback_answers(query_id):
+        assert time.monotonic() < deadline, "the tap was not answered"
+        await asyncio.sleep(0.05)
+    return fake.callback_answers(query_id)[-1]
