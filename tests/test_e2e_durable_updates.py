@@ -41,6 +41,14 @@ async def until(fake, user_id: int, message_id: int, needle: str, timeout: float
         await fake.wait(user_id, message_id, timeout=1.0, since_seq=message["seq"])
 
 
+async def nothing_pending(timeout: float = 5.0) -> None:
+    """Every stored update gets marked handled (the marks are written just after)."""
+    deadline = time.monotonic() + timeout
+    while InboxUpdate.select().where(InboxUpdate.handled_at.is_null()).count():
+        assert time.monotonic() < deadline, "updates left unhandled"
+        await asyncio.sleep(0.05)
+
+
 def option_button(message: dict, option_text: str) -> str:
     for row in message["reply_markup"]["inline_keyboard"]:
         for button in row:
@@ -130,11 +138,7 @@ async def test_fifty_students_lose_no_tap_to_three_sigkills(db, fake, run_bot):
     assert not any("handler failed" in b.log for b in bots)
     replayed = sum(b.log.count("left unhandled") for b in bots)
     logger.warning("run took %.1f s (seed %s); restarts replayed: %s", elapsed, seed, replayed)
-    # The last process marks what it handled; nothing stays pending.
-    deadline = time.monotonic() + 5
-    while InboxUpdate.select().where(InboxUpdate.handled_at.is_null()).count():
-        assert time.monotonic() < deadline, "updates left unhandled"
-        await asyncio.sleep(0.1)
+    await nothing_pending()  # the last process marked what it handled
 
 
 async def test_updates_older_than_the_limit_are_answered_not_acted_on(db, fake, run_bot):
@@ -173,7 +177,7 @@ async def test_updates_older_than_the_limit_are_answered_not_acted_on(db, fake, 
     # Not acted on: no attempt started, the list still shows, no menu for the second student.
     assert QuizAttempt.select().where(QuizAttempt.quiz == quiz.id).count() == 0
     assert current(fake, STUDENT_ID, menu["message_id"])["text"] == listing["text"]
-    assert InboxUpdate.select().where(InboxUpdate.handled_at.is_null()).count() == 0
+    await nothing_pending()
     # A fresh tap is acted on as usual.
     await chat.click(menu["message_id"], button_data(listing, "Exam"))
     assert "Question 1\n" in current(fake, STUDENT_ID, menu["message_id"])["text"]
