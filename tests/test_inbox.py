@@ -15,7 +15,7 @@ from studymate.bot.durable_polling import ReplayTolerance, _incoming, replaying
 from studymate.bot.middlewares.throttling import ThrottlingMiddleware
 from studymate.bot.throttling import Throttle
 from studymate.db.connection import Db
-from studymate.db.models import InboxUpdate
+from studymate.db.models import InboxUpdate, utcnow
 from studymate.services import inbox
 
 T0 = dt.datetime(2026, 3, 10, 9, 0, 0)
@@ -115,3 +115,39 @@ async def test_replayed_taps_are_not_throttled(db):
     for n in range(3):
         await middleware(handler, n, {"event_from_user": user, "replayed": True})
     assert handled == [0, 1, 2]
+
+
+async def test_a_replayed_tap_that_began_the_running_quiz_passes_the_quiz_gate(db):
+    """The start tap, handled before a crash but not marked: the quiz it began now runs, and
+    the gate would refuse it ("finish the quiz first") instead of showing the question."""
+    from studymate.bot.middlewares.identity import AccessGate
+    from studymate.db.models import Quiz, QuizAttempt, QuizQuestion
+    from studymate.services import enrollment, mentors, quiz_engine
+    from studymate.services.enrollment import TelegramProfile
+
+    mentors.add_mentor(telegram_id=1001, name="Anna", group_chat_id=-1, language="ru")
+    enrollment.enroll(TelegramProfile(2001, None, "Ali", ""), mentor_id=1, language="ru")
+    quiz = Quiz.create(mentor=1, title="Python", quiz_type="practice")
+    QuizQuestion.create(quiz=quiz, question_text="Q", option_a="a", option_b="b", option_c="c",
+                        option_d="d", correct_answer="A", order=1)
+    arrived = utcnow() - dt.timedelta(seconds=5)
+    view = quiz_engine.start(2001, quiz.id, tz=enrollment_tz(), now=arrived + dt.timedelta(seconds=1))
+    identity = enrollment.identify(2001, ttl=300)
+    assert identity.quiz_attempt == view.attempt_id == QuizAttempt.get().id
+    passed = []
+
+    async def handler(event, data):
+        passed.append(data.get("received_at"))
+
+    gate, base = AccessGate(), {"identity": identity, "db": Db(db), "membership": None}
+    await gate(handler, object(), {**base, "replayed": True, "received_at": arrived})
+    await gate(handler, object(), {**base, "received_at": arrived})  # a first handling: refused
+    await gate(handler, object(), {**base, "replayed": True,  # arrived once it ran: refused
+                                   "received_at": arrived + dt.timedelta(seconds=2)})
+    assert passed == [arrived]
+
+
+def enrollment_tz():
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("Asia/Tashkent")

@@ -175,6 +175,10 @@ def start(
     return _view(attempt, questions[0])
 
 
+def started_at(attempt_id: int) -> dt.datetime | None:
+    return QuizAttempt.select(QuizAttempt.started_at).where(QuizAttempt.id == attempt_id).scalar()
+
+
 def started_on_message(
     student_telegram_id: int, quiz_id: int, message_id: int, since: dt.datetime
 ) -> Step | None:
