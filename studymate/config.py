@@ -162,6 +162,9 @@ class Settings(BaseSettings):
     digest_time: str = "18:00"
     nudge_time: str = "19:00"
     shutdown_grace_seconds: float = Field(default=8.0, gt=0)
+    # An update older than this when its turn comes (it waited out a crash or a restart) is
+    # answered "please try again" instead of acted on.
+    update_stale_seconds: float = Field(default=120, gt=0)
     db_threads: int = Field(default=4, ge=1, le=64)
     # SQLite's write lock held by another process (a CLI command, a backup): each attempt waits
     # up to DB_BUSY_TIMEOUT_SECONDS, the bot tries again for up to DB_LOCKED_RETRY_SECONDS.

@@ -28,6 +28,7 @@ def test_sqlite_migrations_match_models(tmp_path):
     assert migrate.pending(database) == [
         "0001_initial", "0002_all_time_rating", "0003_v1_import_map", "0004_quiz_countdown_claim",
         "0005_last_write_wins",
+        "0006_inbox_update",
         "0007_quiz_key_changes",
         "0010_user_language",
         "0011_notifications",

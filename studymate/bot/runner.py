@@ -1,9 +1,12 @@
 """``studymate bot``: long polling (or a webhook, see bot/webhook.py) with a heartbeat and a
 graceful stop.
 
+Polling goes through a durable inbox (bot/durable_polling.py): every update is stored before
+Telegram is told it arrived, so even SIGKILL loses none.
+
 On SIGTERM/SIGINT: stop taking updates, let running handlers finish (bounded by
-``SHUTDOWN_GRACE_SECONDS``), confirm the handled updates to Telegram so a restart does not
-replay them, close storage, database and HTTP session, exit 0.
+``SHUTDOWN_GRACE_SECONDS``; those not begun are handled at the next start), confirm the stored
+updates to Telegram, close storage, database and HTTP session, exit 0.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from aiogram.types import User
 
 from studymate.bot.app import create_bot, create_dispatcher
 from studymate.bot.commands import set_commands
+from studymate.bot.durable_polling import DurablePolling
 from studymate.bot.http_server import create_http_app, start_http, stop_http
 from studymate.bot.infra.liveness import Liveness
 from studymate.bot.infra.metrics import BotMetrics
@@ -67,13 +71,6 @@ class Heartbeat(BaseRequestMiddleware):
         return response
 
 
-async def _confirm_offset(bot: Bot, runtime: Runtime) -> None:
-    """Acknowledge the updates already handled, so they are not delivered again."""
-    last = runtime.inflight.last_update_id
-    if last is None:
-        return
-    with contextlib.suppress(TelegramAPIError, TimeoutError, OSError):
-        await bot.get_updates(offset=last + 1, limit=1, timeout=0, request_timeout=5)
 
 
 async def _wait_for_telegram(bot: Bot, stopping: asyncio.Event) -> User | None:
@@ -125,8 +122,6 @@ async def _serve(settings: Settings) -> int:
         if not stopping.is_set():
             logger.info("received %s: stopping", signal.Signals(signum).name)
             stopping.set()
-            if settings.telegram_mode == "polling":
-                asyncio.ensure_future(dp.stop_polling())
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, request_stop, signum)
@@ -159,15 +154,11 @@ async def _serve(settings: Settings) -> int:
             await run_webhook(receiver, settings, stopping, check_interval=HEARTBEAT_INTERVAL)
             return 0
         await bot.delete_webhook(drop_pending_updates=False)
-        await dp.start_polling(
-            bot,
-            handle_signals=False,
-            close_bot_session=False,
-            polling_timeout=POLLING_TIMEOUT,
-            tasks_concurrency_limit=MAX_CONCURRENT_UPDATES,
-            allowed_updates=dp.resolve_used_update_types(),
+        polling = DurablePolling(
+            dp, bot, runtime.db, settings,
+            polling_timeout=POLLING_TIMEOUT, concurrency=MAX_CONCURRENT_UPDATES,
         )
-        await _confirm_offset(bot, runtime)
+        await polling.run(stopping)
     finally:
         ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):

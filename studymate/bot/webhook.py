@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import secrets
 import time
@@ -32,6 +33,7 @@ from peewee import PeeweeException
 
 from studymate.config import ConfigError, Settings
 from studymate.db.connection import Db
+from studymate.db.models import utcnow
 from studymate.services import webhook_updates
 
 logger = logging.getLogger(__name__)
@@ -95,6 +97,7 @@ class WebhookReceiver:
         return len(self._tasks)
 
     async def handle(self, request: web.Request) -> web.Response:
+        received_at = utcnow()  # quiz deadlines are judged against this, not the handling
         given = request.headers.get(SECRET_HEADER)
         if given is None:
             return web.Response(status=401, text="secret token missing")
@@ -117,7 +120,9 @@ class WebhookReceiver:
             logger.warning("update %s not accepted: database unavailable (%s)", update_id, exc)
             return web.Response(status=503, text="database unavailable", headers={"Retry-After": "5"})
         if first:
-            task = asyncio.create_task(self._handle(update), name=f"update-{update_id}")
+            task = asyncio.create_task(
+                self._handle(update, received_at), name=f"update-{update_id}"
+            )
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         else:
@@ -128,10 +133,10 @@ class WebhookReceiver:
             self.heartbeat.beat()
         return web.json_response({})
 
-    async def _handle(self, update: dict[str, Any]) -> None:
+    async def _handle(self, update: dict[str, Any], received_at: dt.datetime) -> None:
         async with self._limit:
             try:
-                result = await self.dp.feed_raw_update(self.bot, update)
+                result = await self.dp.feed_raw_update(self.bot, update, received_at=received_at)
                 if isinstance(result, TelegramMethod):
                     await self.dp.silent_call_request(self.bot, result)
             except Exception:  # the middlewares report handler errors; this is the rest

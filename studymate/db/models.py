@@ -369,6 +369,26 @@ class WebhookUpdate(BaseModel):
         indexes = ((("bot_id", "update_id"), True),)
 
 
+class InboxUpdate(BaseModel):
+    """An update from Telegram, stored before Telegram is told it arrived and marked once
+    handled: a crash of the bot loses none, and the next start handles the rest once."""
+
+    update_id = BigIntegerField(primary_key=True)
+    user_id = BigIntegerField(null=True)  # the sender: per-user order, pending quiz taps
+    kind = CharField(max_length=32)  # message | callback_query | ...
+    payload = TextField()  # the update as Telegram sent it (JSON)
+    # When getUpdates (or the webhook) delivered it: quiz deadlines are judged against this.
+    received_at = DateTimeField()
+    handled_at = DateTimeField(null=True)
+    replays = SmallIntegerField(default=0)  # starts that found it unhandled
+
+    class Meta:
+        indexes = (
+            (("user_id", "handled_at"), False),
+            (("handled_at",), False),
+        )
+
+
 class AlertLog(BaseModel):
     """Last time an admin alert of a kind went out, so restarts cannot cause alert storms."""
 
@@ -438,4 +458,5 @@ MODELS: tuple[type[BaseModel], ...] = (
     UserLanguage,
     NotificationPrefs,
     Reminder,
+    InboxUpdate,
 )

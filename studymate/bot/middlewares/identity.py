@@ -16,6 +16,7 @@ from studymate.config import Settings, normalize_language
 from studymate.db.connection import Db
 from studymate.i18n import t, use_locale
 from studymate.services.enrollment import Role, identify
+from studymate.services.quiz import engine as quiz_engine
 
 ANSWER_PREFIX = AnswerCb.__prefix__ + AnswerCb.__separator__
 
@@ -61,7 +62,9 @@ class AccessGate(BaseMiddleware):
         if identity is None or identity.role is Role.MENTOR:
             return await handler(event, data)
         if identity.quiz_attempt is not None and not get_flag(data, "quiz"):
-            if not (get_flag(data, "cancel") and not identity.quiz_exam):
+            if not (get_flag(data, "cancel") and not identity.quiz_exam) and not (
+                await _came_before_the_quiz(data, identity.quiz_attempt)
+            ):
                 return await _refuse(event, "quiz_in_progress")
         if get_flag(data, "public") or get_flag(data, "quiz"):
             return await handler(event, data)
@@ -71,6 +74,16 @@ class AccessGate(BaseMiddleware):
                 return await handler(event, data)
             return await _refuse(event, "access_revoked")
         return await _refuse(event, identity.denial)
+
+
+async def _came_before_the_quiz(data: dict[str, Any], attempt_id: int) -> bool:
+    """A leftover of a crashed run that arrived before the running quiz began (perhaps the
+    very tap that began it) is judged as things stood when it arrived."""
+    received_at = data.get("received_at")
+    if not data.get("replayed") or received_at is None:
+        return False
+    started = await data["db"].run(quiz_engine.started_at, attempt_id)
+    return started is not None and started >= received_at
 
 
 def _is_quiz_answer(event: TelegramObject) -> bool:

@@ -23,10 +23,19 @@ from enum import StrEnum
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from peewee import IntegrityError
+from peewee import IntegrityError, fn
 
 from studymate.db.connection import skip_locked
-from studymate.db.models import Mentor, Quiz, QuizAnswer, QuizAttempt, QuizQuestion, Student, utcnow
+from studymate.db.models import (
+    InboxUpdate,
+    Mentor,
+    Quiz,
+    QuizAnswer,
+    QuizAttempt,
+    QuizQuestion,
+    Student,
+    utcnow,
+)
 from studymate.services.quiz import grading, kinds
 from studymate.services.quiz.authoring import graded_average
 from studymate.services.quiz.format import MULTI, SINGLE, TYPED
@@ -40,6 +49,11 @@ MAX_TYPED: Final = 1000  # a typed answer is stored up to this many characters
 LIST_PAGE_SIZE: Final = 5
 REVIEW_PAGE_SIZE: Final = 10
 SLOT_TRIES: Final = 3
+# A tap is judged at the moment it reached the bot; a receive time older than this is not
+# believed (the tap then counts as given now), one in the future neither.
+MAX_RECEIVE_LAG: Final = dt.timedelta(minutes=10)
+# A tap stored but not yet handled holds its question's timeout back, at most this long.
+PENDING_TAP_WINDOW: Final = dt.timedelta(minutes=5)
 
 
 class Refusal(StrEnum):
@@ -203,6 +217,61 @@ def _exam_attempt(quiz: Quiz, fields: dict[str, Any]) -> QuizAttempt | None:
     return None
 
 
+def started_at(attempt_id: int) -> dt.datetime | None:
+    return QuizAttempt.select(QuizAttempt.started_at).where(QuizAttempt.id == attempt_id).scalar()
+
+
+def started_on_message(
+    student_telegram_id: int, quiz_id: int, message_id: int, since: dt.datetime
+) -> Step | None:
+    """Where the attempt at ``quiz_id`` started on ``message_id`` at ``since`` or later stands
+    now, if there is one: a start tap handled a second time (after a crash) shows it again
+    instead of starting another."""
+    attempt = (
+        QuizAttempt.select(QuizAttempt.id)
+        .join(Student)
+        .where(
+            (Student.telegram_id == student_telegram_id)
+            & (QuizAttempt.quiz == quiz_id)
+            & (QuizAttempt.message_id == message_id)
+            & (QuizAttempt.started_at >= since)
+        )
+        .order_by(QuizAttempt.id.desc())
+        .first()
+    )
+    return None if attempt is None else current_step(student_telegram_id, attempt.id)
+
+
+def current_step(student_telegram_id: int, attempt_id: int) -> Step:
+    """Where an attempt stands now, as the answer that led there showed it: the current
+    question, or the end. For showing it again; changes nothing."""
+    attempt = (
+        QuizAttempt.select(QuizAttempt, Student.language)
+        .join(Student)
+        .where((QuizAttempt.id == attempt_id) & (Student.telegram_id == student_telegram_id))
+        .first()
+    )
+    if attempt is None:
+        return Step(Outcome.NOT_YOURS)
+    language = attempt.student.language
+    if attempt.finished_at is not None:
+        finished = Finished(
+            attempt_id=attempt.id, quiz_id=attempt.quiz_id, score=attempt.score,
+            total=attempt.total, is_exam=attempt.is_exam,
+            reason=attempt.finish_reason or "completed", chat_id=attempt.chat_id,
+            message_id=attempt.message_id, student_telegram_id=student_telegram_id,
+        )
+        return Step(Outcome.ACCEPTED, finished=finished, language=language)
+    ids = json.loads(attempt.question_ids)
+    question = (
+        QuizQuestion.get_or_none(QuizQuestion.id == ids[attempt.current_index])
+        if attempt.current_index < len(ids) else None
+    )
+    if question is None:  # deleted meanwhile: the next answer or timeout moves on
+        return Step(Outcome.STALE, language=language)
+    return Step(Outcome.ACCEPTED, next=_view(attempt, question), language=language)
+
+
 def live_attempts(student_id: int) -> list[QuizAttempt]:
     return list(
         QuizAttempt.select().where(
@@ -255,13 +324,18 @@ def answer(
     tz: ZoneInfo,
     now: dt.datetime | None = None,
     base_seconds: int = QUESTION_SECONDS,
+    received_at: dt.datetime | None = None,
 ) -> Step:
     """One tap on an answer button, checked against the sender in the query that reads the
     attempt: it must be theirs, and they must still be a student of an active mentor. The
     step carries the student's language, so the bot needs no other lookup for a tap.
     The usual case costs four statements: that read, the current and the next question, the
-    conditional move and the answer row."""
+    conditional move and the answer row.
+
+    ``received_at``: when the tap reached the bot (server time, never the user's): deadlines
+    are judged against it, so a tap that waited for a busy or restarting bot still counts."""
     now = now or utcnow()
+    at = judged_time(received_at, now)
     attempt = (
         QuizAttempt.select(QuizAttempt, Student.language)
         .join(Student)
@@ -276,8 +350,15 @@ def answer(
     if attempt is None:
         return Step(Outcome.NOT_YOURS)
     step = _answer(attempt, question_id, display_letter, now, tz=tz, base=base_seconds,
-                   telegram_id=student_telegram_id)
+                   telegram_id=student_telegram_id, at=at)
     return replace(step, language=attempt.student.language)
+
+
+def judged_time(received_at: dt.datetime | None, now: dt.datetime) -> dt.datetime:
+    """The moment a tap counts at: when it reached the bot, unless that is not plausible."""
+    if received_at is None or received_at > now or now - received_at > MAX_RECEIVE_LAG:
+        return now
+    return received_at
 
 
 def _answer(
@@ -289,10 +370,13 @@ def _answer(
     tz: ZoneInfo,
     base: int,
     telegram_id: int,
+    at: dt.datetime,
 ) -> Step:
+    """``at``: when the tap was given (deadlines); ``now``: when it is acted on (the next
+    question's time starts now, when the student sees it)."""
     if attempt.finished_at is not None:
         return Step(Outcome.STALE)
-    if attempt.session_deadline is not None and now > attempt.session_deadline:
+    if attempt.session_deadline is not None and at > attempt.session_deadline:
         finished = _finish(attempt, now, reason="expired", tz=tz, telegram_id=telegram_id)
         return Step(Outcome.LATE, finished=finished)
     ids = json.loads(attempt.question_ids)
@@ -307,7 +391,7 @@ def _answer(
         else:
             outcome = Outcome.TIMED_OUT if given.selected_answer == "-" else Outcome.DUPLICATE
         return Step(outcome, next=_current_view(attempt, ids))
-    if now > attempt.question_deadline:
+    if at > attempt.question_deadline:
         step = _advance(attempt, ids, "-", now, tz=tz, base=base, telegram_id=telegram_id)
         return Step(Outcome.LATE, step.next, step.finished) if step.outcome is Outcome.ACCEPTED else step
     kind = attempt.current_kind or SINGLE
@@ -319,7 +403,8 @@ def _answer(
     original = _original(attempt, question_id, display_letter)
     if kind == MULTI:
         return _toggle(attempt, question_id, original)
-    return _advance(attempt, ids, original, now, tz=tz, base=base, telegram_id=telegram_id)
+    return _advance(attempt, ids, original, now, tz=tz, base=base, telegram_id=telegram_id,
+                    answered_at=at)
 
 
 def _current_view(attempt: QuizAttempt, ids: list[int]) -> QuestionView | None:
@@ -450,6 +535,7 @@ def _advance(
     telegram_id: int | None = None,
     letters: str | None = None,
     text: str | None = None,
+    answered_at: dt.datetime | None = None,
 ) -> Step:
     """Record ``letter`` for the current question and move on — once, whoever gets here first.
     A select-all question records ``letters`` (the set submitted), a typed one ``text``.
@@ -488,7 +574,7 @@ def _advance(
     if question is not None:
         QuizAnswer.insert(
             attempt=attempt.id, question=question.id, selected_answer=letter,
-            is_correct=correct, answered_at=now, selected_set=letters, typed_text=text,
+            is_correct=correct, answered_at=answered_at or now, selected_set=letters, typed_text=text,
         ).execute()
     attempt.current_index, attempt.question_deadline = next_index, deadline
     attempt.selection = None
@@ -555,14 +641,25 @@ def expire_due(
     limit: int = 100,
     base_seconds: int = QUESTION_SECONDS,
 ) -> list[Step]:
-    """The sweeper's step: time out overdue questions and end overdue sessions, for everyone."""
+    """The sweeper's step: time out overdue questions and end overdue sessions, for everyone.
+
+    An attempt whose student has a tap stored but not handled yet, received before the
+    deadline, waits for that tap: it is judged at its receive time and may still count."""
     now = now or utcnow()
+    waiting_tap = InboxUpdate.select(InboxUpdate.update_id).where(
+        (InboxUpdate.user_id == Student.telegram_id)
+        & InboxUpdate.handled_at.is_null()
+        & (InboxUpdate.kind == "callback_query")
+        & (InboxUpdate.received_at <= QuizAttempt.question_deadline)
+        & (InboxUpdate.received_at > now - PENDING_TAP_WINDOW)
+    )
     overdue = (
         QuizAttempt.select(QuizAttempt, Student.telegram_id)
         .join(Student)
         .where(
             QuizAttempt.finished_at.is_null()
             & ((QuizAttempt.question_deadline < now) | (QuizAttempt.session_deadline < now))
+            & ~fn.EXISTS(waiting_tap)
         )
         .order_by(QuizAttempt.question_deadline)
         .limit(limit)

@@ -112,8 +112,20 @@ async def quiz_list(
 
 @router.callback_query(TakeCb.filter(F.action == Take.START))
 async def start(callback: CallbackQuery, callback_data: TakeCb, identity: Identity, db: Db,
-                settings: Settings) -> None:
+                settings: Settings, runtime: Runtime, received_at: dt.datetime | None = None,
+                replayed: bool = False) -> None:
     message = callback.message
+    if replayed and received_at is not None:  # handled before a crash, perhaps not shown
+        again = await db.run(
+            quiz_engine.started_on_message, identity.telegram_id, callback_data.quiz,
+            message.message_id, received_at,
+        )
+        if again is not None:
+            await _show_step(callback, db, runtime, again, identity.language)
+            if again.next is not None:
+                with contextlib.suppress(TelegramBadRequest):
+                    await message.pin(disable_notification=True)
+            return
     outcome = await db.run(
         quiz_engine.start, identity.telegram_id, callback_data.quiz, tz=settings.tz,
         base_seconds=settings.quiz_question_seconds,
@@ -143,12 +155,17 @@ async def _answer(callback: CallbackQuery, text: str | None) -> None:
 
 @answers.callback_query(AnswerCb.filter(), flags=QUIZ)
 async def on_answer(callback: CallbackQuery, callback_data: AnswerCb, db: Db, settings: Settings,
-                    runtime: Runtime) -> None:
+                    runtime: Runtime, received_at: dt.datetime | None = None,
+                    replayed: bool = False) -> None:
     user_id = callback.from_user.id
     step = await db.run(
         quiz_engine.answer, user_id, callback_data.attempt, callback_data.question,
         callback_data.letter, tz=settings.tz, base_seconds=settings.quiz_question_seconds,
+        received_at=received_at,
     )
+    if replayed and step.outcome in (Outcome.DUPLICATE, Outcome.STALE):
+        # Handled before a crash, perhaps not shown: show where the attempt stands now.
+        step = await db.run(quiz_engine.current_step, user_id, callback_data.attempt)
     if step.outcome is Outcome.NOT_YOURS:  # rare: say what the access gate would have said
         identity = await db.run(
             identify, user_id, ttl=settings.membership_cache_seconds,
@@ -158,6 +175,12 @@ async def on_answer(callback: CallbackQuery, callback_data: AnswerCb, db: Db, se
         await callback.answer(t(refusal, identity.language), show_alert=True)
         return
     lang = normalize_language(step.language, settings.default_language)
+    await _show_step(callback, db, runtime, step, lang)
+
+
+async def _show_step(callback: CallbackQuery, db: Db, runtime: Runtime, step: quiz_engine.Step,
+                     lang: str) -> None:
+    """The toast and the next (or current) question, or the end, together."""
     drawer = runtime.sweeper.drawer
     if step.next is not None and step.outcome in TOASTS_CURRENT:
         text = t(TOASTS_CURRENT[step.outcome], lang, current=step.next.number, total=step.next.total)
@@ -169,7 +192,7 @@ async def on_answer(callback: CallbackQuery, callback_data: AnswerCb, db: Db, se
         redraw = [show_question(callback.bot, drawer, step.next, lang)] if step.next else []
         await asyncio.gather(shown, *redraw)
         return
-    if step.next is not None:  # the toast and the next (or current) question go out together
+    if step.next is not None:
         await asyncio.gather(shown, show_question(callback.bot, drawer, step.next, lang))
     elif step.finished is not None:
         await asyncio.gather(shown, show_finish(callback.bot, db, drawer, step.finished, lang))
