@@ -111,7 +111,7 @@ async def test_upload_errors_preview_pages_and_practice_publish(school, fake, ru
     reply = await send_file(mentor, fake, b"PK\x03\x04", "quiz.docx")
     assert reply["text"] == plain("quiz_file_not_txt", name="quiz.docx")
     # The specific problem is named, nothing is stored, the mentor may retry.
-    broken = EXAMPLE.replace("D) error\n", "")
+    broken = EXAMPLE.replace("D) error\n", "E) error\n")  # options may be 2 to 8, but none skipped
     with pytest.raises(QuizFormatError) as expected:
         parse_quiz(broken, file_name="x.txt")
     reply = await send_file(mentor, fake, broken, "x.txt")

@@ -173,6 +173,7 @@ def quiz_question(ctx: Context, row: Row) -> dict[str, Any]:
         "option_b": row["option_b"], "option_c": row["option_c"], "option_d": row["option_d"],
         "correct_answer": correct, "order": row["order"] or 0,
         "time_bonus": row["time_bonus"] or 0,
+        "kind": "single",  # v1 knew only A–D; the raw INSERT does not fill model defaults
     })
 
 
