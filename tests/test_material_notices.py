@@ -135,3 +135,9 @@ def test_two_concurrent_claims_send_it_once(school, db):
     db.connect(reuse_if_open=True)
     assert sorted(counts) == [0, 3]
     assert sorted(chat for chat, _, _ in queued()) == [2001, 2002, 2003]
+
+
+def test_of_two_sweepers_that_read_the_same_notice_one_takes_it(school):
+    upload(school.id, NOON)
+    first, second = MaterialNotice.get(), MaterialNotice.get()
+    assert [material_notices._take(first), material_notices._take(second)] == [True, False]
