@@ -434,6 +434,16 @@ class Reminder(BaseModel):
         indexes = ((("kind", "chat_id", "subject"), True),)
 
 
+class MaterialNotice(BaseModel):
+    """Files added to a topic that its mentor's students have not been told about yet: one row
+    per topic whose due time each upload pushes on, so that a burst of uploads makes one notice.
+    Taken by the sweeper with a conditional delete, so one replica sends it."""
+
+    topic = ForeignKeyField(Topic, unique=True, on_delete="CASCADE")
+    first_material = BigIntegerField()  # the batch: this file and the later ones of the topic
+    due_at = DateTimeField(index=True)
+
+
 MODELS: tuple[type[BaseModel], ...] = (
     Mentor,
     Student,
@@ -459,4 +469,5 @@ MODELS: tuple[type[BaseModel], ...] = (
     NotificationPrefs,
     Reminder,
     InboxUpdate,
+    MaterialNotice,
 )

@@ -6,12 +6,14 @@ materials, so a crafted callback with another mentor's id finds nothing (``NotFo
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Final
 
 from peewee import JOIN, fn
 
-from studymate.db.models import Download, Material, Student, Topic
+from studymate.db.models import Download, Material, Student, Topic, utcnow
+from studymate.services import material_notices
 from studymate.services.errors import NotFound
 from studymate.services.paging import Page, paginate
 
@@ -111,8 +113,10 @@ def materials_page(mentor_id: int, topic_id: int, page: int) -> Page[MaterialRow
 
 
 def add_material(
-    mentor_id: int, topic_id: int, *, title: str, file_id: str, file_name: str, kind: str
+    mentor_id: int, topic_id: int, *, title: str, file_id: str, file_name: str, kind: str,
+    now: dt.datetime | None = None,
 ) -> MaterialRow:
+    """Add a file to the mentor's topic; the students hear of it in one notice per burst."""
     get_topic(mentor_id, topic_id)
     if kind not in KINDS:
         raise ValueError(f"unknown material kind {kind!r}")
@@ -122,7 +126,9 @@ def add_material(
         file_id=file_id,
         file_name=(file_name or "")[:200],
         kind=kind,
+        created_at=now or utcnow(),
     )
+    material_notices.note_upload(topic_id, material.id, now=now)
     return _material(material)
 
 

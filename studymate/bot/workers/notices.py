@@ -1,8 +1,9 @@
-"""Quiz reminders, the mentors' digest and the streak nudge, queued by the quiz sweeper.
+"""Quiz reminders, the mentors' digest, the streak nudge and new material notices, queued by
+the quiz sweeper.
 
 What is due and who gets it is decided (and claimed once) in ``services.reminders``; this
 module renders each notice in the recipient's language with the button that does what it
-talks about: ▶️ Start the quiz, 💬 Reply to a question, 📝 To quizzes.
+talks about: ▶️ Start the quiz, 💬 Reply to a question, 📝 To quizzes, 📂 Open the topic.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Final
 
 from aiogram.types import InlineKeyboardMarkup
 
+from studymate.bot.features.materials.callbacks import Library, LibraryCb
 from studymate.bot.features.questions.callbacks import QuestionCb, Questions
 from studymate.bot.features.quiz.callbacks import Take, TakeCb
 from studymate.bot.features.quiz.views import local_time, start_markup
@@ -21,7 +23,7 @@ from studymate.bot.keyboards import button
 from studymate.config import Settings
 from studymate.db.connection import Db
 from studymate.i18n import t
-from studymate.services import reminders
+from studymate.services import material_notices, reminders
 from studymate.services.notifications import School
 from studymate.services.outbox import Outgoing
 
@@ -84,12 +86,24 @@ class Notices:
             ]])),
         })
 
+    def material_news(self, news: material_notices.MaterialNews) -> Outgoing:
+        lang = news.language
+        text = (t("material_notice_one", lang, topic=news.topic) if news.count == 1
+                else t("material_notice", lang, topic=news.topic, count=news.count))
+        return Outgoing(news.chat_id, "sendMessage", {
+            "text": text, "parse_mode": "HTML",
+            "reply_markup": markup_json(InlineKeyboardMarkup(inline_keyboard=[[
+                button(t("btn_open_topic", lang), LibraryCb(action=Library.TOPIC, topic=news.topic_id)),
+            ]])),
+        })
+
     def _queue_all(self, now: dt.datetime | None) -> int:
         return (
             reminders.queue_quiz_reminders(self.quiz_reminder, before=self.before, now=now,
                                            school=self.school)
             + reminders.queue_digests(self.digest, at=self.digest_at, now=now, school=self.school)
             + reminders.queue_nudges(self.nudge, at=self.nudge_at, now=now, school=self.school)
+            + material_notices.queue_due(self.material_news, now=now, school=self.school)
         )
 
     async def step(self, *, now: dt.datetime | None = None, force: bool = False) -> int:
