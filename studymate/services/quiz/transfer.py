@@ -83,8 +83,8 @@ def stored_quiz(mentor_id: int, quiz_id: int) -> ParsedQuiz:
     )
 
 
-def gift_file(mentor_id: int, quiz_id: int) -> tuple[str, bytes]:
-    """(file name, UTF-8 bytes) of the quiz as GIFT."""
+def gift_file(mentor_id: int, quiz_id: int) -> tuple[str, str, bytes]:
+    """(quiz title, file name, UTF-8 bytes) of the quiz as GIFT."""
     quiz = stored_quiz(mentor_id, quiz_id)
     stem = re.sub(r"[^\w.-]+", "_", quiz.title).strip("._")[:60] or f"quiz_{quiz_id}"
-    return f"{stem}.gift", to_gift(quiz).encode("utf-8")
+    return quiz.title, f"{stem}.gift", to_gift(quiz).encode("utf-8")
