@@ -194,7 +194,7 @@ async def test_quiz_screen_stats_archive_and_csv_export(school, fake, run_bot):
     assert screen["text"] == stats + "\n\n" + plain("quiz_details_practice", questions=10)
     assert inline_labels(screen) == [
         ru("btn_archive_quiz"), ru("btn_manage_questions"), ru("btn_question_stats"), ru("btn_export_results"),
-        ru("btn_back")]
+        ru("btn_export_gift"), ru("btn_back")]
 
     # Archive and restore, the screen (with its "—", once mojibake in v1) re-rendered each time.
     answer = await mentor.click(screen["message_id"], button_data(screen, ru("btn_archive_quiz")))

@@ -380,6 +380,12 @@ def _topic(preamble: list[_Line]) -> tuple[str | None, dict[str, Any]]:
     return topic, settings
 
 
+def read_setting(content: str, line: int, settings: dict[str, Any], seen: set[str]) -> bool:
+    """One header setting line (``Seconds: 30``…) into ``settings``, checked as in a .txt
+    file (other importers reuse it); False when the line is no setting."""
+    return _setting(_Line(line, content.strip(), "text"), settings, seen)
+
+
 def _setting(line: _Line, settings: dict[str, Any], seen: set[str]) -> bool:
     """Read one header setting into ``settings``; False when the line is none."""
     content = line.content.strip()

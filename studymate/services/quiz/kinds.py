@@ -5,7 +5,8 @@ counts as a right answer.
 - multi (select all that apply): all or nothing — the chosen set must equal ``correct_set``;
 - typed: the text must match one accepted answer, ignoring case, surrounding and repeated
   blanks and Cyrillic/Latin look-alike letters; two numbers compare as numbers
-  (``3,5`` = ``3.5`` = ``3.50``).
+  (``3,5`` = ``3.5`` = ``3.50``); an accepted answer ``3.5 ± 0.1`` takes any number from 3.4
+  to 3.6 (how a GIFT numerical answer with a tolerance is kept).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from studymate.services.quiz.format import OPTION_LETTERS as LETTERS
 # Cyrillic letters that look like Latin ones, folded (after casefold) to the Latin letter.
 _LOOKALIKES: Final = str.maketrans("аеорсухкмтнвіјѕԁ", "aeopcyxkmthbijsd")
 _NUMBER_RE: Final = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)$")
+_TOLERANCE_RE: Final = re.compile(r"^([^±]+)±([^±]+)$")
 
 
 def stored_fields(question: ParsedQuestion) -> dict[str, Any]:
@@ -89,6 +91,17 @@ def _number(text: str) -> Decimal | None:
         return None
 
 
+def number_range(answer: str) -> tuple[Decimal, Decimal] | None:
+    """``3.5 ± 0.1`` → (3.5, 0.1): a number with a tolerance; None for any other answer."""
+    match = _TOLERANCE_RE.match(normalize_answer(answer))
+    if match is None:
+        return None
+    center, tolerance = _number(match.group(1).strip()), _number(match.group(2).strip())
+    if center is None or tolerance is None or tolerance < 0:
+        return None
+    return center, tolerance
+
+
 def typed_matches(given: str, accepted: list[str]) -> bool:
     mine = normalize_answer(given)
     if not mine:
@@ -100,6 +113,9 @@ def typed_matches(given: str, accepted: list[str]) -> bool:
             return True
         other = _number(theirs)
         if number is not None and other is not None and number == other:
+            return True
+        within = number_range(answer) if number is not None else None
+        if within is not None and number is not None and abs(number - within[0]) <= within[1]:
             return True
     return False
 

@@ -54,8 +54,8 @@ from studymate.services.quiz.format import (
     ParsedQuiz,
     QuizFormatError,
     decode_quiz_bytes,
-    parse_quiz,
 )
+from studymate.services.quiz.transfer import EXTENSIONS, parse_any
 
 logger = logging.getLogger(__name__)
 router = Router(name="quiz_mentor")
@@ -93,7 +93,7 @@ def _parse_error(error: QuizFormatError) -> str:
 
 def _is_txt(document: Document) -> bool:
     name = (document.file_name or "").strip().lower()
-    return name.endswith(".txt") if name else document.mime_type == "text/plain"
+    return name.endswith(EXTENSIONS) if name else document.mime_type == "text/plain"
 
 
 @inputs.message(StateFilter(QuizUploadStates.file, QuizUploadStates.preview), F.document)
@@ -111,7 +111,9 @@ async def quiz_file(message: Message, state: FSMContext, identity: Identity, db:
     data = downloaded.getvalue() if downloaded is not None else b""
     try:
         text = await asyncio.to_thread(decode_quiz_bytes, data)
-        parsed = await asyncio.to_thread(parse_quiz, text, file_name=document.file_name)
+        parsed = await asyncio.to_thread(
+            parse_any, text, file_name=document.file_name, language=identity.language
+        )
     except QuizFormatError as error:
         await message.answer(_parse_error(error))  # still waiting: the mentor may send a fix
         return
@@ -119,7 +121,7 @@ async def quiz_file(message: Message, state: FSMContext, identity: Identity, db:
     await state.set_state(QuizUploadStates.preview)
     await state.set_data({
         "draft": token, "text": pack_text(text), "file_name": document.file_name,
-        "mode": SaveMode.NEW.value,
+        "mode": SaveMode.NEW.value, "language": identity.language,
     })
     logger.info("quiz draft %s: %d questions, %d bytes", token, len(parsed.questions), len(data))
     duplicate = await db.run(quizzes.find_duplicate, identity.mentor_id, parsed.title)
@@ -141,7 +143,9 @@ async def _draft(state: FSMContext, token: str | None = None) -> tuple[ParsedQui
     if "text" not in data or (token is not None and data.get("draft") != token):
         return None
     text = unpack_text(data["text"])
-    parsed = await asyncio.to_thread(parse_quiz, text, file_name=data.get("file_name"))
+    parsed = await asyncio.to_thread(
+        parse_any, text, file_name=data.get("file_name"), language=data.get("language", "ru")
+    )
     return parsed, data
 
 

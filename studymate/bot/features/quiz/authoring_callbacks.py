@@ -53,6 +53,7 @@ class QuizAction(StrEnum):
     ARCHIVE = "a"
     RESTORE = "r"
     EXPORT = "e"
+    GIFT = "g"  # download the quiz as a GIFT file (Moodle)
 
 
 class QuizCb(CallbackData, prefix="qz1"):

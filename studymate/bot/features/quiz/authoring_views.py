@@ -378,6 +378,7 @@ def quiz_markup(quiz: QuizInfo, origin: QuizCb) -> InlineKeyboardMarkup:
         [button(t("btn_question_stats"), QuizStatsCb(
             action=QuizStatsAction.PAGE, quiz=quiz.id, archived=origin.archived, list_page=origin.page))],
         [button(t("btn_export_results"), go(QuizAction.EXPORT))],
+        [button(t("btn_export_gift"), go(QuizAction.GIFT))],
         [button(t("btn_back"), back)],
     ])
 

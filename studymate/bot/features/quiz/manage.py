@@ -1,4 +1,4 @@
-"""Mentor: quiz lists, the quiz screen, archive/restore and CSV export; every id
+"""Mentor: quiz lists, the quiz screen, archive/restore, CSV export and GIFT download; every id
 is checked against the mentor, so a crafted button cannot touch another mentor's quiz."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from studymate.i18n import t
 from studymate.services.enrollment import Identity
 from studymate.services.quiz import authoring as quizzes
 from studymate.services.quiz import export as quiz_export
-from studymate.services.quiz import key_change
+from studymate.services.quiz import key_change, transfer
 
 logger = logging.getLogger(__name__)
 router = Router(name="quiz_manage")
@@ -68,3 +68,12 @@ async def export(callback: CallbackQuery, callback_data: QuizCb, identity: Ident
     await callback.answer()
     document = BufferedInputFile(data, filename=f"quiz_{callback_data.quiz}_results.csv")
     await callback.message.answer_document(document, caption=t("quiz_export_ready"))
+
+
+@router.callback_query(QuizCb.filter(F.action == QuizAction.GIFT))
+async def export_gift(callback: CallbackQuery, callback_data: QuizCb, identity: Identity, db: Db) -> None:
+    title, file_name, data = await db.run(transfer.gift_file, identity.mentor_id, callback_data.quiz)
+    await callback.answer()
+    logger.info("mentor %s downloaded quiz %s as GIFT", identity.mentor_id, callback_data.quiz)
+    document = BufferedInputFile(data, filename=file_name)
+    await callback.message.answer_document(document, caption=t("quiz_gift_ready", title=title))
