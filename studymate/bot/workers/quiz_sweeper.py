@@ -89,7 +89,8 @@ class QuizSweeper:
         )
         for step in steps:
             if step.next is not None and step.next.chat_id is not None:
-                await show_question(bot, self.drawer, step.next, await self._language(step.next.chat_id))
+                await show_question(bot, self.drawer, step.next, await self._language(step.next.chat_id),
+                                    db=self.db)
             elif step.finished is not None:
                 lang = await self._language(step.finished.student_telegram_id)
                 await show_finish(bot, self.db, self.drawer, step.finished, lang)
@@ -114,7 +115,7 @@ class QuizSweeper:
                 continue  # answered (or ended) since it was claimed
             lang = normalize_language(current[view.attempt_id], self.settings.default_language)
             with contextlib.suppress(TelegramAPIError):
-                if await show_question(bot, self.drawer, view, lang):
+                if await show_question(bot, self.drawer, view, lang, db=self.db):
                     sent.append(view)
         # Another replica may have moved an attempt on while its redraw travelled: then its
         # newer question was perhaps drawn first, and is drawn again now.
@@ -122,7 +123,7 @@ class QuizSweeper:
             if self.drawer.drawn(key(newer.attempt_id, newer.chat_id, newer.message_id)) < newer.number:
                 lang = await self._language(newer.chat_id)
                 with contextlib.suppress(TelegramAPIError):
-                    await show_question(bot, self.drawer, newer, lang)
+                    await show_question(bot, self.drawer, newer, lang, db=self.db)
         return len(sent)
 
     def _notice(self, opening: quiz_openings.Opening, chat_id: int, lang: str) -> Outgoing:

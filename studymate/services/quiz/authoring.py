@@ -309,8 +309,11 @@ def publish(
     notify: Notify | None = None,
     copy_word: str = "copy",
     school: notifications.School | None = None,
+    images: dict[str, str] | None = None,
 ) -> Published:
     """Store an uploaded quiz and publish it; call inside one transaction (``Db.run``).
+
+    ``images`` maps a question's ``Image:`` name to the Telegram file id of that picture.
 
     ``start`` (naive UTC, in the future) schedules a ranked quiz; without it a ranked quiz
     opens ``now`` and ``notify`` renders the message queued for each of the mentor's students.
@@ -347,7 +350,8 @@ def publish(
     )
     QuizQuestion.insert_many(
         [
-            {"quiz": quiz.id, "order": number, **kinds.stored_fields(q)}
+            {"quiz": quiz.id, "order": number, **kinds.stored_fields(q),
+             "image_file_id": (images or {}).get(q.image) if q.image else None}
             for number, q in enumerate(parsed.questions, start=1)
         ]
     ).execute()

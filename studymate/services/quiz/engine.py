@@ -89,6 +89,7 @@ class QuestionView:
     message_id: int | None
     kind: str = SINGLE
     selected: str = ""  # display letters toggled so far (select all that apply)
+    image: str | None = None  # the Telegram file id of the question's picture
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,6 +312,17 @@ def _view(attempt: QuizAttempt, question: QuizQuestion) -> QuestionView:
         selected="".join(
             shown for shown, letter in zip(LETTERS, order, strict=False) if letter in chosen
         ),
+        image=question.image_file_id,
+    )
+
+
+def move_message(attempt_id: int, old_message_id: int, new_message_id: int) -> bool:
+    """The attempt's questions now show in another message (a question with a picture is a
+    photo message, and a text message cannot become one); only from the message it had."""
+    return bool(
+        QuizAttempt.update(message_id=new_message_id)
+        .where((QuizAttempt.id == attempt_id) & (QuizAttempt.message_id == old_message_id))
+        .execute()
     )
 
 

@@ -15,6 +15,7 @@ The exact rules for mentors are in the README ("Writing a quiz"); keep the two i
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 import unicodedata
@@ -92,6 +93,25 @@ KIND_ERROR_CODES: Final = frozenset(
         "explanation_misplaced",
     }
 )
+# The codes of pictures: an ``Image:`` line in a question, and the ``.zip`` that brings the
+# pictures (read by ``services/quiz/bundle.py``); their texts are "quiz_error_<code>" too.
+IMAGE_ERROR_CODES: Final = frozenset(
+    {
+        "image_name_invalid",
+        "image_repeated",
+        "image_needs_zip",
+        "image_missing",
+        "image_too_large",
+        "image_not_image",
+        "zip_invalid",
+        "zip_no_txt",
+        "zip_several_txt",
+        "zip_too_many_entries",
+        "zip_too_large",
+    }
+)
+IMAGE_EXTENSIONS: Final = (".png", ".jpg", ".jpeg")
+MAX_IMAGE_NAME: Final = 100
 
 SINGLE: Final = "single"
 TRUE_FALSE: Final = "truefalse"
@@ -116,6 +136,9 @@ _SHUFFLE_WORDS: Final = {
 }
 _NO_WORDS: Final = frozenset({"no", "нет", "joq"})
 _ANSWER_RE: Final = re.compile(r"^(?:answer|ответ|juwap)\s*:\s*(.*)$", re.IGNORECASE)
+_IMAGE_RE: Final = re.compile(r"^(?:image|картинка|súwret)\s*:\s*(.*)$", re.IGNORECASE)
+# A plain file name (no folders): letters, digits, blanks, "-", "_", "." and a picture extension.
+_IMAGE_NAME_RE: Final = re.compile(r"^[\w][\w .-]*\.(?:png|jpe?g)$", re.IGNORECASE)
 _EXPLANATION_RE: Final = re.compile(
     r"^(?:explanation|пояснение|túsindirme)\s*:\s*(.*)$", re.IGNORECASE
 )
@@ -168,6 +191,8 @@ class ParsedQuestion:
     kind: str = SINGLE  # single | truefalse | multi | typed
     answers: tuple[str, ...] = ()  # accepted typed answers
     explanation: str | None = None
+    image: str | None = None  # "Image: name.png": a picture of the quiz's .zip
+    image_line: int | None = None  # the line of that "Image:" (to point at a missing picture)
 
     def option(self, letter: str) -> str:
         return self.options[OPTION_LETTERS.index(letter.upper())]
@@ -442,6 +467,35 @@ def _misplaced_question(line: _Line) -> None:
 
 
 def _question(block: _Block, *, next_block: _Block | None) -> ParsedQuestion:
+    image = _take_image(block)
+    question = _question_body(block, next_block=next_block)
+    if image is None:
+        return question
+    return dataclasses.replace(question, image=image[0], image_line=image[1])
+
+
+def _take_image(block: _Block) -> tuple[str, int] | None:
+    """Remove the question's ``Image: name.png`` line (anywhere in it, outside code) from its
+    body and return (name, line)."""
+    found: tuple[str, int] | None = None
+    kept: list[_Line] = []
+    for line in block.body:
+        match = _IMAGE_RE.match(line.content.strip()) if line.kind == "text" else None
+        if match is None:
+            kept.append(line)
+            continue
+        where = {"question": block.number, "line": line.number}
+        if found is not None:
+            raise QuizFormatError("image_repeated", **where)
+        name = match.group(1).strip()
+        if len(name) > MAX_IMAGE_NAME or not _IMAGE_NAME_RE.match(name):
+            raise QuizFormatError("image_name_invalid", **where, snippet=_snippet(line.content))
+        found = (name, line.number)
+    block.body = kept
+    return found
+
+
+def _question_body(block: _Block, *, next_block: _Block | None) -> ParsedQuestion:
     where: dict[str, int] = {"question": block.number, "line": block.line}
     if len(block.hashes) > 2:
         raise QuizFormatError(

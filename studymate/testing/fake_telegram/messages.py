@@ -112,6 +112,7 @@ class MessageMethods:
             "sendMessage": self.send_message,
             "editMessageText": self.edit_message_text,
             "editMessageCaption": self.edit_message_caption,
+            "editMessageMedia": self.edit_message_media,
             "editMessageReplyMarkup": self.edit_message_reply_markup,
             "deleteMessage": self.delete_message,
             "deleteMessages": self.delete_messages,
@@ -259,6 +260,35 @@ class MessageMethods:
         _ensure_modified(message, markup, caption=caption, caption_entities=entities)
         message.caption, message.caption_entities, message.raw_caption = caption, entities, raw
         message.parse_mode = call.params.get_str("parse_mode")
+        return self._finish_edit(message, markup)
+
+    def edit_message_media(self, call: BotCall) -> dict[str, Any]:
+        """A media message gets other media (with its own caption); a text message cannot.
+        The new media is a file id or an upload attached by ``attach://name``."""
+        message = self._editable(call)
+        media = call.params.get_json("media", "media")
+        if not isinstance(media, dict) or not isinstance(media.get("type"), str):
+            raise bad_request("can't parse InputMedia: media is not an object")
+        if message.media is None:
+            raise bad_request("there is no media in the message to edit")
+        kind = media["type"]
+        if kind not in ("photo", "video", "audio", "document", "animation"):
+            raise bad_request("can't parse InputMedia: unsupported media type")
+        reference = media.get("media")
+        if isinstance(reference, str) and reference.startswith("attach://"):
+            reference = call.params.get_file(reference.removeprefix("attach://"))
+        fields = {kind: reference, "caption": media.get("caption"),
+                  "parse_mode": media.get("parse_mode"), "caption_entities": media.get("caption_entities")}
+        inner = Params({name: value for name, value in fields.items() if value is not None})
+        stored = self._input_file(inner, kind)
+        caption, entities, raw = caption_fields(inner)
+        markup = parse_reply_markup(call.params)
+        same_media = message.media is not None and message.media.file_unique_id == stored.file_unique_id
+        if same_media:
+            _ensure_modified(message, markup, caption=caption, caption_entities=entities)
+        message.media = stored
+        message.caption, message.caption_entities, message.raw_caption = caption, entities, raw
+        message.parse_mode = inner.get_str("parse_mode")
         return self._finish_edit(message, markup)
 
     def edit_message_reply_markup(self, call: BotCall) -> dict[str, Any]:

@@ -11,15 +11,17 @@ so nothing is stored until the mentor publishes, and then in one transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import secrets
 from typing import Any
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Document, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, Document, Message
 
 from studymate.bot.features.quiz.authoring_callbacks import Draft, DraftCb, QuizMenu, QuizMenuCb
 from studymate.bot.features.quiz.authoring_views import (
@@ -48,6 +50,7 @@ from studymate.services import notifications
 from studymate.services.enrollment import Identity
 from studymate.services.outbox import Outgoing
 from studymate.services.quiz import authoring as quizzes
+from studymate.services.quiz import bundle as quiz_bundle
 from studymate.services.quiz.authoring import Announcement, InvalidStart, QuizInfo, SaveMode
 from studymate.services.quiz.format import (
     MAX_FILE_BYTES,
@@ -100,6 +103,9 @@ def _is_txt(document: Document) -> bool:
 async def quiz_file(message: Message, state: FSMContext, identity: Identity, db: Db, bot: Bot) -> None:
     document = message.document
     # A file sent while looking at a preview replaces that draft (its buttons stop working).
+    if quiz_bundle.is_zip_name(document.file_name):
+        await _quiz_zip(message, state, identity, db, bot)
+        return
     if not _is_txt(document):
         await message.answer(t("quiz_file_not_txt", name=document.file_name or "?"))
         return
@@ -114,16 +120,53 @@ async def quiz_file(message: Message, state: FSMContext, identity: Identity, db:
         parsed = await asyncio.to_thread(
             parse_any, text, file_name=document.file_name, language=identity.language
         )
+        quiz_bundle.require_no_images(parsed)
     except QuizFormatError as error:
         await message.answer(_parse_error(error))  # still waiting: the mentor may send a fix
         return
+    await _preview_draft(message, state, identity, db, parsed, text, document.file_name, {}, len(data))
+
+
+async def _quiz_zip(message: Message, state: FSMContext, identity: Identity, db: Db, bot: Bot) -> None:
+    """A .zip: one quiz and its pictures. Each picture is uploaded to Telegram once, here, by
+    sending it to the mentor's own chat (then deleted): the draft keeps only the file ids,
+    which the question rows store at publishing, so no picture bytes are ever kept."""
+    document = message.document
+    if document.file_size is not None and document.file_size > quiz_bundle.MAX_ZIP_BYTES:
+        too_large = QuizFormatError("file_too_large", limit=quiz_bundle.MAX_ZIP_BYTES // 1024)
+        await message.answer(_parse_error(too_large))
+        return
+    downloaded = await bot.download(document)
+    data = downloaded.getvalue() if downloaded is not None else b""
+    try:
+        loaded = await asyncio.to_thread(quiz_bundle.load_bundle, data)
+    except QuizFormatError as error:
+        await message.answer(_parse_error(error))
+        return
+    images: dict[str, str] = {}
+    for name, picture in loaded.pictures.items():
+        sent = await bot.send_photo(
+            message.chat.id, BufferedInputFile(picture, filename=name), disable_notification=True,
+        )
+        images[name] = sent.photo[-1].file_id
+        with contextlib.suppress(TelegramBadRequest):
+            await bot.delete_message(message.chat.id, sent.message_id)
+    await _preview_draft(message, state, identity, db, loaded.quiz, loaded.text, loaded.file_name,
+                         images, len(data))
+
+
+async def _preview_draft(
+    message: Message, state: FSMContext, identity: Identity, db: Db, parsed: ParsedQuiz,
+    text: str, file_name: str | None, images: dict[str, str], size: int,
+) -> None:
     token = secrets.token_hex(4)
     await state.set_state(QuizUploadStates.preview)
     await state.set_data({
-        "draft": token, "text": pack_text(text), "file_name": document.file_name,
-        "mode": SaveMode.NEW.value, "language": identity.language,
+        "draft": token, "text": pack_text(text), "file_name": file_name,
+        "mode": SaveMode.NEW.value, "language": identity.language, "images": images,
     })
-    logger.info("quiz draft %s: %d questions, %d bytes", token, len(parsed.questions), len(data))
+    logger.info("quiz draft %s: %d questions, %d pictures, %d bytes", token, len(parsed.questions),
+                len(images), size)
     duplicate = await db.run(quizzes.find_duplicate, identity.mentor_id, parsed.title)
     await message.answer(
         preview_text(parsed, duplicate=duplicate is not None),
@@ -221,6 +264,7 @@ async def _publish(
     published = await db.run(
         quizzes.publish, identity.mentor_id, parsed, mode=SaveMode(data["mode"]), ranked=ranked,
         start=start, now=now, notify=notify, copy_word=t("quiz_copy_word"),
+        images=data.get("images") or {},
         school=notifications.School(settings.tz, settings.quiet_minutes),
     )
     quiz = published.quiz

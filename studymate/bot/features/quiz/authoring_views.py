@@ -120,7 +120,8 @@ def kind_line(question: ParsedQuestion, base_seconds: int) -> str:
         MULTI: t("quiz_kind_multi"),
         TYPED: t("quiz_kind_typed"),
     }[question.kind]
-    return t("quiz_kind_line", kind=kind, seconds=base_seconds + question.time_bonus)
+    line = t("quiz_kind_line", kind=kind, seconds=base_seconds + question.time_bonus)
+    return f"{line} 🖼 {html.escape(question.image, quote=False)}" if question.image else line
 
 
 def _classic(question: ParsedQuestion) -> bool:
@@ -182,6 +183,9 @@ def _preview_kinds(parsed: ParsedQuiz) -> str:
         lines.extend(f"• {names[kind]}: {count}" for kind, count in counts.items())
     if MULTI in counts:
         lines.append(t("quiz_preview_multi_rule"))
+    pictures = sum(1 for question in parsed.questions if question.image)
+    if pictures:
+        lines.append(t("quiz_preview_pictures", count=pictures))
     return "\n".join(lines)
 
 

@@ -140,6 +140,10 @@ async def start(callback: CallbackQuery, callback_data: TakeCb, identity: Identi
         await callback.answer(t(REFUSALS[outcome]), show_alert=True)
         return
     await db.run(reminders.cancel_quiz_reminder, callback_data.quiz, identity.telegram_id)
+    if outcome.image is not None:  # a photo: the list's text message is replaced (and pinned)
+        await show_question(callback.bot, runtime.sweeper.drawer, outcome, identity.language, db=db)
+        await callback.answer()
+        return
     await message.edit_text(
         question_text(outcome, identity.language),
         reply_markup=question_markup(outcome, identity.language),
@@ -189,11 +193,11 @@ async def _show_step(callback: CallbackQuery, db: Db, runtime: Runtime, step: qu
         text = t(toast, lang) if toast else None
     shown = _answer(callback, text)
     if step.outcome is Outcome.TOGGLED:  # ☑️/⬜ on the same message, nothing else
-        redraw = [show_question(callback.bot, drawer, step.next, lang)] if step.next else []
+        redraw = [show_question(callback.bot, drawer, step.next, lang, db=db)] if step.next else []
         await asyncio.gather(shown, *redraw)
         return
-    if step.next is not None:
-        await asyncio.gather(shown, show_question(callback.bot, drawer, step.next, lang))
+    if step.next is not None:  # the toast and the next (or current) question go out together
+        await asyncio.gather(shown, show_question(callback.bot, drawer, step.next, lang, db=db))
     elif step.finished is not None:
         await asyncio.gather(shown, show_finish(callback.bot, db, drawer, step.finished, lang))
     else:
@@ -228,7 +232,7 @@ async def on_typed_answer(message: Message, db: Db, settings: Settings, runtime:
         await message.reply(t(toast, lang))
     drawer = runtime.sweeper.drawer
     if step.next is not None:
-        await show_question(message.bot, drawer, step.next, lang)
+        await show_question(message.bot, drawer, step.next, lang, db=db)
     elif step.finished is not None:
         await show_finish(message.bot, db, drawer, step.finished, lang)
 

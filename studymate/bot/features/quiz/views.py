@@ -9,12 +9,12 @@ import math
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup, InputMediaPhoto
 
 from studymate.bot.features.quiz.callbacks import AnswerCb, Take, TakeCb
 from studymate.bot.features.quiz.drawing import END, Drawer, key
 from studymate.bot.keyboards import button, list_keyboard
-from studymate.bot.limits import shorten
+from studymate.bot.limits import CAPTION_LIMIT, shorten, visible_length
 from studymate.db.connection import Db
 from studymate.db.models import utcnow
 from studymate.i18n import Html, t
@@ -159,20 +159,75 @@ def finished_text(finished: Finished, result: Result | None, lang: str) -> str:
     return f"{head}\n\n{review_text(result, lang)}"
 
 
-async def show_question(bot: Bot, drawer: Drawer, view: QuestionView, lang: str) -> bool:
+async def show_question(bot: Bot, drawer: Drawer, view: QuestionView, lang: str, *,
+                        db: Db | None = None) -> bool:
     """Edit the attempt's message into ``view``, in its turn (never over a later question);
-    returns whether it was sent."""
+    returns whether it was sent.
+
+    A question with a picture is a photo with the question as its caption (a countdown redraw
+    edits the caption only); when the caption would pass Telegram's 1,024 characters, the
+    picture comes as a photo of its own followed by the question as text. Telegram cannot turn
+    a text message into a photo or back, so then the question is sent as a new message, the
+    attempt's row points at it (``db``) and the old one is deleted.
+    """
     if view.chat_id is None or view.message_id is None:
         return False
+    turn = key(view.attempt_id, view.chat_id, view.message_id)
+    redraw = drawer.drawn(turn) == view.number  # the same question again: the countdown
 
     async def send() -> None:
-        with contextlib.suppress(TelegramBadRequest):
-            await bot.edit_message_text(
-                text=question_text(view, lang), chat_id=view.chat_id, message_id=view.message_id,
-                reply_markup=question_markup(view, lang),
-            )
+        await _render(bot, view, lang, redraw=redraw, db=db)
 
-    return await drawer.draw(key(view.attempt_id, view.chat_id, view.message_id), view.number, send)
+    return await drawer.draw(turn, view.number, send)
+
+
+def _is(error: TelegramBadRequest, *words: str) -> bool:
+    return any(word in error.message for word in words)
+
+
+async def _render(bot: Bot, view: QuestionView, lang: str, *, redraw: bool, db: Db | None) -> None:
+    text, markup = question_text(view, lang), question_markup(view, lang)
+    where = {"chat_id": view.chat_id, "message_id": view.message_id}
+    if view.image is not None and visible_length(text) <= CAPTION_LIMIT:
+        try:
+            if redraw:
+                await bot.edit_message_caption(caption=text, reply_markup=markup, **where)
+            else:
+                await bot.edit_message_media(
+                    media=InputMediaPhoto(media=view.image, caption=text), reply_markup=markup, **where
+                )
+            return
+        except TelegramBadRequest as error:
+            if _is(error, "not modified") or db is None:
+                return
+        sent = await bot.send_photo(view.chat_id, view.image, caption=text, reply_markup=markup)
+        await _moved(bot, db, view, sent.message_id)
+        return
+    if view.image is not None and not redraw:  # a long question: its picture above it
+        await bot.send_photo(view.chat_id, view.image)
+        if db is not None:
+            sent = await bot.send_message(view.chat_id, text, reply_markup=markup)
+            await _moved(bot, db, view, sent.message_id)
+            return
+    try:
+        await bot.edit_message_text(text=text, reply_markup=markup, **where)
+    except TelegramBadRequest as error:
+        if not _is(error, "no text in the message") or db is None:
+            return  # not modified, or the message is gone
+        sent = await bot.send_message(view.chat_id, text, reply_markup=markup)
+        await _moved(bot, db, view, sent.message_id)
+
+
+async def _moved(bot: Bot, db: Db, view: QuestionView, message_id: int) -> None:
+    """The attempt's questions now live in ``message_id``: point the row at it, pin it, and
+    delete the old message (or the new one, if another party moved the attempt first)."""
+    moved = await db.run(quiz_engine.move_message, view.attempt_id, view.message_id, message_id)
+    gone = view.message_id if moved else message_id
+    with contextlib.suppress(TelegramBadRequest):
+        await bot.delete_message(view.chat_id, gone)
+    if moved:
+        with contextlib.suppress(TelegramBadRequest):
+            await bot.pin_chat_message(view.chat_id, message_id, disable_notification=True)
 
 
 async def show_finish(bot: Bot, db: Db, drawer: Drawer, finished: Finished, lang: str) -> None:
@@ -208,12 +263,23 @@ async def _show_end(bot: Bot, drawer: Drawer, finished: Finished, text: str,
         return
 
     async def send() -> None:
+        where = {"chat_id": finished.chat_id, "message_id": finished.message_id}
+        try:
+            await bot.edit_message_text(text=text, reply_markup=markup, **where)
+        except TelegramBadRequest as error:
+            if _is(error, "no text in the message"):  # the last question had a picture
+                await _end_on_photo(bot, finished, text, markup)
+                return
         with contextlib.suppress(TelegramBadRequest):
-            await bot.edit_message_text(
-                text=text, chat_id=finished.chat_id, message_id=finished.message_id,
-                reply_markup=markup,
-            )
-        with contextlib.suppress(TelegramBadRequest):
-            await bot.unpin_chat_message(chat_id=finished.chat_id, message_id=finished.message_id)
+            await bot.unpin_chat_message(**where)
 
     await drawer.draw(key(finished.attempt_id, finished.chat_id, finished.message_id), END, send)
+
+
+async def _end_on_photo(bot: Bot, finished: Finished, text: str,
+                        markup: InlineKeyboardMarkup | None) -> None:
+    """The end of an attempt whose message is a photo: a new text message, the photo deleted
+    (a caption would lose the review's length and keep a stale picture)."""
+    await bot.send_message(finished.chat_id, text, reply_markup=markup)
+    with contextlib.suppress(TelegramBadRequest):
+        await bot.delete_message(finished.chat_id, finished.message_id)
