@@ -86,7 +86,9 @@ async def test_broadcast_with_blocked_students(db, fake, run_bot):
     await run_bot()
     mentor = Chat(fake, MENTOR_ID)
     status = await start_broadcast(fake, mentor, "Bring notebooks", count=200)
-    await wait_status(fake, status["message_id"], plain("broadcast_complete_partial", "ru", sent=197, failed=3))
+    missed = plain("broadcast_missed", "ru", names="Student3 (@s3), Student77 (@s77), Student150 (@s150)")
+    await wait_status(fake, status["message_id"],
+                      plain("broadcast_complete_partial", "ru", sent=197, failed=3) + "\n\n" + missed)
     blocked = {s.telegram_id for s in Student.select().where(Student.blocked_at.is_null(False))}
     assert blocked == {STUDENT_ID + 3, STUDENT_ID + 77, STUDENT_ID + 150}
     # The next broadcast skips them.
@@ -94,4 +96,5 @@ async def test_broadcast_with_blocked_students(db, fake, run_bot):
     after = mentor.last_bot_message_id()
     await mentor.click(picker["message_id"], button_data(picker, "📢"))
     [prompt] = await mentor.replies(after)
-    assert prompt["text"] == plain("write_broadcast_message", "ru", count=197)
+    blocked_names = plain("broadcast_blocked", "ru", names="Student3 (@s3), Student77 (@s77), Student150 (@s150)")
+    assert prompt["text"] == plain("write_broadcast_message", "ru", count=197) + "\n\n" + blocked_names

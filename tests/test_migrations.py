@@ -33,6 +33,7 @@ def test_sqlite_migrations_match_models(tmp_path):
         "0010_user_language",
         "0011_notifications",
         "0012_question_kinds",
+        "0015_question_dismiss",
         "0016_material_notices",
     ]
     migrate.apply(database)

@@ -18,6 +18,7 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
 
+from studymate.bot.features.quiz.states import QuizUploadStates
 from studymate.bot.features.routers import get_routers
 from studymate.bot.infra.access import Membership
 from studymate.bot.infra.flood import RetryAfter
@@ -33,6 +34,7 @@ from studymate.bot.infra.throttling import Throttle
 from studymate.bot.middlewares.basics import InFlight, PrivateChatsOnly, outside_fsm
 from studymate.bot.middlewares.errors import ErrorMiddleware
 from studymate.bot.middlewares.identity import AccessGate, IdentityMiddleware
+from studymate.bot.middlewares.menu_restore import CarryMenu, RestoreMenuOnLeave
 from studymate.bot.middlewares.throttling import ThrottlingMiddleware
 from studymate.bot.runtime import Runtime
 from studymate.bot.workers.outbox_sender import OutboxSender
@@ -57,6 +59,7 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     if session is None:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     session.middleware(RetryAfter())
+    session.middleware(CarryMenu())
     return Bot(
         token=settings.require_token(),
         session=session,
@@ -144,6 +147,8 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
         )
         observer.outer_middleware(IdentityMiddleware(db, settings))
         observer.middleware(AccessGate())
+    # The quiz upload's cancel is an inline button: leaving it leaves the menu keyboard as it was.
+    dp.message.middleware(RestoreMenuOnLeave(inline_forms=[QuizUploadStates.__name__]))
     dp.include_routers(*get_routers())
     dp.startup.register(_on_startup)
     dp.shutdown.register(_on_shutdown)

@@ -114,6 +114,8 @@ class Question(BaseModel):
     message_id = BigIntegerField(null=True)
     # Null until the mentor actually received it (kept and re-sent when undeliverable).
     delivered_at = DateTimeField(null=True)
+    mentor_message_id = BigIntegerField(null=True)  # the message that brought it to the mentor
+    dismissed_at = DateTimeField(null=True)  # the mentor put it aside without replying
 
     class Meta:
         indexes = ((("mentor", "is_answered"), False),)

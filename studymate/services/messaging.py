@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from studymate.db.models import Student
+from studymate.db.models import OutboxBatch, OutboxMessage, Student
 from studymate.services.errors import NotFound
 from studymate.services.outbox import Outgoing, enqueue
 from studymate.services.paging import Page, paginate
@@ -43,15 +43,46 @@ def get_student(mentor_id: int, student_id: int) -> Recipient:
     return _recipient(student)
 
 
-def broadcast_recipients(mentor_id: int, test_ids: frozenset[int]) -> list[Recipient]:
-    """Everyone a broadcast reaches: the mentor's students, minus test accounts and students
-    known to have blocked the bot."""
+def broadcast_recipients(mentor_id: int) -> list[Recipient]:
+    """Everyone a broadcast reaches: the mentor's students, test accounts included (the mentor
+    sees what the students get), minus students known to have blocked the bot. Its length is
+    the count on the 📢 button, in the prompt and in the confirmation."""
     query = (
         Student.select()
         .where((Student.mentor == mentor_id) & Student.blocked_at.is_null())
         .order_by(Student.id)
     )
-    return [_recipient(s) for s in query if s.telegram_id not in test_ids]
+    return [_recipient(s) for s in query]
+
+
+def blocked_names(mentor_id: int) -> list[str]:
+    """The students a broadcast will not reach: they blocked the bot."""
+    query = (
+        Student.select()
+        .where((Student.mentor == mentor_id) & Student.blocked_at.is_null(False))
+        .order_by(Student.id)
+    )
+    return [messaging_name(s) for s in query]
+
+
+def missed_names(batch_id: int) -> list[str]:
+    """Who did not get a broadcast: its messages that failed, and the students left out
+    because they had blocked the bot."""
+    batch = OutboxBatch.get_by_id(batch_id)
+    if batch.mentor_id is None:
+        return []
+    failed = OutboxMessage.select(OutboxMessage.chat_id).where(
+        (OutboxMessage.batch == batch_id) & (OutboxMessage.status == "failed")
+    )
+    query = (
+        Student.select()
+        .where(
+            (Student.mentor == batch.mentor_id)
+            & (Student.telegram_id.in_(failed) | Student.blocked_at.is_null(False))
+        )
+        .order_by(Student.id)
+    )
+    return [messaging_name(s) for s in query]
 
 
 def queue_broadcast(

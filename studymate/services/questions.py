@@ -2,7 +2,8 @@
 
 The mentor never learns who asked: what reaches them is the text and an id. A question that
 could not be delivered stays undelivered (``delivered_at`` null) and is sent on the mentor's next
-``/start``. Replies accumulate in ``reply_text`` separated by a line with "---".
+``/start``. Replies accumulate in ``reply_text`` separated by a line with "---". A question the
+mentor dismisses without replying (``dismissed_at``) leaves the unanswered list.
 """
 
 from __future__ import annotations
@@ -50,8 +51,11 @@ def ask(student_telegram_id: int, text: str, message_id: int) -> Delivery:
     return Delivery(question.id, mentor.telegram_id, mentor.language, question.text)
 
 
-def mark_delivered(question_id: int) -> None:
-    Question.update(delivered_at=utcnow()).where(Question.id == question_id).execute()
+def mark_delivered(question_id: int, mentor_message_id: int | None = None) -> None:
+    """``mentor_message_id``: the message that brought it, marked answered after a reply."""
+    Question.update(delivered_at=utcnow(), mentor_message_id=mentor_message_id).where(
+        Question.id == question_id
+    ).execute()
 
 
 def undelivered(mentor_id: int) -> list[Delivery]:
@@ -69,6 +73,29 @@ def get(mentor_id: int, question_id: int) -> AnonymousQuestion:
     if question is None:
         raise NotFound(question_id)
     return AnonymousQuestion(question.id, question.text, question.is_answered)
+
+
+def _own(mentor_id: int, question_id: int) -> Question:
+    question = Question.get_or_none((Question.id == question_id) & (Question.mentor == mentor_id))
+    if question is None:
+        raise NotFound(question_id)
+    return question
+
+
+def mentor_message_id(mentor_id: int, question_id: int) -> int | None:
+    """The message in the mentor's chat that brought the question (None for older ones)."""
+    return _own(mentor_id, question_id).mentor_message_id
+
+
+def dismiss(mentor_id: int, question_id: int) -> int | None:
+    """The mentor puts a question aside without replying: it leaves the unanswered list.
+
+    Returns the id of the message that brought it, to be marked. Only the question's own
+    mentor may dismiss it (``NotFound`` otherwise); dismissing twice changes nothing."""
+    question = _own(mentor_id, question_id)
+    if question.dismissed_at is None:
+        Question.update(dismissed_at=utcnow()).where(Question.id == question.id).execute()
+    return question.mentor_message_id
 
 
 def reply(mentor_id: int, question_id: int, text: str) -> Delivery | None:
@@ -90,7 +117,9 @@ def reply(mentor_id: int, question_id: int, text: str) -> Delivery | None:
 def unanswered_page(mentor_id: int, page: int) -> Page[AnonymousQuestion]:
     query = (
         Question.select()
-        .where((Question.mentor == mentor_id) & ~Question.is_answered)
+        .where(
+            (Question.mentor == mentor_id) & ~Question.is_answered & Question.dismissed_at.is_null()
+        )
         .order_by(Question.created_at.desc(), Question.id.desc())
     )
     return paginate(

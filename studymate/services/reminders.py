@@ -192,7 +192,8 @@ def due_digests(*, now: dt.datetime, school: School, at: dt.time) -> list[Digest
             Mentor.is_active
             & fn.EXISTS(
                 Question.select().where(
-                    (Question.mentor == Mentor.id) & ~Question.is_answered & (Question.created_at < old)
+                    (Question.mentor == Mentor.id) & ~Question.is_answered & Question.dismissed_at.is_null()
+                    & (Question.created_at < old)
                 )
             )
             & ~fn.EXISTS(
@@ -207,7 +208,8 @@ def due_digests(*, now: dt.datetime, school: School, at: dt.time) -> list[Digest
     digests = []
     for mentor in mentors:
         pending = Question.select().where(
-            (Question.mentor == mentor.id) & ~Question.is_answered & (Question.created_at < old)
+            (Question.mentor == mentor.id) & ~Question.is_answered & Question.dismissed_at.is_null()
+            & (Question.created_at < old)
         )
         items = [
             DigestItem(q.id, q.text, q.created_at)

@@ -86,7 +86,7 @@ def mentor_stats(
     questions, unanswered = (
         Question.select(
             fn.COUNT(Question.id),
-            fn.COALESCE(fn.SUM(Case(None, [(~Question.is_answered, 1)], 0)), 0),
+            fn.COALESCE(fn.SUM(Case(None, [(~Question.is_answered & Question.dismissed_at.is_null(), 1)], 0)), 0),
         )
         .where(Question.mentor == mentor_id)
         .tuples()

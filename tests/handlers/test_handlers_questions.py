@@ -126,7 +126,8 @@ async def test_mentor_list_of_unanswered_with_reply_buttons(school, fake, run_bo
     assert listing["text"].startswith(plain("unanswered_questions", "ru", count=12))
     assert "1. Question 11 " in listing["text"] and ("x" * 80 + "...") in listing["text"]
     labels = inline_labels(listing)
-    assert labels[:2] == [plain("btn_reply_to", "ru", num=1), plain("btn_reply_to", "ru", num=2)]
+    assert labels[:3] == [plain("btn_reply_to", "ru", num=1), plain("btn_dismiss_to", "ru", num=1),
+                          plain("btn_reply_to", "ru", num=2)]
     assert labels[-2:] == ["1/2", "▶️"]
     after = mentor.last_bot_message_id()
     await mentor.click(listing["message_id"], button_data(listing, plain("btn_reply_to", "ru", num=1)))

@@ -223,7 +223,8 @@ async def test_question_management(school, fake, run_bot):
     after = mentor.last_bot_message_id()
     await mentor.click(page2["message_id"], button_data(page2, ru("btn_add_question")))
     await mentor.replies(after)
-    [menu] = await mentor.send("📝 Квизы")
+    note, menu = await mentor.send("📝 Квизы", expect=2)
+    assert ru("btn_quizzes") in keyboard_labels(note)  # the ❌ keyboard does not stay
     assert menu["text"] == plain("quiz_management_header")
     [hint] = await mentor.send("Some text")
     assert hint["text"] == plain("unknown_input_hint")

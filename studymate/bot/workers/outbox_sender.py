@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import html
 import logging
 import math
 import time
@@ -34,7 +35,7 @@ from studymate.bot.infra.pacing import Pacer, SharedPacer
 from studymate.db.connection import Db
 from studymate.db.models import utcnow
 from studymate.i18n import t
-from studymate.services import outbox
+from studymate.services import messaging, outbox
 from studymate.services.enrollment import language_of
 from studymate.services.outbox import BatchProgress, Claimed, Outgoing
 
@@ -183,6 +184,10 @@ class OutboxSender:
             text = t("broadcast_complete_partial", lang, sent=state.sent, failed=state.failed)
         else:
             text = t("broadcast_complete", lang, sent=state.sent)
+        if complete and state.kind == "broadcast":
+            if missed := await self.db.run(messaging.missed_names, batch_id):
+                names = html.escape(", ".join(missed), quote=False)
+                text = f"{text}\n\n{t('broadcast_missed', lang, names=names)}"
         for _ in range(3 if complete else 1):  # progress may be skipped; the final count not
             # Progress only when the mentor's chat is free right now (another replica may
             # just have updated it): never hold the claimed rows up for it.

@@ -8,6 +8,7 @@ outbox, paced and resumable, with one status message the sender keeps up to date
 from __future__ import annotations
 
 import contextlib
+import html
 import logging
 from dataclasses import asdict, dataclass
 
@@ -87,8 +88,9 @@ async def _picker(identity: Identity, page: int, db: Db) -> InlineKeyboardMarkup
          button(t("btn_student_report"), ReportCb(kind=ReportKind.STUDENT, student=s.id))]
         for s in found.items
     ]
+    reached = len(await db.run(messaging.broadcast_recipients, identity.mentor_id))
     if found.total > 1:
-        everyone = f"📢 {t('btn_message_all')} ({found.total})"
+        everyone = f"📢 {t('btn_message_all')} ({reached})"
         items.insert(0, button(everyone, MessageCb(action=Messaging.ALL)))
     return list_keyboard(
         items, page=found.page, pages=found.pages,
@@ -160,18 +162,25 @@ async def message_one(message: Message, state: FSMContext, identity: Identity, d
 
 
 # -- everyone -------------------------------------------------------------------------------
+async def _left_out(identity: Identity, db: Db) -> str:
+    """Who a broadcast will not reach, named (they blocked the bot), or nothing."""
+    names = await db.run(messaging.blocked_names, identity.mentor_id)
+    if not names:
+        return ""
+    return "\n\n" + t("broadcast_blocked", names=html.escape(", ".join(names), quote=False))
+
+
 @router.callback_query(MessageCb.filter(F.action == Messaging.ALL))
 async def everyone(callback: CallbackQuery, state: FSMContext, identity: Identity, db: Db, settings: Settings) -> None:
     recipients = await db.run(
-        messaging.broadcast_recipients, identity.mentor_id, frozenset(settings.test_student_ids)
+        messaging.broadcast_recipients, identity.mentor_id
     )
     if not recipients:
         await callback.answer(t("no_students"), show_alert=True)
         return
     await state.set_state(MessageStates.broadcast)
-    await callback.message.answer(
-        t("write_broadcast_message", count=len(recipients)), reply_markup=cancel_keyboard(identity.language)
-    )
+    text = t("write_broadcast_message", count=len(recipients)) + await _left_out(identity, db)
+    await callback.message.answer(text, reply_markup=cancel_keyboard(identity.language))
     await callback.answer()
 
 
@@ -181,7 +190,7 @@ async def broadcast_draft(message: Message, state: FSMContext, db: Db, identity:
         await message.answer(refusal)
         return
     recipients = await db.run(
-        messaging.broadcast_recipients, identity.mentor_id, frozenset(settings.test_student_ids)
+        messaging.broadcast_recipients, identity.mentor_id
     )
     await state.set_state(MessageStates.confirm)
     await state.update_data(draft=asdict(MentorMessage.of(message)))
@@ -189,7 +198,8 @@ async def broadcast_draft(message: Message, state: FSMContext, db: Db, identity:
         button(t("btn_send"), MessageCb(action=Messaging.SEND)),
         button(t("btn_cancel"), MessageCb(action=Messaging.DISCARD)),
     ]])
-    await message.answer(t("broadcast_confirm", count=len(recipients)), reply_markup=markup)
+    text = t("broadcast_confirm", count=len(recipients)) + await _left_out(identity, db)
+    await message.answer(text, reply_markup=markup)
 
 
 @router.callback_query(MessageCb.filter(F.action == Messaging.SEND), MessageStates.confirm)
@@ -199,7 +209,7 @@ async def send_broadcast(callback: CallbackQuery, state: FSMContext, identity: I
     await state.clear()
     await callback.message.edit_reply_markup(reply_markup=None)
     recipients = await db.run(
-        messaging.broadcast_recipients, identity.mentor_id, frozenset(settings.test_student_ids)
+        messaging.broadcast_recipients, identity.mentor_id
     )
     status = await callback.message.answer(t("sending_broadcast", sent=0, total=len(recipients)))
     await db.run(

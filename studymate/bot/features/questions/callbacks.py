@@ -12,6 +12,8 @@ from studymate.bot.callbacks import Int64
 class Questions(StrEnum):
     REPLY = "r"
     PAGE = "p"
+    DISMISS = "d"  # from the question's own message
+    DISMISS_LISTED = "l"  # from the unanswered list (the list is refreshed)
 
 
 class QuestionCb(CallbackData, prefix="ask1"):

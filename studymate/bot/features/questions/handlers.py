@@ -41,19 +41,33 @@ async def ask(message: Message, state: FSMContext, identity: Identity) -> None:
 
 
 async def deliver(bot: Bot, db: Db, delivery: Delivery) -> bool:
-    """Send a question to its mentor, in the mentor's language, with a 💬 Reply button."""
+    """Send a question to its mentor, in the mentor's language, with 💬 Reply and 🗑 Dismiss."""
     text = render_fitting("anonymous_question", delivery.language, field="text", text=delivery.text)
-    markup = list_keyboard([
+    markup = list_keyboard([[
         button(t("btn_reply", delivery.language),
                QuestionCb(action=Questions.REPLY, question=delivery.question_id)),
-    ])
+        button(t("btn_dismiss", delivery.language),
+               QuestionCb(action=Questions.DISMISS, question=delivery.question_id)),
+    ]])
     try:
-        await bot.send_message(delivery.chat_id, text, reply_markup=markup)
+        sent = await bot.send_message(delivery.chat_id, text, reply_markup=markup)
     except UNDELIVERABLE as exc:
         logger.info("question %s not delivered yet: %s", delivery.question_id, exc.message)
         return False
-    await db.run(questions.mark_delivered, delivery.question_id)
+    await db.run(questions.mark_delivered, delivery.question_id, sent.message_id)
     return True
+
+
+async def mark_done(bot: Bot, chat_id: int, message_id: int | None, text: str, mark: str) -> None:
+    """The question's own message says what became of it and loses its buttons."""
+    if message_id is None:
+        return
+    body = render_fitting("anonymous_question", None, field="text", text=text)
+    try:
+        await bot.edit_message_text(f"{body}\n\n{mark}", chat_id=chat_id, message_id=message_id,
+                                    reply_markup=None)
+    except TelegramBadRequest as exc:  # deleted, too old, or already marked
+        logger.info("question message %s not marked: %s", message_id, exc.message)
 
 
 @inputs.message(QuestionStates.question, IsStudent(), F.text)
@@ -124,6 +138,9 @@ async def reply_text(message: Message, state: FSMContext, identity: Identity, db
             logger.info("reply to question %s not delivered: %s", question_id, exc.message)
     key = "reply_sent" if sent else "reply_saved_not_sent"
     await message.answer(t(key), reply_markup=mentor_menu(identity.language))
+    question = await db.run(questions.get, identity.mentor_id, question_id)
+    shown = await db.run(questions.mentor_message_id, identity.mentor_id, question_id)
+    await mark_done(message.bot, message.chat.id, shown, question.text, t("question_answered_mark"))
 
 
 @inputs.message(QuestionStates.reply, IsMentor())
@@ -140,8 +157,11 @@ async def _unanswered(identity: Identity, page: int, db: Db) -> tuple[str, objec
     items = []
     for n, question in enumerate(found.items, start=found.offset + 1):
         lines.append(f"{n}. {shorten(question.text, 100)}")
-        items.append(button(t("btn_reply_to", num=n),
-                            QuestionCb(action=Questions.REPLY, question=question.id)))
+        items.append([
+            button(t("btn_reply_to", num=n), QuestionCb(action=Questions.REPLY, question=question.id)),
+            button(t("btn_dismiss_to", num=n),
+                   QuestionCb(action=Questions.DISMISS_LISTED, question=question.id, page=page)),
+        ])
     markup = list_keyboard(
         items, page=found.page, pages=found.pages,
         make_page=lambda p: QuestionCb(action=Questions.PAGE, page=p),
@@ -161,3 +181,25 @@ async def unanswered_page(callback: CallbackQuery, callback_data: QuestionCb, id
     text, markup = await _unanswered(identity, callback_data.page, db)
     await callback.message.edit_text(text, reply_markup=markup)
     await callback.answer()
+
+
+# -- dismissing without a reply ---------------------------------------------------------------
+@router.callback_query(
+    QuestionCb.filter(F.action.in_({Questions.DISMISS, Questions.DISMISS_LISTED})), IsMentor()
+)
+async def dismiss(callback: CallbackQuery, callback_data: QuestionCb, identity: Identity, db: Db) -> None:
+    question = await db.run(questions.get, identity.mentor_id, callback_data.question)  # owner only
+    shown = await db.run(questions.dismiss, identity.mentor_id, question.id)
+    if question.is_answered:  # answered meanwhile: the mark says so
+        mark = t("question_answered_mark")
+    else:
+        mark = t("question_dismissed_mark")
+    if callback_data.action is Questions.DISMISS_LISTED:
+        text, markup = await _unanswered(identity, callback_data.page, db)
+        if markup is None and callback_data.page > 0:
+            text, markup = await _unanswered(identity, 0, db)
+        await callback.message.edit_text(text, reply_markup=markup)
+    else:
+        shown = callback.message.message_id
+    await mark_done(callback.bot, callback.message.chat.id, shown, question.text, mark)
+    await callback.answer(t("question_dismissed"))
