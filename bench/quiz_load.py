@@ -1,7 +1,13 @@
 """Benchmark: N students answering one quiz as fast as they can, through the real bot process.
 
     .venv/bin/python bench/quiz_load.py [--students 300] [--questions 20] [--database-url URL]
-                                        [--redis-url URL]
+                                        [--redis-url URL] [--backend sqlite|postgres|both]
+                                        [--profile DIR]
+
+``--backend postgres`` creates an empty database on TEST_DATABASE_URL's server (dropped
+afterwards) and keeps FSM state in Redis (``--redis-url``, default redis://127.0.0.1:6379/9,
+flushed first); ``both`` runs SQLite and then PostgreSQL+Redis. ``--profile DIR`` records the
+bot with py-spy (if installed) into DIR/<backend>.txt (raw collapsed stacks).
 
 Each simulated student presses an answer as soon as the bot shows the next question. Prints
 handled answers per second, p50/p99 time from the press to the bot's edit showing the next
@@ -15,10 +21,13 @@ import argparse
 import asyncio
 import datetime as dt
 import os
+import shutil
 import statistics
 import sys
 import tempfile
 import time
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 from studymate.db import migrate
@@ -30,6 +39,7 @@ from studymate.testing.fake_telegram.server import FakeTelegram
 
 TOKEN = "123456789:" + "Q" * 35
 MENTOR, GROUP, FIRST = 1001, -100500, 200_000
+SPY_PATH = os.pathsep.join((str(Path(sys.executable).parent), os.environ.get("PATH", "")))
 
 
 def seed(url: str, students: int, questions: int) -> None:
@@ -101,7 +111,36 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def run(students: int, questions: int, database_url: str | None, redis_url: str | None) -> None:
+@contextmanager
+def postgres_database():
+    """An empty database on TEST_DATABASE_URL's server, dropped afterwards."""
+    import psycopg2
+
+    server = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    admin = psycopg2.connect(server, connect_timeout=3)
+    admin.autocommit = True
+    name = f"studymate_bench_{uuid.uuid4().hex[:10]}"
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{server.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+
+def flush_redis(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    client.close()
+
+
+async def run(students: int, questions: int, database_url: str | None, redis_url: str | None,
+              profile: Path | None = None) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="studymate-quizbench-"))
     url = database_url or f"sqlite:///{workdir / 'bench.db'}"
     seed(url, students, questions)
@@ -119,11 +158,20 @@ async def run(students: int, questions: int, database_url: str | None, redis_url
             while not fake.calls("getUpdates"):  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
             latencies: list[float] = []
+            spy = None
+            if profile is not None and (py_spy := shutil.which("py-spy", path=SPY_PATH)):
+                out = profile / f"{url.split(':')[0]}.txt"
+                spy = await asyncio.create_subprocess_exec(
+                    py_spy, "record", "--format", "raw", "-r", "50", "-o", str(out), "-p", str(bot.pid),
+                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
             started, cpu_before = time.monotonic(), cpu_seconds(bot.pid)
             await asyncio.gather(*(student(fake, n, questions, latencies) for n in range(students)))
             elapsed = time.monotonic() - started
             cpu = cpu_seconds(bot.pid) - cpu_before
             peak = peak_rss_mb(bot.pid)
+            if spy is not None:
+                spy.send_signal(2)  # SIGINT: py-spy writes what it has
+                await spy.wait()
         finally:
             bot.terminate()
             await bot.wait()
@@ -143,8 +191,22 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=20)
     parser.add_argument("--database-url", default=None, help="an empty database (default: temp SQLite)")
     parser.add_argument("--redis-url", default=None, help="FSM storage in Redis (default: in the database)")
+    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default=None,
+                        help="a fresh database of that kind (postgres: with Redis); both: one after the other")
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy raw profiles into this folder")
     args = parser.parse_args()
-    asyncio.run(run(args.students, args.questions, args.database_url, args.redis_url))
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    if args.backend is None:
+        asyncio.run(run(args.students, args.questions, args.database_url, args.redis_url, args.profile))
+        return
+    if args.backend in ("sqlite", "both"):
+        asyncio.run(run(args.students, args.questions, None, None, args.profile))
+    if args.backend in ("postgres", "both"):
+        redis_url = args.redis_url or "redis://127.0.0.1:6379/9"
+        flush_redis(redis_url)
+        with postgres_database() as url:
+            asyncio.run(run(args.students, args.questions, url, redis_url, args.profile))
 
 
 if __name__ == "__main__":
