@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -122,11 +123,22 @@ async def _answer(callback: CallbackQuery, text: str | None) -> None:
     await callback.answer(text)
 
 
+def _answer_and_result(
+    user_id: int, attempt: int, question: int, letter: str, *, tz: ZoneInfo, base_seconds: int
+) -> tuple[quiz_engine.Step, quiz_engine.Result | None]:
+    """The tap and, when it finishes the attempt, the result to show: one database call."""
+    step = quiz_engine.answer(user_id, attempt, question, letter, tz=tz, base_seconds=base_seconds)
+    finished = step.finished
+    if finished is None:
+        return step, None
+    return step, quiz_engine.result(finished.student_telegram_id, finished.attempt_id)
+
+
 @answers.callback_query(AnswerCb.filter(), flags=QUIZ)
 async def on_answer(callback: CallbackQuery, callback_data: AnswerCb, db: Db, settings: Settings) -> None:
     user_id = callback.from_user.id
-    step = await db.run(
-        quiz_engine.answer, user_id, callback_data.attempt, callback_data.question,
+    step, result = await db.run(
+        _answer_and_result, user_id, callback_data.attempt, callback_data.question,
         callback_data.letter, tz=settings.tz, base_seconds=settings.quiz_question_seconds,
     )
     if step.outcome is Outcome.NOT_YOURS:  # rare: say what the access gate would have said
@@ -143,7 +155,7 @@ async def on_answer(callback: CallbackQuery, callback_data: AnswerCb, db: Db, se
     if step.next is not None:  # the toast and the next question go out together
         await asyncio.gather(shown, show_question(callback.bot, step.next, lang))
     elif step.finished is not None:
-        await asyncio.gather(shown, show_finish(callback.bot, db, step.finished, lang))
+        await asyncio.gather(shown, show_finish(callback.bot, db, step.finished, lang, result))
     else:
         await shown
 

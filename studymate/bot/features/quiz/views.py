@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import math
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
@@ -94,8 +95,13 @@ async def show_question(bot: Bot, view: QuestionView, lang: str) -> None:
         )
 
 
-async def show_finish(bot: Bot, db: Db, finished: Finished, lang: str) -> None:
-    result = await db.run(quiz_engine.result, finished.student_telegram_id, finished.attempt_id)
+_LOOK_UP: Any = object()
+
+
+async def show_finish(bot: Bot, db: Db, finished: Finished, lang: str, result: Any = _LOOK_UP) -> None:
+    """Edit the attempt's message into its result (``result`` when the caller has read it)."""
+    if result is _LOOK_UP:
+        result = await db.run(quiz_engine.result, finished.student_telegram_id, finished.attempt_id)
     text = finished_text(finished, result, lang)
     markup = None if finished.is_exam or result is None else review_markup(result, back=False)
     if finished.chat_id is None or finished.message_id is None:
