@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from aiogram.fsm.storage.base import StorageKey
 from e2e import STUDENT_ID, make_school
 from inproc import Chat
 from test_e2e_quiz_taking import current, make_quiz, open_quiz, tap
 
 
-async def test_an_answer_does_not_wait_for_the_students_event_lock(db, fake, run_bot):
+@pytest.mark.parametrize("fsm_in", ["database", "redis"])
+async def test_an_answer_does_not_wait_for_the_students_event_lock(db, fake, run_bot, request, fsm_in):
     make_school(fake)
     make_quiz("Practice", 2, correct="BC")
-    bot = await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="60")
+    redis = request.getfixturevalue("redis_url") if fsm_in == "redis" else ""
+    bot = await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="60", STUDYMATE_REDIS_URL=redis)
     chat = Chat(fake, STUDENT_ID)
     q1 = await open_quiz(fake, chat, "📚", "Practice")
     assert "Question 1" in q1["text"]
