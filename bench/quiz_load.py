@@ -2,6 +2,11 @@
 
     .venv/bin/python bench/quiz_load.py [--students 300] [--questions 20] [--database-url URL]
                                         [--redis-url URL] [--countdown SECONDS] [--think SECONDS]
+                                        [--backend sqlite|postgres|both]
+
+``--backend postgres`` creates an empty database on TEST_DATABASE_URL's server (dropped
+afterwards) and keeps FSM state in Redis (``--redis-url``, default redis://127.0.0.1:6379/9,
+flushed first); ``both`` runs SQLite and then PostgreSQL+Redis.
 
 Each simulated student presses an answer as soon as the bot shows a question other than the one
 they last pressed (a countdown redraw of the same question is not a new question). Prints
@@ -29,6 +34,8 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 from studymate.bot.features.quiz.callbacks import AnswerCb
@@ -188,6 +195,34 @@ def stored_answers(url: str) -> tuple[int, int, dict[int, int]]:
     return total, timeouts, positions
 
 
+@contextmanager
+def postgres_database():
+    """An empty database on TEST_DATABASE_URL's server, dropped afterwards."""
+    import psycopg2
+
+    server = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    admin = psycopg2.connect(server, connect_timeout=3)
+    admin.autocommit = True
+    name = f"studymate_bench_{uuid.uuid4().hex[:10]}"
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{server.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+
+def flush_redis(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    client.close()
+
+
 async def run(students: int, questions: int, database_url: str | None, redis_url: str | None,
               countdown: float | None, think: float) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="studymate-quizbench-"))
@@ -250,9 +285,23 @@ def main() -> None:
                         help="QUIZ_COUNTDOWN_SECONDS for the bot (default: its own, 5)")
     parser.add_argument("--think", type=float, default=0.0,
                         help="each student reads a question for a random 0..THINK seconds first")
+    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default=None,
+                        help="a fresh database of that kind (postgres: with Redis); both: one after the other")
     args = parser.parse_args()
-    asyncio.run(run(args.students, args.questions, args.database_url, args.redis_url, args.countdown,
-                    args.think))
+    options = (args.students, args.questions)
+    tuning = (args.countdown, args.think)
+    if args.backend is None:
+        asyncio.run(run(*options, args.database_url, args.redis_url, *tuning))
+        return
+    if args.backend in ("sqlite", "both"):
+        print("== SQLite")
+        asyncio.run(run(*options, None, None, *tuning))
+    if args.backend in ("postgres", "both"):
+        print("== PostgreSQL + Redis")
+        redis_url = args.redis_url or "redis://127.0.0.1:6379/9"
+        flush_redis(redis_url)
+        with postgres_database() as url:
+            asyncio.run(run(*options, url, redis_url, *tuning))
 
 
 if __name__ == "__main__":

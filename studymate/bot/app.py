@@ -10,7 +10,6 @@ from studymate.bot.infra import lean_models  # noqa: F401  before aiogram: its m
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
@@ -24,6 +23,7 @@ from studymate.bot.infra.access import Membership
 from studymate.bot.infra.flood import RetryAfter
 from studymate.bot.infra.liveness import Liveness
 from studymate.bot.infra.pacing import SharedPacer
+from studymate.bot.infra.session import JsonSession
 from studymate.bot.infra.storage import (
     DatabaseStorage,
     FailoverIsolation,
@@ -31,6 +31,7 @@ from studymate.bot.infra.storage import (
     redis_client,
 )
 from studymate.bot.infra.throttling import Throttle
+from studymate.bot.middlewares import fsm
 from studymate.bot.middlewares.basics import InFlight, PrivateChatsOnly, outside_fsm
 from studymate.bot.middlewares.errors import ErrorMiddleware
 from studymate.bot.middlewares.identity import AccessGate, IdentityMiddleware
@@ -57,7 +58,7 @@ logger = logging.getLogger(__name__)
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     """The Bot; ``session`` replaces the HTTP one (in-process tests answer calls in memory)."""
     if session is None:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        session = JsonSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     session.middleware(RetryAfter())
     session.middleware(CarryMenu())
     return Bot(
@@ -112,6 +113,7 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
     sender = OutboxSender(db, default_language=settings.default_language, **_pacing(settings))
     liveness = Liveness(settings.heartbeat_stale_seconds)
     dp = Dispatcher(storage=storage, events_isolation=isolation)
+    fsm.install(dp)  # quiz answers skip the event lock and the state read
     dp.workflow_data.update(
         settings=settings,
         db=db,

@@ -39,6 +39,7 @@ from studymate.ops import bot_lock
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_INTERVAL = 30.0
+HEARTBEAT_WRITE_SECONDS = 1.0  # under load getUpdates returns many times a second
 POLLING_TIMEOUT = 25
 MAX_CONCURRENT_UPDATES = 200
 
@@ -47,22 +48,32 @@ class Heartbeat(BaseRequestMiddleware):
     """Touches a file after every successful getUpdates: the watchdog's proof of life.
 
     Not while every update fails (``liveness``): the watchdog then sees the bot stale and
-    restarts it, as it would a bot that cannot poll."""
+    restarts it, as it would a bot that cannot poll. The file is rewritten at most once a
+    second (the watchdog counts its staleness in tens of seconds); ``last_poll`` is exact."""
 
-    def __init__(self, path: Path, liveness: Liveness | None = None) -> None:
+    def __init__(
+        self, path: Path, liveness: Liveness | None = None, *, every: float = HEARTBEAT_WRITE_SECONDS
+    ) -> None:
         self.path = path
         self.liveness = liveness
+        self.every = every
         self.last_poll = 0.0
+        self._written: float | None = None  # time.monotonic() of the last write
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def beat(self) -> None:
         self.last_poll = time.time()
         if self.liveness is not None and self.liveness.stuck:
             return
+        now = time.monotonic()
+        if self._written is not None and now - self._written < self.every:
+            return
         try:
             self.path.write_text(f"{self.last_poll:.3f}\n")
         except OSError as exc:
             logger.warning("cannot write heartbeat %s: %s", self.path, exc)
+            return
+        self._written = now
 
     async def __call__(self, make_request, bot: Bot, method: TelegramMethod):
         response = await make_request(bot, method)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -13,6 +15,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from studymate.bot.features.quiz.callbacks import AnswerCb, Take, TakeCb
 from studymate.bot.features.quiz.views import (
+    LOOK_UP,
     back_to_list,
     exam_markup,
     local_time,
@@ -157,19 +160,36 @@ async def _answer(callback: CallbackQuery, text: str | None) -> None:
     await callback.answer(text)
 
 
+def _answer_and_result(
+    user_id: int, attempt: int, question: int, letter: str, *, tz: ZoneInfo, base_seconds: int,
+    received_at: dt.datetime | None = None,
+) -> tuple[quiz_engine.Step, Any]:
+    """The tap and, when it finishes a practice attempt, the result to show: one database call
+    (an exam's end shows the score alone)."""
+    step = quiz_engine.answer(user_id, attempt, question, letter, tz=tz, base_seconds=base_seconds,
+                              received_at=received_at)
+    finished = step.finished
+    if finished is None:
+        return step, LOOK_UP
+    if finished.is_exam:
+        return step, None
+    return step, quiz_engine.result(finished.student_telegram_id, finished.attempt_id)
+
+
 @answers.callback_query(AnswerCb.filter(), flags=QUIZ)
 async def on_answer(callback: CallbackQuery, callback_data: AnswerCb, db: Db, settings: Settings,
                     runtime: Runtime, received_at: dt.datetime | None = None,
                     replayed: bool = False) -> None:
     user_id = callback.from_user.id
-    step = await db.run(
-        quiz_engine.answer, user_id, callback_data.attempt, callback_data.question,
+    step, result = await db.run(
+        _answer_and_result, user_id, callback_data.attempt, callback_data.question,
         callback_data.letter, tz=settings.tz, base_seconds=settings.quiz_question_seconds,
         received_at=received_at,
     )
     if replayed and step.outcome in (Outcome.DUPLICATE, Outcome.STALE):
         # Handled before a crash, perhaps not shown: show where the attempt stands now.
         step = await db.run(quiz_engine.current_step, user_id, callback_data.attempt)
+        result = LOOK_UP
     if step.outcome is Outcome.NOT_YOURS:  # rare: say what the access gate would have said
         identity = await db.run(
             identify, user_id, ttl=settings.membership_cache_seconds,
@@ -179,11 +199,11 @@ async def on_answer(callback: CallbackQuery, callback_data: AnswerCb, db: Db, se
         await callback.answer(t(refusal, identity.language), show_alert=True)
         return
     lang = normalize_language(step.language, settings.default_language)
-    await _show_step(callback, db, runtime, step, lang)
+    await _show_step(callback, db, runtime, step, lang, result)
 
 
 async def _show_step(callback: CallbackQuery, db: Db, runtime: Runtime, step: quiz_engine.Step,
-                     lang: str) -> None:
+                     lang: str, result: Any = LOOK_UP) -> None:
     """The toast and the next (or current) question, or the end, together."""
     drawer = runtime.sweeper.drawer
     if step.next is not None and step.outcome in TOASTS_CURRENT:
@@ -199,7 +219,7 @@ async def _show_step(callback: CallbackQuery, db: Db, runtime: Runtime, step: qu
     if step.next is not None:  # the toast and the next (or current) question go out together
         await asyncio.gather(shown, show_question(callback.bot, drawer, step.next, lang, db=db))
     elif step.finished is not None:
-        await asyncio.gather(shown, show_finish(callback.bot, db, drawer, step.finished, lang))
+        await asyncio.gather(shown, show_finish(callback.bot, db, drawer, step.finished, lang, result))
     else:
         await shown
 

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import html
 import math
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
@@ -230,11 +231,17 @@ async def _moved(bot: Bot, db: Db, view: QuestionView, message_id: int) -> None:
             await bot.pin_chat_message(view.chat_id, message_id, disable_notification=True)
 
 
-async def show_finish(bot: Bot, db: Db, drawer: Drawer, finished: Finished, lang: str) -> None:
-    # An exam shows the score alone: no review to read (and no wait for the database).
-    result = None if finished.is_exam else await db.run(
-        quiz_engine.result, finished.student_telegram_id, finished.attempt_id
-    )
+LOOK_UP: Any = object()
+
+
+async def show_finish(bot: Bot, db: Db, drawer: Drawer, finished: Finished, lang: str,
+                      result: Any = LOOK_UP) -> None:
+    """Edit the attempt's message into its result (``result`` when the caller has read it)."""
+    if result is LOOK_UP:
+        # An exam shows the score alone: no review to read (and no wait for the database).
+        result = None if finished.is_exam else await db.run(
+            quiz_engine.result, finished.student_telegram_id, finished.attempt_id
+        )
     text = finished_text(finished, result, lang)
     if finished.is_exam or result is None:
         markup = exam_markup(lang) if finished.is_exam else None
