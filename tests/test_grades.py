@@ -34,6 +34,7 @@ from studymate.services.quiz import engine as quiz_engine
 from studymate.services.quiz import export as quiz_export
 from studymate.services.quiz import key_change
 from studymate.services.quiz import questions as quiz_questions
+from studymate.services.quiz import results as quiz_results
 from studymate.services.quiz.engine import Outcome
 from studymate.services.quiz.questions import Field
 
@@ -124,9 +125,9 @@ def test_cancel_part_way_is_kept_as_cancelled_and_counts_nowhere(school):
     assert profile.profile_stats(student_id(ALI), mentor_id=1).total_quizzes == 0
     assert stats.mentor_stats(1, tz=TZ, test_ids=frozenset(), now=T0).active_today == 0
     # The student's list offers the quiz as not taken; the review shows it marked cancelled.
-    [item] = quiz_engine.quiz_list(ALI, ranked=False, now=T0).items
+    [item] = quiz_results.quiz_list(ALI, ranked=False, now=T0).items
     assert item.finished_attempt_id is None
-    result = quiz_engine.result(ALI, attempt.id, now=T0)
+    result = quiz_results.result(ALI, attempt.id, now=T0)
     assert result.cancelled and [line.chosen for line in result.lines] == ["b1"]
     # The mentor's CSV keeps it, marked.
     rows = list(csv.reader(io.StringIO(quiz_export.export_csv(1, quiz.id, tz=TZ).decode("utf-8-sig")),
@@ -143,7 +144,7 @@ def test_a_cancelled_retake_of_a_closed_ranked_quiz_changes_no_rating(school):
     answer(ALI, view, "B", after + dt.timedelta(seconds=1))
     quiz_engine.give_up(ALI, tz=TZ, now=after + dt.timedelta(seconds=2))
     assert SeasonRating.select().count() == 1 and SeasonRating.get().rating_score == rating
-    [item] = quiz_engine.quiz_list(ALI, ranked=False, now=after).items
+    [item] = quiz_results.quiz_list(ALI, ranked=False, now=after).items
     assert (item.score, item.total) == (2, 3)
 
 
@@ -291,9 +292,9 @@ def test_after_a_retake_of_a_closed_ranked_quiz_the_list_shows_the_graded_result
     graded = take(ALI, quiz, "BAA")  # 1/3 in the window
     after = T0 + dt.timedelta(hours=49)
     retake = take(ALI, quiz, "BCD", after)  # 3/3 as practice
-    [item] = quiz_engine.quiz_list(ALI, ranked=False, now=after).items
+    [item] = quiz_results.quiz_list(ALI, ranked=False, now=after).items
     assert (item.finished_attempt_id, item.score, item.total) == (graded, 1, 3)
-    assert quiz_engine.latest_finished(ALI, quiz.id) == graded
+    assert quiz_results.latest_finished(ALI, quiz.id) == graded
     rows = list(csv.reader(io.StringIO(quiz_export.export_csv(1, quiz.id, tz=TZ).decode("utf-8-sig")),
                            delimiter=";"))
     assert rows[0][-3:] == ["q1", "q2", "q3"]

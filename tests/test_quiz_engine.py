@@ -13,6 +13,7 @@ from studymate.db.models import Quiz, QuizAnswer, QuizAttempt, QuizQuestion, utc
 from studymate.services import enrollment, mentors
 from studymate.services.enrollment import TelegramProfile
 from studymate.services.quiz import engine as quiz_engine
+from studymate.services.quiz import results as quiz_results
 from studymate.services.quiz.engine import Outcome, Refusal
 
 TZ = ZoneInfo("Asia/Tashkent")
@@ -65,11 +66,11 @@ def test_practice_run_with_timeouts_and_stale_taps(quiz):
     assert done.finished is not None and (done.finished.score, done.finished.total) == (1, 4)
     letters = [a.selected_answer for a in QuizAnswer.select().order_by(QuizAnswer.id)]
     assert letters == ["B", "-", "-", "B"]
-    result = quiz_engine.result(STUDENT, q1.attempt_id, now=T0 + dt.timedelta(minutes=5))
+    result = quiz_results.result(STUDENT, q1.attempt_id, now=T0 + dt.timedelta(minutes=5))
     assert [(line.number, line.chosen, line.is_correct) for line in result.lines] == [
         (1, "b1", True), (2, None, False), (3, None, False), (4, "b4", False),
     ]
-    assert quiz_engine.result(9999, q1.attempt_id) is None  # only the owner sees it
+    assert quiz_results.result(9999, q1.attempt_id) is None  # only the owner sees it
 
 
 def test_exam_shuffles_options_and_scores_original_letters(quiz):
@@ -125,10 +126,10 @@ def test_lists_follow_modes(quiz):
     ranked = Quiz.create(mentor=1, title="Exam", quiz_type="ranked", max_attempts=1,
                          available_from=T0, available_until=T0 + dt.timedelta(hours=48))
     now = T0 + dt.timedelta(hours=1)
-    assert [i.title for i in quiz_engine.quiz_list(STUDENT, ranked=True, now=now).items] == ["Exam"]
-    assert [i.title for i in quiz_engine.quiz_list(STUDENT, ranked=False, now=now).items] == ["Python"]
+    assert [i.title for i in quiz_results.quiz_list(STUDENT, ranked=True, now=now).items] == ["Exam"]
+    assert [i.title for i in quiz_results.quiz_list(STUDENT, ranked=False, now=now).items] == ["Python"]
     later = T0 + dt.timedelta(hours=49)
-    assert {i.title for i in quiz_engine.quiz_list(STUDENT, ranked=False, now=later).items} == {"Exam", "Python"}
+    assert {i.title for i in quiz_results.quiz_list(STUDENT, ranked=False, now=later).items} == {"Exam", "Python"}
     assert ranked.id
 
 
@@ -177,7 +178,7 @@ def test_an_exam_that_closes_mid_attempt_still_ends_on_the_score_only(quiz):
         step = answer(view, "A", now)
         view, finished = step.next, step.finished
     assert finished.is_exam
-    later = quiz_engine.result(STUDENT, finished.attempt_id, now=now)
+    later = quiz_results.result(STUDENT, finished.attempt_id, now=now)
     assert not later.is_exam and len(later.lines) == 4  # practice mode now: full review
 
 

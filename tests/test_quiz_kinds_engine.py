@@ -13,6 +13,7 @@ from studymate.services import enrollment, mentors
 from studymate.services.enrollment import TelegramProfile
 from studymate.services.quiz import authoring
 from studymate.services.quiz import engine as quiz_engine
+from studymate.services.quiz import results as quiz_results
 from studymate.services.quiz.authoring import SaveMode
 from studymate.services.quiz.engine import SUBMIT, Outcome
 from studymate.services.quiz.format import parse_quiz
@@ -99,7 +100,7 @@ def test_all_right_scores_everything_and_review_explains(quiz):
     done = typed("  3,50 ", now)
     assert done.outcome is Outcome.ACCEPTED and done.correct
     assert (done.finished.score, done.finished.total) == (4, 4)
-    result = quiz_engine.result(STUDENT, q1.attempt_id, now=now)
+    result = quiz_results.result(STUDENT, q1.attempt_id, now=now)
     assert [(line.chosen, line.correct_option, line.explanation) for line in result.lines] == [
         ("b", "b", "b it is"), ("True", "True", None), ("2; 4; 6", "2; 4; 6", None),
         ("3,50", "3.5 | three and a half", "true division"),

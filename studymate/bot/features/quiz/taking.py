@@ -35,6 +35,7 @@ from studymate.i18n import t
 from studymate.services import reminders
 from studymate.services.enrollment import Identity, Role, identify
 from studymate.services.quiz import engine as quiz_engine
+from studymate.services.quiz import results as quiz_results
 from studymate.services.quiz.engine import Outcome, Refusal
 
 router = Router(name="quiz_student")
@@ -83,7 +84,7 @@ async def quiz_list(
     callback: CallbackQuery, callback_data: TakeCb, identity: Identity, db: Db, settings: Settings
 ) -> None:
     ranked = callback_data.action is Take.RANKED
-    found = await db.run(quiz_engine.quiz_list, identity.telegram_id, ranked=ranked, page=callback_data.page)
+    found = await db.run(quiz_results.quiz_list, identity.telegram_id, ranked=ranked, page=callback_data.page)
     if found is None:
         await callback.answer(t("not_assigned"), show_alert=True)
         return
@@ -173,7 +174,7 @@ def _answer_and_result(
         return step, LOOK_UP
     if finished.is_exam:
         return step, None
-    return step, quiz_engine.result(finished.student_telegram_id, finished.attempt_id)
+    return step, quiz_results.result(finished.student_telegram_id, finished.attempt_id)
 
 
 @answers.callback_query(AnswerCb.filter(), flags=QUIZ)
@@ -259,8 +260,8 @@ async def on_typed_answer(message: Message, db: Db, settings: Settings, runtime:
 
 @router.callback_query(TakeCb.filter(F.action == Take.VIEW))
 async def view_result(callback: CallbackQuery, callback_data: TakeCb, identity: Identity, db: Db) -> None:
-    attempt_id = await db.run(quiz_engine.latest_finished, identity.telegram_id, callback_data.quiz)
-    result = await db.run(quiz_engine.result, identity.telegram_id, attempt_id) if attempt_id else None
+    attempt_id = await db.run(quiz_results.latest_finished, identity.telegram_id, callback_data.quiz)
+    result = await db.run(quiz_results.result, identity.telegram_id, attempt_id) if attempt_id else None
     if result is None:
         await callback.answer(t("callback_not_allowed"), show_alert=True)
         return
@@ -285,7 +286,7 @@ async def view_result(callback: CallbackQuery, callback_data: TakeCb, identity: 
 
 @router.callback_query(TakeCb.filter(F.action == Take.REVIEW))
 async def review(callback: CallbackQuery, callback_data: TakeCb, identity: Identity, db: Db) -> None:
-    result = await db.run(quiz_engine.result, identity.telegram_id, callback_data.attempt, callback_data.page)
+    result = await db.run(quiz_results.result, identity.telegram_id, callback_data.attempt, callback_data.page)
     if result is None:  # not this student's attempt, or not finished
         await callback.answer(t("callback_not_allowed"), show_alert=True)
         return

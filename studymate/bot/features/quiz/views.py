@@ -20,7 +20,8 @@ from studymate.db.connection import Db
 from studymate.db.models import utcnow
 from studymate.i18n import Html, t
 from studymate.services.quiz import engine as quiz_engine
-from studymate.services.quiz.engine import LETTERS, SUBMIT, Finished, QuestionView, Result
+from studymate.services.quiz import results as quiz_results
+from studymate.services.quiz.engine import LETTERS, SUBMIT, Finished, QuestionView
 from studymate.services.quiz.format import (
     MULTI,
     SINGLE,
@@ -29,6 +30,7 @@ from studymate.services.quiz.format import (
     question_html,
     question_preview_html,
 )
+from studymate.services.quiz.results import Result
 
 
 def local_time(moment: dt.datetime, tz: dt.tzinfo) -> str:
@@ -240,7 +242,7 @@ async def show_finish(bot: Bot, db: Db, drawer: Drawer, finished: Finished, lang
     if result is LOOK_UP:
         # An exam shows the score alone: no review to read (and no wait for the database).
         result = None if finished.is_exam else await db.run(
-            quiz_engine.result, finished.student_telegram_id, finished.attempt_id
+            quiz_results.result, finished.student_telegram_id, finished.attempt_id
         )
     text = finished_text(finished, result, lang)
     if finished.is_exam or result is None:
