@@ -10,6 +10,7 @@ from quiz_samples import SPEC_EXAMPLE
 
 from studymate.config import LANGUAGES
 from studymate.i18n import t
+from studymate.services.quiz.decoding import decode_quiz_bytes, load_quiz
 from studymate.services.quiz.format import (
     ERROR_CODES,
     MAX_FILE_BYTES,
@@ -18,12 +19,9 @@ from studymate.services.quiz.format import (
     MAX_QUESTIONS,
     ParsedQuestion,
     QuizFormatError,
-    decode_quiz_bytes,
-    load_quiz,
     parse_quiz,
-    question_html,
-    question_plain,
 )
+from studymate.services.quiz.rendering import question_html, question_plain
 
 ROOT = Path(__file__).resolve().parents[1]
 

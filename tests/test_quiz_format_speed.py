@@ -14,7 +14,8 @@ KB200 = 200 * 1024
 
 PARSE = """
 import sys, time
-from studymate.services.quiz.format import QuizFormatError, load_quiz
+from studymate.services.quiz.format import QuizFormatError
+from studymate.services.quiz.decoding import load_quiz
 kind, size = sys.argv[1], int(sys.argv[2])
 def body(n):
     if kind == "indented_numbers":  # " 1." lines

@@ -10,12 +10,8 @@ from hypothesis import strategies as st
 
 from studymate.config import LANGUAGES
 from studymate.i18n import t
-from studymate.services.quiz.format import (
-    KIND_ERROR_CODES,
-    QuizFormatError,
-    load_quiz,
-    parse_quiz,
-)
+from studymate.services.quiz.decoding import load_quiz
+from studymate.services.quiz.format import KIND_ERROR_CODES, QuizFormatError, parse_quiz
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -131,7 +127,7 @@ def test_every_new_code_is_exercised_and_renders_in_every_language():
 
 @pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("*.txt")), ids=lambda p: p.name)
 def test_every_example_file_parses(path):
-    from studymate.services.quiz.format import decode_quiz_bytes
+    from studymate.services.quiz.decoding import decode_quiz_bytes
     from studymate.services.quiz.transfer import parse_any  # .txt files may be Aiken ones
 
     quiz = parse_any(decode_quiz_bytes(path.read_bytes()), file_name=path.name, language="ru")

@@ -22,12 +22,8 @@ import zipfile
 from dataclasses import dataclass
 from typing import Final
 
-from studymate.services.quiz.format import (
-    ParsedQuiz,
-    QuizFormatError,
-    decode_quiz_bytes,
-    parse_quiz,
-)
+from studymate.services.quiz.decoding import decode_quiz_bytes
+from studymate.services.quiz.format import ParsedQuiz, QuizFormatError, parse_quiz
 
 MAX_ZIP_BYTES: Final = 20 * 1024 * 1024  # the most a bot may download from Telegram
 MAX_IMAGE_BYTES: Final = 5 * 1024 * 1024

@@ -16,7 +16,6 @@ The exact rules for mentors are in the README ("Writing a quiz"); keep the two i
 from __future__ import annotations
 
 import dataclasses
-import html
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -212,72 +211,6 @@ class ParsedQuiz:
 # --- bytes → text -------------------------------------------------------------------------
 
 
-def decode_quiz_bytes(data: bytes) -> str:
-    """Given an uploaded file, return its text with LF line endings, or raise QuizFormatError.
-
-    Tried in order: a BOM (UTF-8, UTF-16), BOM-less UTF-16 (NUL bytes in every other
-    position), strict UTF-8, Windows-1251. Anything with NUL or other control bytes is
-    reported as a non-text file (a .docx, .pdf or picture sent by mistake).
-    """
-    if len(data) > MAX_FILE_BYTES:
-        raise QuizFormatError("file_too_large", limit=MAX_FILE_BYTES // 1024)
-    text = _decode(data)
-    text = normalize_text(text).rstrip("\x1a")  # DOS editors end files with Ctrl-Z
-    if _CONTROL_RE.search(text):
-        raise QuizFormatError("binary_file")
-    if not text.strip():
-        raise QuizFormatError("empty_file")
-    return text
-
-
-def _decode(data: bytes) -> str:
-    boms = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
-    for bom, encoding in boms:
-        if data.startswith(bom):
-            try:
-                return data[len(bom) :].decode(encoding)
-            except UnicodeDecodeError:
-                raise QuizFormatError("unknown_encoding") from None
-    if b"\x00" in data:
-        encoding = _bomless_utf16(data)
-        if encoding is None:
-            raise QuizFormatError("binary_file")
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            raise QuizFormatError("binary_file") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        if _mostly_utf8(data):
-            raise QuizFormatError("unknown_encoding") from None
-    try:
-        return data.decode("cp1251")
-    except UnicodeDecodeError:  # byte 0x98 is the only hole in cp1251
-        raise QuizFormatError("unknown_encoding") from None
-
-
-def _mostly_utf8(data: bytes) -> bool:
-    """A UTF-8 file with a few damaged bytes (reading it as cp1251 would garble every letter).
-    Real cp1251 text almost never forms valid UTF-8 sequences, so it has far more errors."""
-    text = data.decode("utf-8", errors="replace")
-    damaged = text.count("\ufffd")
-    return sum(1 for char in text if char > "\x7f") - damaged > damaged
-
-
-def _bomless_utf16(data: bytes) -> str | None:
-    """UTF-16 without a BOM: text in Latin/Cyrillic has a NUL in (almost) every other byte."""
-    if len(data) % 2:
-        return None
-    half = len(data) // 2
-    even_nuls, odd_nuls = data[0::2].count(0), data[1::2].count(0)
-    if odd_nuls >= 0.3 * half and even_nuls == 0:
-        return "utf-16-le"
-    if even_nuls >= 0.3 * half and odd_nuls == 0:
-        return "utf-16-be"
-    return None
-
-
 def normalize_text(text: str) -> str:
     """LF line endings and no byte-order marks (one may sit in the middle of pasted files)."""
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
@@ -301,13 +234,6 @@ class _Block:
     head: str  # text on the header line after "N."
     body: list[_Line] = field(default_factory=list)
     open_fence: int | None = None  # line of a fence still open at the end of the file
-
-
-def load_quiz(
-    data: bytes, *, file_name: str | None, fallback_title: str = DEFAULT_TITLE
-) -> ParsedQuiz:
-    """Given the bytes of an uploaded document, return the parsed quiz (see parse_quiz)."""
-    return parse_quiz(decode_quiz_bytes(data), file_name=file_name, fallback_title=fallback_title)
 
 
 def parse_quiz(
@@ -794,80 +720,3 @@ def _utf16_len(text: str) -> int:
 # --- showing a question -------------------------------------------------------------------
 
 
-def question_html(text: str) -> str:
-    """Given a stored question text, return Telegram HTML: fenced code becomes ``<pre>`` (its
-    indentation then shows in monospace), everything else is escaped."""
-    out: list[str] = []
-    code: list[str] | None = None
-    language = ""
-    marker = ""
-    for line in text.split("\n"):
-        stripped = line.strip()
-        if code is None:
-            opening = _FENCE_RE.match(stripped)
-            if opening:
-                marker, language, code = opening.group(1), opening.group(2).strip(), []
-            else:
-                out.append(html.escape(line, quote=False))
-        elif stripped.startswith(marker) and not stripped.strip(marker[0]):
-            out.append(_pre(code, language))
-            code = None
-        else:
-            code.append(line)
-    if code is not None:
-        out.append(_pre(code, language))
-    return "\n".join(out)
-
-
-def _pre(lines: list[str], language: str) -> str:
-    body = html.escape("\n".join(lines), quote=False)
-    if re.fullmatch(r"[\w+#.-]{1,30}", language):
-        return f'<pre><code class="language-{language}">{body}</code></pre>'
-    return f"<pre>{body}</pre>"
-
-
-def question_plain(text: str) -> str:
-    """The question text without fence lines, for short previews (lists, review pages)."""
-    return "\n".join(line for line in text.split("\n") if not _FENCE_RE.match(line.strip()))
-
-
-def question_preview_html(text: str, *, prose: int = 50, code: int = 200) -> str:
-    """A short Telegram-HTML preview of a question for review lists: its prose on one line,
-    cut to ``prose`` characters, then its first code block as ``<pre>`` cut to ``code``
-    characters at a line end (``code=0`` leaves code out), never the raw fence lines."""
-    words: list[str] = []
-    block: list[str] | None = None
-    first: tuple[list[str], str] | None = None
-    marker = language = ""
-    for line in text.split("\n"):
-        stripped = line.strip()
-        if block is None:
-            opening = _FENCE_RE.match(stripped)
-            if opening:
-                marker, language, block = opening.group(1), opening.group(2).strip(), []
-            else:
-                words.extend(line.split())
-        elif stripped.startswith(marker) and not stripped.strip(marker[0]):
-            first = first or (block, language)
-            block = None
-        else:
-            block.append(line)
-    if block is not None:
-        first = first or (block, language)
-    flat = " ".join(words)
-    if len(flat) > prose:
-        flat = flat[: prose - 3] + "..."
-    out = html.escape(flat, quote=False)
-    if first is not None and code > 0 and any(line.strip() for line in first[0]):
-        kept: list[str] = []
-        size = 0
-        for line in first[0]:
-            if size + len(line) > code:
-                kept.append("…")
-                break
-            kept.append(line)
-            size += len(line) + 1
-        if kept == ["…"]:
-            kept = [first[0][0][: code - 1] + "…"]
-        out = f"{out}\n{_pre(kept, first[1])}" if out else _pre(kept, first[1])
-    return out

@@ -52,12 +52,8 @@ from studymate.services.outbox import Outgoing
 from studymate.services.quiz import authoring as quizzes
 from studymate.services.quiz import bundle as quiz_bundle
 from studymate.services.quiz.authoring import Announcement, InvalidStart, QuizInfo, SaveMode
-from studymate.services.quiz.format import (
-    MAX_FILE_BYTES,
-    ParsedQuiz,
-    QuizFormatError,
-    decode_quiz_bytes,
-)
+from studymate.services.quiz.decoding import decode_quiz_bytes
+from studymate.services.quiz.format import MAX_FILE_BYTES, ParsedQuiz, QuizFormatError
 from studymate.services.quiz.transfer import EXTENSIONS, parse_any
 
 logger = logging.getLogger(__name__)

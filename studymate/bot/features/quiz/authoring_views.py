@@ -49,11 +49,10 @@ from studymate.services.quiz.format import (
     TYPED,
     ParsedQuestion,
     ParsedQuiz,
-    question_html,
-    question_plain,
 )
 from studymate.services.quiz.key_change import KeyChangeInfo
 from studymate.services.quiz.questions import Field, QuestionInfo
+from studymate.services.quiz.rendering import question_html, question_plain
 
 ALL_PAGE_SIZE: Final = 3  # questions per "all questions" page (Appendix A)
 COMPACT_TEXT: Final = 600

@@ -33,8 +33,9 @@ from studymate.services.enrollment import Identity
 from studymate.services.errors import NotFound
 from studymate.services.quiz import authoring as quizzes
 from studymate.services.quiz import questions as quiz_questions
-from studymate.services.quiz.format import LETTERS, question_plain
+from studymate.services.quiz.format import LETTERS
 from studymate.services.quiz.questions import Field, InvalidQuestion, LastQuestion
+from studymate.services.quiz.rendering import question_plain
 
 logger = logging.getLogger(__name__)
 router = Router(name="quiz_questions")

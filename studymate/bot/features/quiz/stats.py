@@ -25,8 +25,8 @@ from studymate.db.connection import Db
 from studymate.i18n import Html, t
 from studymate.services.enrollment import Identity
 from studymate.services.quiz import chart
-from studymate.services.quiz.format import question_plain
 from studymate.services.quiz.question_stats import QuestionStat, QuizQuestionStats, question_stats
+from studymate.services.quiz.rendering import question_plain
 
 logger = logging.getLogger(__name__)
 router = Router(name="quiz_stats")

@@ -22,14 +22,8 @@ from studymate.i18n import Html, t
 from studymate.services.quiz import engine as quiz_engine
 from studymate.services.quiz import results as quiz_results
 from studymate.services.quiz.engine import LETTERS, SUBMIT, Finished, QuestionView
-from studymate.services.quiz.format import (
-    MULTI,
-    SINGLE,
-    TRUE_FALSE,
-    TYPED,
-    question_html,
-    question_preview_html,
-)
+from studymate.services.quiz.format import MULTI, SINGLE, TRUE_FALSE, TYPED
+from studymate.services.quiz.rendering import question_html, question_preview_html
 from studymate.services.quiz.results import Result
 
 
