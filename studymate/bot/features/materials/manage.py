@@ -222,8 +222,9 @@ async def rename_topic(callback: CallbackQuery, callback_data: MaterialsCb, stat
 @router.callback_query(MaterialsCb.filter(F.action == Materials.NEW_TOPIC))
 async def new_topic(callback: CallbackQuery, state: FSMContext, identity: Identity) -> None:
     await state.set_state(UploadStates.topic_name)
-    await callback.message.edit_text(t("enter_topic_name"))
-    await callback.message.answer(t("write_or_cancel"), reply_markup=cancel_keyboard(identity.language))
+    # One prompt that carries the ❌ Cancel keyboard (an edited menu and a second, vaguer
+    # prompt disagreed about what to send).
+    await callback.message.answer(t("enter_topic_name"), reply_markup=cancel_keyboard(identity.language))
     await callback.answer()
 
 
@@ -233,8 +234,8 @@ async def upload_to(callback: CallbackQuery, callback_data: MaterialsCb, state: 
     topic_row = await db.run(materials.get_topic, identity.mentor_id, callback_data.topic)
     await state.set_state(UploadStates.file)
     await state.update_data(topic_id=topic_row.id, topic_name=topic_row.name)
-    await callback.message.edit_text(t("send_file", name=topic_row.name))
-    await callback.message.answer(t("send_file_kinds"), reply_markup=cancel_keyboard(identity.language))
+    await callback.message.answer(t("send_file", name=topic_row.name),
+                                  reply_markup=cancel_keyboard(identity.language))
     await callback.answer()
 
 
