@@ -34,7 +34,13 @@ from studymate.services import ratings
 from studymate.services.errors import NotFound
 from studymate.services.paging import Page, paginate
 from studymate.services.quiz.authoring import PAGE_SIZE, own_quiz
-from studymate.services.quiz.format import LETTERS, MAX_OPTION, MAX_QUESTION_CHARS, option_key
+from studymate.services.quiz.format import (
+    LETTERS,
+    MAX_OPTION,
+    MAX_QUESTION_CHARS,
+    TIME_BONUS,
+    option_key,
+)
 
 _CYRILLIC_LETTERS: Final = str.maketrans("АВСас", "ABCac")
 
@@ -42,8 +48,8 @@ _CYRILLIC_LETTERS: Final = str.maketrans("АВСас", "ABCac")
 class InvalidQuestion(ValueError):
     """A typed question, option or letter that cannot be stored.
 
-    ``code``: empty, too_long (``limit``), duplicate (``other`` = the letter it repeats) or
-    letter (not one of A–D).
+    ``code``: empty, too_long (``limit``), duplicate (``other`` = the letter it repeats),
+    letter (not one of A–D) or bonus (extra seconds other than 0, 5, 10).
     """
 
     def __init__(self, code: str, **params: Any) -> None:
@@ -63,6 +69,7 @@ class Field(StrEnum):
     C = "C"
     D = "D"
     CORRECT = "correct"
+    BONUS = "bonus"  # extra seconds: 0, 5 or 10, as '#'/'##' give them in a file
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +157,17 @@ def clean_letter(value: str | None) -> str:
     return letter
 
 
+def clean_bonus(value: str | int | None) -> int:
+    """Extra seconds of a question: 0, 5 or 10, the values a file's '#' markers give."""
+    try:
+        seconds = int(str(value).strip().lstrip("+"))
+    except ValueError:
+        raise InvalidQuestion("bonus") from None
+    if seconds not in TIME_BONUS.values():
+        raise InvalidQuestion("bonus")
+    return seconds
+
+
 def check_length(text: str, options: Iterable[str]) -> None:
     if _utf16_len(text) + sum(_utf16_len(o) for o in options) > MAX_QUESTION_CHARS:
         raise InvalidQuestion("too_long", limit=MAX_QUESTION_CHARS)
@@ -194,7 +212,8 @@ def update_question(
     mentor_id: int, quiz_id: int, question_id: int, field: Field, value: str, *, tz: ZoneInfo
 ) -> QuestionInfo:
     """Change one field. A new correct letter regrades the answers already given to this
-    question, rescores their attempts and recomputes the quiz's ratings."""
+    question, rescores their attempts and recomputes the quiz's ratings. Extra seconds change
+    no score: an attempt in progress gets them from its next display of the question on."""
     row = _own_question(mentor_id, quiz_id, question_id)
     options = {
         letter: getattr(row, column) for letter, column in zip(LETTERS, _OPTION_COLUMNS.values(), strict=True)
@@ -203,6 +222,9 @@ def update_question(
         letter = clean_letter(value)
         if letter != row.correct_answer:
             set_correct(row, letter, tz=tz)
+    elif field is Field.BONUS:
+        row.time_bonus = clean_bonus(value)
+        row.save()
     elif field is Field.TEXT:
         text = clean_text(value)
         check_length(text, options.values())

@@ -81,3 +81,12 @@ class QuizQuestionCb(CallbackData, prefix="qq1"):
     question: Int64 = 0
     page: Int64 = 0
     field: Field | None = None
+
+
+class QuestionBonusCb(CallbackData, prefix="qb1"):
+    """Set a question's extra seconds (0, 5 or 10; any other value is refused)."""
+
+    quiz: Int64
+    question: Int64
+    page: Int64 = 0
+    seconds: Int64 = 0

@@ -25,6 +25,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from studymate.bot.features.quiz.authoring_callbacks import (
     Draft,
     DraftCb,
+    QuestionBonusCb,
     QuizAction,
     QuizCb,
     QuizMenu,
@@ -45,6 +46,7 @@ from studymate.services.quiz.format import (
     MULTI,
     OPTION_LETTERS,
     SINGLE,
+    TIME_BONUS,
     TRUE_FALSE,
     TYPED,
     ParsedQuestion,
@@ -119,7 +121,11 @@ def kind_line(question: ParsedQuestion, base_seconds: int) -> str:
         MULTI: t("quiz_kind_multi"),
         TYPED: t("quiz_kind_typed"),
     }[question.kind]
-    line = t("quiz_kind_line", kind=kind, seconds=base_seconds + question.time_bonus)
+    seconds = base_seconds + question.time_bonus
+    line = (
+        t("quiz_kind_line_bonus", kind=kind, seconds=seconds, bonus=question.time_bonus)
+        if question.time_bonus else t("quiz_kind_line", kind=kind, seconds=seconds)
+    )
     return f"{line} 🖼 {html.escape(question.image, quote=False)}" if question.image else line
 
 
@@ -185,6 +191,12 @@ def _preview_kinds(parsed: ParsedQuiz) -> str:
     pictures = sum(1 for question in parsed.questions if question.image)
     if pictures:
         lines.append(t("quiz_preview_pictures", count=pictures))
+    bonuses = [
+        t("quiz_bonus_item", number=number, bonus=question.time_bonus)
+        for number, question in enumerate(parsed.questions, start=1) if question.time_bonus
+    ]
+    if bonuses:  # the '#' markers are easy to miss in a file: say which questions get more time
+        lines.append(t("quiz_preview_time_bonus", questions=", ".join(bonuses)))
     return "\n".join(lines)
 
 
@@ -392,7 +404,8 @@ def quiz_markup(quiz: QuizInfo, origin: QuizCb) -> InlineKeyboardMarkup:
 def question_list(quiz: QuizInfo, page: Page[QuestionInfo]) -> tuple[str, InlineKeyboardMarkup]:
     items = [
         button(
-            f"{q.number}. {shorten(question_plain(q.text), QUESTION_PREVIEW)}",
+            f"{q.number}. {shorten(question_plain(q.text), QUESTION_PREVIEW)}"
+            + (f" ⏱+{q.time_bonus}" if q.time_bonus else ""),
             QuizQuestionCb(action=QuizQuestionAction.SHOW, quiz=quiz.id, question=q.id, page=page.page),
         )
         for q in page.items
@@ -415,7 +428,10 @@ def question_detail(question: QuestionInfo) -> str:
     def render(compact: bool) -> str:
         params = question_params(question.text, question.options, compact=compact)
         params["question"] = params.pop("text")
-        return t("quiz_question_detail", correct=question.correct, **params)
+        text = t("quiz_question_detail", correct=question.correct, **params)
+        if question.time_bonus:  # most questions have none; ⏱ in the editor changes it
+            text += "\n" + t("question_detail_bonus", bonus=question.time_bonus)
+        return text
 
     text = render(False)
     return text if visible_length(text) <= MESSAGE_LIMIT else render(True)
@@ -445,5 +461,21 @@ def edit_markup(question: QuestionInfo, page: int) -> InlineKeyboardMarkup:
         options[:2],
         options[2:],
         [button(t("btn_edit_correct"), go(Field.CORRECT))],
+        [button(t("btn_edit_time_bonus"), go(Field.BONUS))],
         [button(t("btn_back"), go(None))],
+    ])
+
+
+def bonus_markup(question: QuestionInfo, page: int) -> InlineKeyboardMarkup:
+    """Extra seconds to choose from: none, +5, +10 (the current one marked)."""
+    def choice(seconds: int) -> InlineKeyboardButton:
+        label = t("btn_time_bonus", bonus=seconds) if seconds else t("btn_time_bonus_none")
+        mark = "✅ " if seconds == question.time_bonus else ""
+        return button(mark + label, QuestionBonusCb(
+            quiz=question.quiz_id, question=question.id, page=page, seconds=seconds))
+
+    back = QuizQuestionCb(action=QuizQuestionAction.EDIT, quiz=question.quiz_id, question=question.id, page=page)
+    return list_keyboard([], footer=[
+        [choice(seconds) for seconds in sorted(TIME_BONUS.values())],
+        [button(t("btn_back"), back)],
     ])

@@ -14,8 +14,13 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from studymate.bot.features.quiz import key_change as key_change_flow
-from studymate.bot.features.quiz.authoring_callbacks import QuizQuestionAction, QuizQuestionCb
+from studymate.bot.features.quiz.authoring_callbacks import (
+    QuestionBonusCb,
+    QuizQuestionAction,
+    QuizQuestionCb,
+)
 from studymate.bot.features.quiz.authoring_views import (
+    bonus_markup,
     edit,
     edit_markup,
     question_detail,
@@ -153,7 +158,12 @@ async def ask_value(callback: CallbackQuery, callback_data: QuizQuestionCb, stat
                     identity: Identity, db: Db) -> None:
     if callback_data.field is None:
         return await _refuse(callback)
-    await db.run(quiz_questions.get_question, identity.mentor_id, callback_data.quiz, callback_data.question)
+    question = await db.run(
+        quiz_questions.get_question, identity.mentor_id, callback_data.quiz, callback_data.question
+    )
+    if callback_data.field is Field.BONUS:  # chosen with buttons, nothing to type
+        await edit(callback, t("choose_time_bonus"), bonus_markup(question, callback_data.page))
+        return await callback.answer()
     await state.set_state(QuestionFormStates.edit_value)
     await state.set_data({
         "quiz": callback_data.quiz, "question": callback_data.question,
@@ -185,6 +195,22 @@ async def edit_value(message: Message, state: FSMContext, identity: Identity, db
     await state.clear()
     await message.answer(t("question_updated"), reply_markup=mentor_menu(identity.language))
     await message.answer(question_detail(question), reply_markup=question_markup(question, data.get("page", 0)))
+
+
+@router.callback_query(QuestionBonusCb.filter())
+async def set_bonus(callback: CallbackQuery, callback_data: QuestionBonusCb, identity: Identity, db: Db,
+                    settings: Settings) -> None:
+    try:
+        question = await db.run(
+            quiz_questions.update_question, identity.mentor_id, callback_data.quiz, callback_data.question,
+            Field.BONUS, str(callback_data.seconds), tz=settings.tz,
+        )
+    except InvalidQuestion:
+        return await _refuse(callback)
+    logger.info("mentor %s set question %s extra seconds to %s", identity.mentor_id, question.id,
+                question.time_bonus)
+    await edit(callback, question_detail(question), question_markup(question, callback_data.page))
+    await callback.answer(t("question_updated"))
 
 
 # -- add: text, A, B, C, D, correct letter --------------------------------------------------------
