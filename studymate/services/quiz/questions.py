@@ -34,7 +34,13 @@ from studymate.services import ratings
 from studymate.services.errors import NotFound
 from studymate.services.paging import Page, paginate
 from studymate.services.quiz.authoring import PAGE_SIZE, own_quiz
-from studymate.services.quiz.format import LETTERS, MAX_OPTION, MAX_QUESTION_CHARS, option_key
+from studymate.services.quiz.format import (
+    LETTERS,
+    MAX_OPTION,
+    MAX_QUESTION_CHARS,
+    SINGLE,
+    option_key,
+)
 
 _CYRILLIC_LETTERS: Final = str.maketrans("АВСас", "ABCac")
 
@@ -74,6 +80,8 @@ class QuestionInfo:
     options: tuple[str, str, str, str]
     correct: str
     time_bonus: int
+    kind: str = SINGLE  # single | truefalse | multi | typed
+    image: str | None = None  # Telegram's file id of the question's picture
 
     def option(self, letter: str) -> str:
         return self.options[LETTERS.index(letter)]
@@ -96,6 +104,8 @@ def _question_info(row: QuizQuestion, number: int) -> QuestionInfo:
         options=(row.option_a, row.option_b, row.option_c, row.option_d),
         correct=row.correct_answer,
         time_bonus=row.time_bonus,
+        kind=row.kind or SINGLE,
+        image=row.image_file_id,
     )
 
 

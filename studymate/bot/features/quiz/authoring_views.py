@@ -417,17 +417,20 @@ def question_detail(question: QuestionInfo) -> str:
         params["question"] = params.pop("text")
         return t("quiz_question_detail", correct=question.correct, **params)
 
-    text = render(False)
-    return text if visible_length(text) <= MESSAGE_LIMIT else render(True)
+    picture = t("quiz_question_has_picture") if question.image else t("quiz_question_picture_hint")
+    text = render(False) + "\n\n" + picture
+    return text if visible_length(text) <= MESSAGE_LIMIT else render(True) + "\n\n" + picture
 
 
 def question_markup(question: QuestionInfo, page: int) -> InlineKeyboardMarkup:
     def go(action: QuizQuestionAction) -> QuizQuestionCb:
         return QuizQuestionCb(action=action, quiz=question.quiz_id, question=question.id, page=page)
 
+    picture = [[button(t("btn_remove_picture"), go(QuizQuestionAction.REMOVE_PICTURE))]] if question.image else []
     return list_keyboard([], footer=[
         [button(t("btn_edit_question"), go(QuizQuestionAction.EDIT)),
          button(t("btn_delete_question"), go(QuizQuestionAction.ASK_DELETE))],
+        *picture,
         [button(t("btn_back_questions"), go(QuizQuestionAction.LIST))],
     ])
 

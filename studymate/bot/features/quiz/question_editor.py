@@ -22,6 +22,7 @@ from studymate.bot.features.quiz.authoring_views import (
     question_list,
     question_markup,
 )
+from studymate.bot.features.quiz.question_pictures import forget_shown, remember_shown
 from studymate.bot.features.quiz.states import QuestionFormStates
 from studymate.bot.filters import IsMentor
 from studymate.bot.keyboards import button, cancel_keyboard, list_keyboard, mentor_menu
@@ -90,17 +91,21 @@ async def _list(callback: CallbackQuery, mentor_id: int, quiz_id: int, page: int
 
 
 @router.callback_query(QuizQuestionCb.filter(F.action == QuizQuestionAction.LIST))
-async def question_page(callback: CallbackQuery, callback_data: QuizQuestionCb, identity: Identity, db: Db) -> None:
+async def question_page(callback: CallbackQuery, callback_data: QuizQuestionCb, state: FSMContext,
+                        identity: Identity, db: Db) -> None:
     await _list(callback, identity.mentor_id, callback_data.quiz, callback_data.page, db)
+    await forget_shown(state)
     await callback.answer()
 
 
 @router.callback_query(QuizQuestionCb.filter(F.action == QuizQuestionAction.SHOW))
-async def show(callback: CallbackQuery, callback_data: QuizQuestionCb, identity: Identity, db: Db) -> None:
+async def show(callback: CallbackQuery, callback_data: QuizQuestionCb, state: FSMContext,
+               identity: Identity, db: Db) -> None:
     question = await db.run(
         quiz_questions.get_question, identity.mentor_id, callback_data.quiz, callback_data.question
     )
     await edit(callback, question_detail(question), question_markup(question, callback_data.page))
+    await remember_shown(state, question, callback_data.page)  # a photo sent now is its picture
     await callback.answer()
 
 
@@ -120,8 +125,8 @@ async def ask_delete(callback: CallbackQuery, callback_data: QuizQuestionCb, ide
 
 
 @router.callback_query(QuizQuestionCb.filter(F.action == QuizQuestionAction.DELETE))
-async def delete(callback: CallbackQuery, callback_data: QuizQuestionCb, identity: Identity, db: Db,
-                 settings: Settings) -> None:
+async def delete(callback: CallbackQuery, callback_data: QuizQuestionCb, state: FSMContext,
+                 identity: Identity, db: Db, settings: Settings) -> None:
     try:
         await db.run(
             quiz_questions.delete_question, identity.mentor_id, callback_data.quiz, callback_data.question,
@@ -132,6 +137,7 @@ async def delete(callback: CallbackQuery, callback_data: QuizQuestionCb, identit
         return
     logger.info("mentor %s deleted question %s", identity.mentor_id, callback_data.question)
     await _list(callback, identity.mentor_id, callback_data.quiz, callback_data.page, db)
+    await forget_shown(state)
     await callback.answer(t("question_deleted"))
 
 
@@ -185,6 +191,7 @@ async def edit_value(message: Message, state: FSMContext, identity: Identity, db
     await state.clear()
     await message.answer(t("question_updated"), reply_markup=mentor_menu(identity.language))
     await message.answer(question_detail(question), reply_markup=question_markup(question, data.get("page", 0)))
+    await remember_shown(state, question, data.get("page", 0))
 
 
 # -- add: text, A, B, C, D, correct letter --------------------------------------------------------
