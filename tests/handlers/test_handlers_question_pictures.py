@@ -92,3 +92,60 @@ async def test_a_form_in_progress_keeps_its_own_answer_to_a_photo(db, fake, run_
     [reply] = await mentor.replies(last)
     assert reply["text"] == plain("not_text_prompt")  # the text is asked for, as before
     assert picture_of(2) is None
+
+
+KINDS = """Topic: Kinds
+1. Pick b
+A) a
+B*) b
+C) c
+
+2. Select all even
+A*) 2
+B) 3
+C*) 4
+
+3. 7 / 2 = ?
+Answer: 3.5
+"""
+
+
+async def test_editor_names_the_kind_and_refuses_fields_that_do_not_apply(db, fake, run_bot):
+    from studymate.bot.features.quiz.authoring_callbacks import QuizQuestionAction, QuizQuestionCb
+    from studymate.services.quiz.questions import Field
+
+    make_school(fake)
+    quiz = quizzes.publish(1, parse_quiz(KINDS, file_name="k.txt"), mode=SaveMode.NEW, ranked=False).quiz
+    await run_bot()
+    mentor = Chat(fake, MENTOR_ID)
+    [menu] = await mentor.send("📝 Квизы")
+    listing = await press(mentor, fake, menu, ru("btn_active_quizzes"))
+    screen = await press(mentor, fake, listing, "Kinds")
+    questions = await press(mentor, fake, screen, ru("btn_manage_questions"))
+    multi = await press(mentor, fake, questions, "2. ")
+    assert plain("quiz_question_kind_line", kind=ru("quiz_kind_multi")) in multi["text"]
+    assert "✅ A) 2" in multi["text"] and "▫️ B) 3" in multi["text"] and "✅ C) 4" in multi["text"]
+    back = await press(mentor, fake, multi, ru("btn_back_questions"))
+    typed = await press(mentor, fake, back, "3. ")
+    assert plain("quiz_question_kind_line", kind=ru("quiz_kind_typed")) in typed["text"]
+    assert plain("quiz_question_accepted", answers="3.5") in typed["text"]
+    fields = await press(mentor, fake, typed, ru("btn_edit_question"))
+    assert plain("quiz_edit_kind_note", kind=ru("quiz_kind_typed")) in fields["text"]
+    assert inline_labels(fields) == [ru("btn_edit_text"), ru("btn_back")]
+
+    # An option button of an older keyboard (or a crafted one) is refused, nothing stored.
+    row = QuizQuestion.get(QuizQuestion.order == 3)
+    crafted = QuizQuestionCb(action=QuizQuestionAction.FIELD, quiz=quiz.id, question=row.id, field=Field.A).pack()
+    answer = await mentor.click(fields["message_id"], crafted)
+    assert answer["text"] == plain("question_field_not_for_kind", kind=ru("quiz_kind_typed"))
+    assert QuizQuestion.get_by_id(row.id).option_a == row.option_a
+
+    # The text of a typed question still changes, and its answers stay.
+    last = mentor.last_bot_message_id()
+    await mentor.click(fields["message_id"], button_data(fields, ru("btn_edit_text")))
+    await mentor.replies(last)
+    updated, detail = await mentor.send("7 / 2 = ? (decimal)", expect=2)
+    assert updated["text"] == plain("question_updated")
+    stored = QuizQuestion.get_by_id(row.id)
+    assert stored.question_text == "7 / 2 = ? (decimal)" and stored.kind == "typed" and "3.5" in stored.accepted_answers
+    assert plain("quiz_question_accepted", answers="3.5") in detail["text"]

@@ -33,6 +33,7 @@ from studymate.db.models import QuizAnswer, QuizAttempt, QuizQuestion
 from studymate.services import ratings
 from studymate.services.errors import NotFound
 from studymate.services.paging import Page, paginate
+from studymate.services.quiz import kinds
 from studymate.services.quiz.authoring import PAGE_SIZE, own_quiz
 from studymate.services.quiz.format import (
     LETTERS,
@@ -48,8 +49,8 @@ _CYRILLIC_LETTERS: Final = str.maketrans("АВСас", "ABCac")
 class InvalidQuestion(ValueError):
     """A typed question, option or letter that cannot be stored.
 
-    ``code``: empty, too_long (``limit``), duplicate (``other`` = the letter it repeats) or
-    letter (not one of A–D).
+    ``code``: empty, too_long (``limit``), duplicate (``other`` = the letter it repeats),
+    letter (not one of A–D) or kind (the field does not apply to a question of ``kind``).
     """
 
     def __init__(self, code: str, **params: Any) -> None:
@@ -82,6 +83,18 @@ class QuestionInfo:
     time_bonus: int
     kind: str = SINGLE  # single | truefalse | multi | typed
     image: str | None = None  # Telegram's file id of the question's picture
+    choices: tuple[str, ...] = ()  # every option in file order (none for a typed answer)
+    correct_letters: str = ""  # "B"; "AC" for select all that apply
+    accepted: tuple[str, ...] = ()  # the accepted typed answers
+
+    @property
+    def classic(self) -> bool:
+        """Four options and one right letter: every field can be edited in the bot. Other
+        kinds change their options and answers only by uploading the file again."""
+        return self.kind == SINGLE and len(self.choices) == len(LETTERS)
+
+    def editable(self, field: Field) -> bool:
+        return self.classic or field is Field.TEXT
 
     def option(self, letter: str) -> str:
         return self.options[LETTERS.index(letter)]
@@ -106,6 +119,9 @@ def _question_info(row: QuizQuestion, number: int) -> QuestionInfo:
         time_bonus=row.time_bonus,
         kind=row.kind or SINGLE,
         image=row.image_file_id,
+        choices=tuple(kinds.options_of(row)),
+        correct_letters=kinds.correct_letters(row),
+        accepted=tuple(kinds.accepted_of(row)),
     )
 
 
@@ -206,6 +222,8 @@ def update_question(
     """Change one field. A new correct letter regrades the answers already given to this
     question, rescores their attempts and recomputes the quiz's ratings."""
     row = _own_question(mentor_id, quiz_id, question_id)
+    if not _question_info(row, 0).editable(field):
+        raise InvalidQuestion("kind", kind=row.kind)
     options = {
         letter: getattr(row, column) for letter, column in zip(LETTERS, _OPTION_COLUMNS.values(), strict=True)
     }

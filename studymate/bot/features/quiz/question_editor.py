@@ -18,6 +18,7 @@ from studymate.bot.features.quiz.authoring_callbacks import QuizQuestionAction, 
 from studymate.bot.features.quiz.authoring_views import (
     edit,
     edit_markup,
+    kind_name,
     question_detail,
     question_list,
     question_markup,
@@ -80,6 +81,8 @@ def _problem(error: InvalidQuestion) -> str:
         return t("question_input_duplicate", other=error.params["other"])
     if error.code == "letter":
         return t("invalid_correct_option")
+    if error.code == "kind":
+        return t("question_field_not_for_kind", kind=kind_name(error.params["kind"]))
     return t("not_text_prompt")
 
 
@@ -147,9 +150,10 @@ async def choose_field(callback: CallbackQuery, callback_data: QuizQuestionCb, i
     question = await db.run(
         quiz_questions.get_question, identity.mentor_id, callback_data.quiz, callback_data.question
     )
-    text = question_detail(question) + "\n\n" + t("quiz_edit_prompt")
+    prompt = t("quiz_edit_prompt") if question.classic else t("quiz_edit_kind_note", kind=kind_name(question.kind))
+    text = question_detail(question) + "\n\n" + prompt
     if visible_length(text) > MESSAGE_LIMIT:
-        text = t("quiz_edit_prompt")
+        text = prompt
     await edit(callback, text, edit_markup(question, callback_data.page))
     await callback.answer()
 
@@ -159,7 +163,12 @@ async def ask_value(callback: CallbackQuery, callback_data: QuizQuestionCb, stat
                     identity: Identity, db: Db) -> None:
     if callback_data.field is None:
         return await _refuse(callback)
-    await db.run(quiz_questions.get_question, identity.mentor_id, callback_data.quiz, callback_data.question)
+    question = await db.run(
+        quiz_questions.get_question, identity.mentor_id, callback_data.quiz, callback_data.question
+    )
+    if not question.editable(callback_data.field):  # an older keyboard, or a crafted button
+        await callback.answer(t("question_field_not_for_kind", kind=kind_name(question.kind)), show_alert=True)
+        return
     await state.set_state(QuestionFormStates.edit_value)
     await state.set_data({
         "quiz": callback_data.quiz, "question": callback_data.question,
