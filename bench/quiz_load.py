@@ -336,6 +336,8 @@ async def run(students: int, questions: int, database_url: str | None, redis_url
     print(f"answers/s: {len(latencies) / elapsed:.1f} (whole run {elapsed:.1f} s, including opening the quiz)")
     print(f"answer → next question: p50 {statistics.median(latencies) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
     print(f"bot CPU: {cpu:.1f} s, {cpu / len(latencies) * 1000:.1f} ms per answer (quiz opening included)")
+    updates = len(tally.presses) + tally.typed  # select-all marks are updates too
+    print(f"bot CPU per update: {cpu / updates * 1000:.1f} ms ({updates} taps and typed answers)")
     print(f"bot peak memory: {peak:.0f} MB")
     print(f"countdown: every {countdown if countdown is not None else 'default'} s, think 0-{think} s; "
           f"answers stored {stored - timeouts} of {students * questions} (timed out {timeouts})")
