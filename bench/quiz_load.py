@@ -2,11 +2,17 @@
 
     .venv/bin/python bench/quiz_load.py [--students 300] [--questions 20] [--database-url URL]
                                         [--redis-url URL] [--countdown SECONDS] [--think SECONDS]
-                                        [--backend sqlite|postgres|both]
+                                        [--backend sqlite|postgres|both] [--kinds abcd|mixed]
 
 ``--backend postgres`` creates an empty database on TEST_DATABASE_URL's server (dropped
 afterwards) and keeps FSM state in Redis (``--redis-url``, default redis://127.0.0.1:6379/9,
 flushed first); ``both`` runs SQLite and then PostgreSQL+Redis.
+
+``--kinds mixed`` makes the quiz a round of single-choice A–D, true/false, select-all and
+typed questions (in that order, over and over); a student taps the letter, taps True, marks
+the two right options and presses ✅ Submit, or sends the typed answer as a message. The
+press-to-next-question time of a select-all question counts from ✅ Submit; its marks are
+presses too (for "answers lost"), not answers.
 
 Each simulated student presses an answer as soon as the bot shows a question other than the one
 they last pressed (a countdown redraw of the same question is not a new question). Prints
@@ -30,6 +36,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -38,17 +45,22 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-from studymate.bot.features.quiz.callbacks import AnswerCb
 from studymate.db import migrate
 from studymate.db.connection import open_database
 from studymate.db.models import Quiz, QuizAnswer, QuizQuestion, utcnow
 from studymate.services import enrollment, mentors
 from studymate.services.enrollment import TelegramProfile
+from studymate.services.quiz.format import MULTI, SINGLE, TRUE_FALSE, TYPED, ParsedQuestion
+from studymate.services.quiz.kinds import stored_fields
 from studymate.testing.fake_telegram.server import FakeTelegram
 
 TOKEN = "123456789:" + "Q" * 35
 MENTOR, GROUP, FIRST = 1001, -100500, 200_000
 STUCK_SECONDS = 10.0
+# Every question's text names its position, so a question without buttons (typed) is known too.
+MARK = re.compile(r"Load question (\d+)\.")
+MIXED = (SINGLE, TRUE_FALSE, MULTI, TYPED)
+TYPED_ANSWER = "42"
 
 
 class Tally:
@@ -58,9 +70,26 @@ class Tally:
         self.lost = 0
         self.stuck = 0
         self.presses: list[str] = []  # callback query ids of answer presses
+        self.typed = 0  # typed answers sent
 
 
-def seed(url: str, students: int, questions: int) -> None:
+def kind_at(position: int, kinds: str) -> str:
+    """The kind of question ``position`` (1-based)."""
+    return MIXED[(position - 1) % len(MIXED)] if kinds == "mixed" else SINGLE
+
+
+def parsed(position: int, kind: str) -> ParsedQuestion:
+    text = f"Load question {position}."
+    if kind == TRUE_FALSE:
+        return ParsedQuestion(position, 0, text, ("True", "False"), "A", 0, kind=kind)
+    if kind == MULTI:
+        return ParsedQuestion(position, 0, text, ("a", "b", "c", "d"), "AC", 0, kind=kind)
+    if kind == TYPED:
+        return ParsedQuestion(position, 0, text, (), "", 0, kind=kind, answers=(TYPED_ANSWER,))
+    return ParsedQuestion(position, 0, text, ("a", "b", "c", "d"), "B", 0)
+
+
+def seed(url: str, students: int, questions: int, kinds: str) -> None:
     database = open_database(url)
     migrate.apply(database)
     with database.connection_context(), database.atomic():
@@ -71,9 +100,9 @@ def seed(url: str, students: int, questions: int) -> None:
         quiz = Quiz.create(mentor=1, title="Load", quiz_type="ranked", max_attempts=1,
                            available_from=now - dt.timedelta(minutes=1),
                            available_until=now + dt.timedelta(hours=48), notified_at=now)
-        for i in range(questions):
-            QuizQuestion.create(quiz=quiz, question_text=f"Q{i + 1}", option_a="a", option_b="b",
-                                option_c="c", option_d="d", correct_answer="B", order=i + 1)
+        for position in range(1, questions + 1):
+            fields = stored_fields(parsed(position, kind_at(position, kinds)))
+            QuizQuestion.create(quiz=quiz, order=position, **fields)
     database.close()
 
 
@@ -98,30 +127,67 @@ async def changed(fake: FakeTelegram, chat: int, message_id: int, seq: int) -> d
 
 
 def shown_question(current: dict) -> int | None:
-    """The question id a question message shows (None for anything else: the result)."""
-    for row in (current.get("reply_markup") or {}).get("inline_keyboard", []):
-        for b in row:
-            if b.get("callback_data", "").startswith(AnswerCb.__prefix__ + ":"):
-                return AnswerCb.unpack(b["callback_data"]).question
-    return None
+    """The position of the question a message shows (None for anything else: the result)."""
+    found = MARK.search(current.get("text") or current.get("caption") or "")
+    return int(found.group(1)) if found else None
+
+
+async def until(fake: FakeTelegram, chat: int, message_id: int, done) -> dict | None:
+    """Wait until the message satisfies ``done``; None when it did not within STUCK_SECONDS."""
+    deadline = time.monotonic() + STUCK_SECONDS
+    while True:
+        current = message(fake, chat, message_id)
+        if done(current):
+            return current
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        # Changes after the newest one in the chat: the bot's reply to a typed answer is newer
+        # than the question message and would otherwise end every wait at once (a busy loop
+        # that never lets the in-process fake server take the bot's edit).
+        everything = fake.messages(chat)
+        await fake.wait(chat, max(m["message_id"] for m in everything), timeout=min(left, 5),
+                        since_seq=max(m["seq"] for m in everything))
 
 
 async def moved_on(fake: FakeTelegram, chat: int, message_id: int, pressed: int) -> dict | None:
     """Wait until the message shows something other than question ``pressed``; None when it
     did not within STUCK_SECONDS."""
-    deadline = time.monotonic() + STUCK_SECONDS
-    while True:
-        current = message(fake, chat, message_id)
-        if shown_question(current) != pressed:
-            return current
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None
-        await fake.wait(chat, message_id, timeout=min(left, 5), since_seq=current["seq"])
+    return await until(fake, chat, message_id, lambda current: shown_question(current) != pressed)
 
 
-async def student(fake: FakeTelegram, n: int, questions: int, latencies: list[float],
-                  tally: Tally, think: float) -> None:
+async def answer(fake: FakeTelegram, chat: int, mid: int, current: dict, kind: str,
+                 tally: Tally) -> float | None:
+    """Answer the question on screen the way its kind asks; returns when the answer went (a
+    select-all question's ✅ Submit), None when a mark never showed."""
+    if kind == TYPED:
+        pressed = time.monotonic()
+        await fake.send_text(chat, TYPED_ANSWER)
+        tally.typed += 1
+        return pressed
+    if kind == MULTI:
+        for letter in "AC":
+            click = await fake.click(chat, mid, button(current, f"⬜ {letter}"))
+            tally.presses.append(click["callback_query_id"])
+            marked = await until(fake, chat, mid, lambda m, letter=letter: f"☑️ {letter}" in buttons(m))
+            if marked is None:
+                return None
+            current = marked
+        needle = "Submit"
+    else:
+        needle = "True" if kind == TRUE_FALSE else "B"
+    pressed = time.monotonic()
+    click = await fake.click(chat, mid, button(current, needle))
+    tally.presses.append(click["callback_query_id"])
+    return pressed
+
+
+def buttons(current: dict) -> list[str]:
+    return [b["text"] for row in (current.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+
+
+async def student(fake: FakeTelegram, n: int, latencies: list[float], tally: Tally, think: float,
+                  kinds: str) -> None:
     rng = random.Random(n)
     chat = FIRST + n
     sent = await fake.send_text(chat, "📝 Quizzes")
@@ -139,9 +205,10 @@ async def student(fake: FakeTelegram, n: int, questions: int, latencies: list[fl
             current = message(fake, chat, mid)  # what is on screen now
             if (question := shown_question(current)) is None:
                 break
-        pressed = time.monotonic()
-        click = await fake.click(chat, mid, button(current, "B"))
-        tally.presses.append(click["callback_query_id"])
+        pressed = await answer(fake, chat, mid, current, kind_at(question, kinds), tally)
+        if pressed is None:
+            tally.stuck += 1
+            return
         following = await moved_on(fake, chat, mid, question)
         if following is None:
             tally.stuck += 1
@@ -163,7 +230,7 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def stale_redraws(fake: FakeTelegram, positions: dict[int, int]) -> int:
+def stale_redraws(fake: FakeTelegram) -> int:
     """Edits that showed an earlier question than an edit before them on the same message."""
     furthest: dict[tuple[int, int], int] = {}
     stale = 0
@@ -172,10 +239,10 @@ def stale_redraws(fake: FakeTelegram, positions: dict[int, int]) -> int:
         markup = params.get("reply_markup")
         if isinstance(markup, str):
             markup = json.loads(markup)
-        question = shown_question({"reply_markup": markup or {}})
+        question = shown_question({"text": params.get("text")})
         key = (int(params["chat_id"]), int(params["message_id"]))
         if question is not None:
-            position = positions.get(question, 0)
+            position = question
         else:  # the result once a question was shown; the menus before it do not count
             position = 10**9 if key in furthest else 0
         if position < furthest.get(key, 0):
@@ -184,15 +251,14 @@ def stale_redraws(fake: FakeTelegram, positions: dict[int, int]) -> int:
     return stale
 
 
-def stored_answers(url: str) -> tuple[int, int, dict[int, int]]:
-    """(answers stored, of them timed out, question id → position)."""
+def stored_answers(url: str) -> tuple[int, int]:
+    """(answers stored, of them timed out)."""
     database = open_database(url)
     with database.connection_context():
         total = QuizAnswer.select().count()
         timeouts = QuizAnswer.select().where(QuizAnswer.selected_answer == "-").count()
-        positions = {q.id: q.order for q in QuizQuestion.select()}
     database.close()
-    return total, timeouts, positions
+    return total, timeouts
 
 
 @contextmanager
@@ -224,10 +290,10 @@ def flush_redis(url: str) -> None:
 
 
 async def run(students: int, questions: int, database_url: str | None, redis_url: str | None,
-              countdown: float | None, think: float) -> None:
+              countdown: float | None, think: float, kinds: str) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="studymate-quizbench-"))
     url = database_url or f"sqlite:///{workdir / 'bench.db'}"
-    seed(url, students, questions)
+    seed(url, students, questions, kinds)
     async with FakeTelegram() as fake:
         for n in range(students):
             fake.add_user(FIRST + n, f"S{n}")
@@ -246,7 +312,7 @@ async def run(students: int, questions: int, database_url: str | None, redis_url
             latencies: list[float] = []
             tally = Tally()
             started, cpu_before = time.monotonic(), cpu_seconds(bot.pid)
-            await asyncio.gather(*(student(fake, n, questions, latencies, tally, think)
+            await asyncio.gather(*(student(fake, n, latencies, tally, think, kinds)
                                    for n in range(students)))
             elapsed = time.monotonic() - started
             cpu = cpu_seconds(bot.pid) - cpu_before
@@ -254,20 +320,24 @@ async def run(students: int, questions: int, database_url: str | None, redis_url
             await asyncio.sleep(1)  # the last toasts
             refused = {a["callback_query_id"] for a in fake.callback_answers() if a.get("text")}
             tally.lost = sum(1 for press in tally.presses if press in refused)
-            stored, timeouts, positions = stored_answers(url)
-            stale = stale_redraws(fake, positions)
-            # Per student: the list, question 1, and one edit per press; the rest are redraws.
-            redraws = len(fake.calls("editMessageText")) - 2 * students - len(tally.presses)
+            stored, timeouts = stored_answers(url)
+            stale = stale_redraws(fake)
+            # Per student: the list, question 1, and one edit per press or typed answer; the
+            # rest are redraws.
+            redraws = len(fake.calls("editMessageText")) - 2 * students - len(tally.presses) - tally.typed
         finally:
             bot.terminate()
             await bot.wait()
     latencies.sort()
     p99 = latencies[int(len(latencies) * 0.99) - 1]
     storage = "redis" if redis_url else "database"
-    print(f"backend={url.split(':')[0]} fsm={storage} students={students} questions={questions} answers={len(latencies)}")
+    print(f"backend={url.split(':')[0]} fsm={storage} kinds={kinds} students={students} questions={questions} "
+          f"answers={len(latencies)}")
     print(f"answers/s: {len(latencies) / elapsed:.1f} (whole run {elapsed:.1f} s, including opening the quiz)")
     print(f"answer → next question: p50 {statistics.median(latencies) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
     print(f"bot CPU: {cpu:.1f} s, {cpu / len(latencies) * 1000:.1f} ms per answer (quiz opening included)")
+    updates = len(tally.presses) + tally.typed  # select-all marks are updates too
+    print(f"bot CPU per update: {cpu / updates * 1000:.1f} ms ({updates} taps and typed answers)")
     print(f"bot peak memory: {peak:.0f} MB")
     print(f"countdown: every {countdown if countdown is not None else 'default'} s, think 0-{think} s; "
           f"answers stored {stored - timeouts} of {students * questions} (timed out {timeouts})")
@@ -287,9 +357,11 @@ def main() -> None:
                         help="each student reads a question for a random 0..THINK seconds first")
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default=None,
                         help="a fresh database of that kind (postgres: with Redis); both: one after the other")
+    parser.add_argument("--kinds", choices=("abcd", "mixed"), default="abcd",
+                        help="abcd: every question single-choice A-D; mixed: A-D, true/false, select-all, typed")
     args = parser.parse_args()
     options = (args.students, args.questions)
-    tuning = (args.countdown, args.think)
+    tuning = (args.countdown, args.think, args.kinds)
     if args.backend is None:
         asyncio.run(run(*options, args.database_url, args.redis_url, *tuning))
         return

@@ -241,7 +241,7 @@ async def test_question_management(school, fake, run_bot):
     assert refused["text"] == plain("invalid_correct_option")
     updated, detail = await mentor.send("b", expect=2)
     assert updated["text"] == plain("question_updated")
-    assert detail["text"].endswith("B") and QuizQuestion.get(QuizQuestion.order == 1).correct_answer == "B"
+    assert detail["text"].split("\n\n")[-2].endswith("B") and QuizQuestion.get(QuizQuestion.order == 1).correct_answer == "B"
 
     # Delete with confirmation; the list comes back one shorter.
     confirm = await press(mentor, fake, detail, ru("btn_delete_question"))

@@ -17,6 +17,7 @@ from studymate.bot.features.quiz import authoring as quiz_mentor
 from studymate.bot.features.quiz import key_change as quiz_key_change
 from studymate.bot.features.quiz import manage as quiz_manage
 from studymate.bot.features.quiz import question_editor as quiz_questions
+from studymate.bot.features.quiz import question_pictures as quiz_question_pictures
 from studymate.bot.features.quiz import stats as quiz_stats
 from studymate.bot.features.quiz import taking as quiz_student
 from studymate.bot.features.reports import handlers as reports
@@ -42,6 +43,7 @@ def get_routers() -> list[Router]:
         quiz_mentor.router,
         quiz_manage.router,
         quiz_questions.router,
+        quiz_question_pictures.router,
         quiz_key_change.router,
         quiz_stats.router,
         leaderboard.router,
@@ -54,6 +56,7 @@ def get_routers() -> list[Router]:
         messaging.inputs,
         quiz_mentor.inputs,
         quiz_questions.inputs,
+        quiz_question_pictures.inputs,
         profile.inputs,
         fallback.router,
     ]

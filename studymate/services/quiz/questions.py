@@ -33,11 +33,13 @@ from studymate.db.models import QuizAnswer, QuizAttempt, QuizQuestion
 from studymate.services import ratings
 from studymate.services.errors import NotFound
 from studymate.services.paging import Page, paginate
+from studymate.services.quiz import kinds
 from studymate.services.quiz.authoring import PAGE_SIZE, own_quiz
 from studymate.services.quiz.format import (
     LETTERS,
     MAX_OPTION,
     MAX_QUESTION_CHARS,
+    SINGLE,
     TIME_BONUS,
     option_key,
 )
@@ -49,7 +51,8 @@ class InvalidQuestion(ValueError):
     """A typed question, option or letter that cannot be stored.
 
     ``code``: empty, too_long (``limit``), duplicate (``other`` = the letter it repeats),
-    letter (not one of A–D) or bonus (extra seconds other than 0, 5, 10).
+    letter (not one of A–D), bonus (extra seconds other than 0, 5, 10) or kind (the field
+    does not apply to a question of ``kind``).
     """
 
     def __init__(self, code: str, **params: Any) -> None:
@@ -81,6 +84,20 @@ class QuestionInfo:
     options: tuple[str, str, str, str]
     correct: str
     time_bonus: int
+    kind: str = SINGLE  # single | truefalse | multi | typed
+    image: str | None = None  # Telegram's file id of the question's picture
+    choices: tuple[str, ...] = ()  # every option in file order (none for a typed answer)
+    correct_letters: str = ""  # "B"; "AC" for select all that apply
+    accepted: tuple[str, ...] = ()  # the accepted typed answers
+
+    @property
+    def classic(self) -> bool:
+        """Four options and one right letter: every field can be edited in the bot. Other
+        kinds change their options and answers only by uploading the file again."""
+        return self.kind == SINGLE and len(self.choices) == len(LETTERS)
+
+    def editable(self, field: Field) -> bool:
+        return self.classic or field in (Field.TEXT, Field.BONUS)  # extra time fits every kind
 
     def option(self, letter: str) -> str:
         return self.options[LETTERS.index(letter)]
@@ -103,6 +120,11 @@ def _question_info(row: QuizQuestion, number: int) -> QuestionInfo:
         options=(row.option_a, row.option_b, row.option_c, row.option_d),
         correct=row.correct_answer,
         time_bonus=row.time_bonus,
+        kind=row.kind or SINGLE,
+        image=row.image_file_id,
+        choices=tuple(kinds.options_of(row)),
+        correct_letters=kinds.correct_letters(row),
+        accepted=tuple(kinds.accepted_of(row)),
     )
 
 
@@ -215,6 +237,8 @@ def update_question(
     question, rescores their attempts and recomputes the quiz's ratings. Extra seconds change
     no score: an attempt in progress gets them from its next display of the question on."""
     row = _own_question(mentor_id, quiz_id, question_id)
+    if not _question_info(row, 0).editable(field):
+        raise InvalidQuestion("kind", kind=row.kind)
     options = {
         letter: getattr(row, column) for letter, column in zip(LETTERS, _OPTION_COLUMNS.values(), strict=True)
     }

@@ -73,6 +73,7 @@ class QuizQuestionAction(StrEnum):
     FIELD = "f"  # edit ``field``
     ASK_DELETE = "ad"
     DELETE = "d"
+    REMOVE_PICTURE = "rp"  # 🗑 the question's picture (a photo sent on the detail adds one)
 
 
 class QuizQuestionCb(CallbackData, prefix="qq1"):

@@ -424,8 +424,19 @@ def question_list(quiz: QuizInfo, page: Page[QuestionInfo]) -> tuple[str, Inline
     return t("quiz_questions_title", title=quiz.title, count=quiz.questions), markup
 
 
+def kind_name(kind: str) -> str:
+    return {
+        SINGLE: t("quiz_kind_single"),
+        TRUE_FALSE: t("quiz_kind_truefalse"),
+        MULTI: t("quiz_kind_multi"),
+        TYPED: t("quiz_kind_typed"),
+    }.get(kind, kind)
+
+
 def question_detail(question: QuestionInfo) -> str:
     def render(compact: bool) -> str:
+        if not question.classic:
+            return _kind_detail(question, compact)
         params = question_params(question.text, question.options, compact=compact)
         params["question"] = params.pop("text")
         text = t("quiz_question_detail", correct=question.correct, **params)
@@ -433,17 +444,37 @@ def question_detail(question: QuestionInfo) -> str:
             text += "\n" + t("question_detail_bonus", bonus=question.time_bonus)
         return text
 
-    text = render(False)
-    return text if visible_length(text) <= MESSAGE_LIMIT else render(True)
+    picture = t("quiz_question_has_picture") if question.image else t("quiz_question_picture_hint")
+    footer = "\n\n" + t("quiz_question_kind_line", kind=kind_name(question.kind)) + "\n" + picture
+    text = render(False) + footer
+    return text if visible_length(text) <= MESSAGE_LIMIT else render(True) + footer
+
+
+def _kind_detail(question: QuestionInfo, compact: bool) -> str:
+    """A true/false, select-all, typed or not-four-option question: each option marked ✅
+    when right, or the accepted typed answers."""
+    params = question_params(question.text, (), compact=compact)
+    if question.kind == TYPED:
+        answers = ", ".join(_clip(a, COMPACT_OPTION) if compact else a for a in question.accepted)
+        lines = t("quiz_question_accepted", answers=answers)
+    else:
+        lines = html.escape("\n".join(
+            f"{'✅' if letter in question.correct_letters else '▫️'} {letter}) "
+            f"{_clip(option, COMPACT_OPTION) if compact else option}"
+            for letter, option in zip(OPTION_LETTERS, question.choices, strict=False)
+        ), quote=False)
+    return t("quiz_question_detail_kinds", question=params["text"], answers=Html(lines))
 
 
 def question_markup(question: QuestionInfo, page: int) -> InlineKeyboardMarkup:
     def go(action: QuizQuestionAction) -> QuizQuestionCb:
         return QuizQuestionCb(action=action, quiz=question.quiz_id, question=question.id, page=page)
 
+    picture = [[button(t("btn_remove_picture"), go(QuizQuestionAction.REMOVE_PICTURE))]] if question.image else []
     return list_keyboard([], footer=[
         [button(t("btn_edit_question"), go(QuizQuestionAction.EDIT)),
          button(t("btn_delete_question"), go(QuizQuestionAction.ASK_DELETE))],
+        *picture,
         [button(t("btn_back_questions"), go(QuizQuestionAction.LIST))],
     ])
 
@@ -453,6 +484,12 @@ def edit_markup(question: QuestionInfo, page: int) -> InlineKeyboardMarkup:
         action = QuizQuestionAction.FIELD if field is not None else QuizQuestionAction.SHOW
         return QuizQuestionCb(action=action, quiz=question.quiz_id, question=question.id, page=page, field=field)
 
+    if not question.classic:  # options and answers change by uploading the file again
+        return list_keyboard([], footer=[
+            [button(t("btn_edit_text"), go(Field.TEXT))],
+            [button(t("btn_edit_time_bonus"), go(Field.BONUS))],
+            [button(t("btn_back"), go(None))],
+        ])
     options: list[InlineKeyboardButton] = [
         button(t(f"btn_edit_option_{letter.lower()}"), go(Field(letter))) for letter in LETTERS
     ]

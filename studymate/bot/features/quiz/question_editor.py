@@ -23,10 +23,12 @@ from studymate.bot.features.quiz.authoring_views import (
     bonus_markup,
     edit,
     edit_markup,
+    kind_name,
     question_detail,
     question_list,
     question_markup,
 )
+from studymate.bot.features.quiz.question_pictures import forget_shown, remember_shown
 from studymate.bot.features.quiz.states import QuestionFormStates
 from studymate.bot.filters import IsMentor
 from studymate.bot.keyboards import button, cancel_keyboard, list_keyboard, mentor_menu
@@ -84,6 +86,8 @@ def _problem(error: InvalidQuestion) -> str:
         return t("question_input_duplicate", other=error.params["other"])
     if error.code == "letter":
         return t("invalid_correct_option")
+    if error.code == "kind":
+        return t("question_field_not_for_kind", kind=kind_name(error.params["kind"]))
     return t("not_text_prompt")
 
 
@@ -95,17 +99,21 @@ async def _list(callback: CallbackQuery, mentor_id: int, quiz_id: int, page: int
 
 
 @router.callback_query(QuizQuestionCb.filter(F.action == QuizQuestionAction.LIST))
-async def question_page(callback: CallbackQuery, callback_data: QuizQuestionCb, identity: Identity, db: Db) -> None:
+async def question_page(callback: CallbackQuery, callback_data: QuizQuestionCb, state: FSMContext,
+                        identity: Identity, db: Db) -> None:
     await _list(callback, identity.mentor_id, callback_data.quiz, callback_data.page, db)
+    await forget_shown(state)
     await callback.answer()
 
 
 @router.callback_query(QuizQuestionCb.filter(F.action == QuizQuestionAction.SHOW))
-async def show(callback: CallbackQuery, callback_data: QuizQuestionCb, identity: Identity, db: Db) -> None:
+async def show(callback: CallbackQuery, callback_data: QuizQuestionCb, state: FSMContext,
+               identity: Identity, db: Db) -> None:
     question = await db.run(
         quiz_questions.get_question, identity.mentor_id, callback_data.quiz, callback_data.question
     )
     await edit(callback, question_detail(question), question_markup(question, callback_data.page))
+    await remember_shown(state, question, callback_data.page)  # a photo sent now is its picture
     await callback.answer()
 
 
@@ -125,8 +133,8 @@ async def ask_delete(callback: CallbackQuery, callback_data: QuizQuestionCb, ide
 
 
 @router.callback_query(QuizQuestionCb.filter(F.action == QuizQuestionAction.DELETE))
-async def delete(callback: CallbackQuery, callback_data: QuizQuestionCb, identity: Identity, db: Db,
-                 settings: Settings) -> None:
+async def delete(callback: CallbackQuery, callback_data: QuizQuestionCb, state: FSMContext,
+                 identity: Identity, db: Db, settings: Settings) -> None:
     try:
         await db.run(
             quiz_questions.delete_question, identity.mentor_id, callback_data.quiz, callback_data.question,
@@ -137,6 +145,7 @@ async def delete(callback: CallbackQuery, callback_data: QuizQuestionCb, identit
         return
     logger.info("mentor %s deleted question %s", identity.mentor_id, callback_data.question)
     await _list(callback, identity.mentor_id, callback_data.quiz, callback_data.page, db)
+    await forget_shown(state)
     await callback.answer(t("question_deleted"))
 
 
@@ -146,9 +155,10 @@ async def choose_field(callback: CallbackQuery, callback_data: QuizQuestionCb, i
     question = await db.run(
         quiz_questions.get_question, identity.mentor_id, callback_data.quiz, callback_data.question
     )
-    text = question_detail(question) + "\n\n" + t("quiz_edit_prompt")
+    prompt = t("quiz_edit_prompt") if question.classic else t("quiz_edit_kind_note", kind=kind_name(question.kind))
+    text = question_detail(question) + "\n\n" + prompt
     if visible_length(text) > MESSAGE_LIMIT:
-        text = t("quiz_edit_prompt")
+        text = prompt
     await edit(callback, text, edit_markup(question, callback_data.page))
     await callback.answer()
 
@@ -161,6 +171,9 @@ async def ask_value(callback: CallbackQuery, callback_data: QuizQuestionCb, stat
     question = await db.run(
         quiz_questions.get_question, identity.mentor_id, callback_data.quiz, callback_data.question
     )
+    if not question.editable(callback_data.field):  # an older keyboard, or a crafted button
+        await callback.answer(t("question_field_not_for_kind", kind=kind_name(question.kind)), show_alert=True)
+        return
     if callback_data.field is Field.BONUS:  # chosen with buttons, nothing to type
         await edit(callback, t("choose_time_bonus"), bonus_markup(question, callback_data.page))
         return await callback.answer()
@@ -195,6 +208,7 @@ async def edit_value(message: Message, state: FSMContext, identity: Identity, db
     await state.clear()
     await message.answer(t("question_updated"), reply_markup=mentor_menu(identity.language))
     await message.answer(question_detail(question), reply_markup=question_markup(question, data.get("page", 0)))
+    await remember_shown(state, question, data.get("page", 0))
 
 
 @router.callback_query(QuestionBonusCb.filter())
