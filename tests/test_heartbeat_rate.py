@@ -18,7 +18,7 @@ def test_many_polls_a_second_write_the_file_once(tmp_path: Path) -> None:
     for _ in range(50):
         heartbeat.beat()
     assert path.read_text() == first
-    assert heartbeat.last_poll >= float(first)  # /healthz and metrics still see every poll
+    assert heartbeat.last_poll >= float(first) - 0.001  # /healthz and metrics see every poll (the file rounds to ms)
     time.sleep(0.35)
     heartbeat.beat()
     assert float(path.read_text()) > float(first)

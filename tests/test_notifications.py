@@ -223,3 +223,13 @@ def test_a_held_reminder_is_not_sent_once_the_student_started_the_quiz(school):
     [row] = OutboxMessage.select()
     assert row.status == "failed"
     assert reminders.cancel_quiz_reminder(quiz.id, 2001) is False
+
+
+
+def test_a_quiz_open_for_less_than_the_lead_gets_no_reminder(school):
+    """Its opening notice already says when it closes: a reminder at once would only nag."""
+    student(2001)
+    ranked(closes=NOON + dt.timedelta(minutes=50), opened=NOON - dt.timedelta(minutes=10), title="Short")
+    assert remind(NOON) == 0
+    ranked(closes=NOON + dt.timedelta(minutes=50), title="Long")  # open for two days
+    assert remind(NOON) == 1

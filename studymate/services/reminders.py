@@ -112,6 +112,10 @@ def due_quiz_reminders(*, now: dt.datetime, before: dt.timedelta) -> list[QuizRe
     )
     found = []
     for quiz in quizzes:
+        if quiz.available_until - quiz.available_from <= before:
+            # The whole window is shorter than the lead: the opening notice already said when
+            # it closes, and a reminder at the same moment would only nag.
+            continue
         started = QuizAttempt.select().where(
             (QuizAttempt.quiz == quiz.id) & (QuizAttempt.student == Student.id)
         )

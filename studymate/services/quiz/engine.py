@@ -402,7 +402,14 @@ def _answer(
         return Step(outcome, next=_current_view(attempt, ids))
     if at > attempt.question_deadline:
         step = _advance(attempt, ids, "-", now, tz=tz, base=base, telegram_id=telegram_id)
-        return Step(Outcome.LATE, step.next, step.finished) if step.outcome is Outcome.ACCEPTED else step
+        if step.outcome is Outcome.ACCEPTED:
+            return Step(Outcome.LATE, step.next, step.finished)
+        # The sweeper timed the question out between our read and our move: the same truth,
+        # and the question that is current now.
+        fresh = QuizAttempt.get_or_none(
+            (QuizAttempt.id == attempt.id) & QuizAttempt.finished_at.is_null()
+        )
+        return Step(Outcome.TIMED_OUT, next=_current_view(fresh, ids) if fresh else None)
     kind = attempt.current_kind or SINGLE
     if kind == MULTI and display_letter == SUBMIT:
         return _advance(attempt, ids, "", now, tz=tz, base=base, telegram_id=telegram_id,
