@@ -223,9 +223,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def peak_rss_mb(pid: int) -> float:
+def peak_rss_mb(pid: int, field: str = "VmHWM") -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -317,6 +317,8 @@ async def run(students: int, questions: int, database_url: str | None, redis_url
             elapsed = time.monotonic() - started
             cpu = cpu_seconds(bot.pid) - cpu_before
             peak = peak_rss_mb(bot.pid)
+            await asyncio.sleep(2)  # the last edits answered, nothing else to do
+            after = peak_rss_mb(bot.pid, "VmRSS")
             await asyncio.sleep(1)  # the last toasts
             refused = {a["callback_query_id"] for a in fake.callback_answers() if a.get("text")}
             tally.lost = sum(1 for press in tally.presses if press in refused)
@@ -338,7 +340,7 @@ async def run(students: int, questions: int, database_url: str | None, redis_url
     print(f"bot CPU: {cpu:.1f} s, {cpu / len(latencies) * 1000:.1f} ms per answer (quiz opening included)")
     updates = len(tally.presses) + tally.typed  # select-all marks are updates too
     print(f"bot CPU per update: {cpu / updates * 1000:.1f} ms ({updates} taps and typed answers)")
-    print(f"bot peak memory: {peak:.0f} MB")
+    print(f"bot peak memory: {peak:.0f} MB, {after:.0f} MB resident 2 s after the load")
     print(f"countdown: every {countdown if countdown is not None else 'default'} s, think 0-{think} s; "
           f"answers stored {stored - timeouts} of {students * questions} (timed out {timeouts})")
     print(f"countdown redraws: {redraws}")
