@@ -39,7 +39,12 @@ async def until(fake, user_id: int, message_id: int, needle: str, timeout: float
             return message
         if time.monotonic() >= deadline:
             raise AssertionError(f"{needle!r} never appeared for {user_id}: {message['text']!r}")
-        await fake.wait(user_id, message_id, timeout=1.0, since_seq=message["seq"])
+        # Wake on the next change of the chat as it is now: a later message (a menu shown again
+        # after a restart) would otherwise count as a change at once, and this loop would spin
+        # without ever yielding, freezing the in-process fake server that the bot waits on.
+        chat = fake.messages(user_id)
+        last = max(m["message_id"] for m in chat)
+        await fake.wait(user_id, last, timeout=1.0, since_seq=max(m["seq"] for m in chat))
 
 
 async def nothing_pending(timeout: float = 5.0) -> None:
