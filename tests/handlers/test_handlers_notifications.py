@@ -16,8 +16,9 @@ TZ = ZoneInfo("Asia/Tashkent")
 
 
 def closing_soon(title: str, *, within: dt.timedelta = dt.timedelta(hours=1)):
-    """A ranked quiz that is open and closes within the reminder's two hours."""
+    """A ranked quiz open for two days that closes within the reminder's two hours."""
     quiz = make_quiz(title, 2, ranked=True)
+    quiz.available_from = utcnow() - dt.timedelta(hours=47)
     quiz.available_until = utcnow() + within
     quiz.save()
     return quiz
