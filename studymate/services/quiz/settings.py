@@ -93,12 +93,17 @@ def set_window(overrides: dict[str, Any], hours: int) -> dict[str, Any]:
 
 
 def toggle_shuffle(parsed: ParsedQuiz, overrides: dict[str, Any], which: str) -> dict[str, Any]:
-    """Turn shuffling of ``questions`` or ``options`` on or off (not set counts as off)."""
+    """Turn shuffling of ``questions`` or ``options`` on or off; both become explicit (a value
+    the file did not set counts as off, so the options are no longer shuffled in exams only)."""
     if which not in ("questions", "options"):
         raise InvalidSetting(which)
-    name = f"shuffle_{which}"
-    current = bool(getattr(apply(parsed, overrides), name))
-    return {**overrides, name: not current}
+    now = apply(parsed, overrides)
+    questions, options = bool(now.shuffle_questions), bool(now.shuffle_options)
+    if which == "questions":
+        questions = not questions
+    else:
+        options = not options
+    return {**overrides, "shuffle_questions": questions, "shuffle_options": options}
 
 
 # --- a published quiz ----------------------------------------------------------------------
@@ -111,6 +116,7 @@ class Current:
     ranked: bool
     seconds: int | None  # None: the bot's setting
     window_hours: int  # the window's length (48 h when the file set none)
+    available_until: dt.datetime | None
     has_attempts: bool
 
 
@@ -123,7 +129,7 @@ def _current(quiz: Quiz) -> Current:
     if quiz.available_from is not None and quiz.available_until is not None:
         window = int((quiz.available_until - quiz.available_from).total_seconds() // 3600)
     return Current(quiz.id, quiz.title, quiz.quiz_type == authoring.RANKED, quiz.question_seconds,
-                   window, _has_attempts(quiz.id))
+                   window, quiz.available_until, _has_attempts(quiz.id))
 
 
 def current(mentor_id: int, quiz_id: int) -> Current:
