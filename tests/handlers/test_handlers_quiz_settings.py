@@ -70,6 +70,9 @@ async def test_draft_settings_change_the_preview_and_the_published_quiz(school, 
     assert prompt["text"] == plain("quiz_settings_enter_seconds", min=5, max=600)
     [refused] = await mentor.send("700")
     assert refused["text"] == plain("quiz_settings_seconds_invalid", min=5, max=600)
+    back = await press(mentor, fake, prompt, ru("btn_back"))  # changed their mind, then again
+    assert back["text"] == draft_screen(60, 168, "quiz_settings_on", "quiz_settings_off")
+    await press(mentor, fake, back, ru("btn_settings_type_seconds"))
     [screen] = await mentor.send("75")
     assert screen["text"] == draft_screen(75, 168, "quiz_settings_on", "quiz_settings_off")
 

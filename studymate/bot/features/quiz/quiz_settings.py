@@ -7,8 +7,9 @@ from __future__ import annotations
 import logging
 
 from aiogram import F, Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from studymate.bot.features.quiz.authoring import _draft, _stale
 from studymate.bot.features.quiz.authoring_views import edit
@@ -21,6 +22,7 @@ from studymate.bot.features.quiz.settings_views import (
 )
 from studymate.bot.features.quiz.states import QuizUploadStates
 from studymate.bot.filters import IsMentor
+from studymate.bot.keyboards import button
 from studymate.config import Settings
 from studymate.db.connection import Db
 from studymate.i18n import t
@@ -37,7 +39,7 @@ inputs.message.filter(IsMentor())
 
 
 # -- a draft ----------------------------------------------------------------------------------
-@router.callback_query(DraftSettingsCb.filter(), QuizUploadStates.preview)
+@router.callback_query(DraftSettingsCb.filter(), StateFilter(QuizUploadStates.preview, QuizUploadStates.seconds))
 async def draft_settings(
     callback: CallbackQuery, callback_data: DraftSettingsCb, state: FSMContext, settings: Settings
 ) -> None:
@@ -50,9 +52,12 @@ async def draft_settings(
     if action is Setting.TYPE:
         await state.set_state(QuizUploadStates.seconds)
         low, high = SECONDS_RANGE
-        await edit(callback, t("quiz_settings_enter_seconds", min=low, max=high))
+        back = DraftSettingsCb(action=Setting.SHOW, draft=callback_data.draft)
+        await edit(callback, t("quiz_settings_enter_seconds", min=low, max=high),
+                   InlineKeyboardMarkup(inline_keyboard=[[button(t("btn_back"), back)]]))
         await callback.answer()
         return
+    await state.set_state(QuizUploadStates.preview)  # back from the typed number, if there
     try:
         if action is Setting.SECONDS:
             overrides = quiz_settings.set_seconds(overrides, value)
