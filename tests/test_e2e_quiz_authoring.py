@@ -142,7 +142,7 @@ async def test_upload_errors_preview_pages_and_practice_publish(school, fake, ru
     preview = await send_file(mentor, fake, SEVEN, "week3.txt")
     assert preview["text"].startswith(plain("quiz_preview", title="week3", topic="-", count=7, preview="").rstrip())
     assert "A) func\nB) def\nC) lambda\nD) define" in preview["text"]
-    assert inline_labels(preview) == [ru("btn_view_all_questions"), ru("btn_save_quiz"), ru("btn_cancel_quiz")]
+    assert inline_labels(preview) == [ru("btn_view_all_questions"), ru("btn_quiz_settings"), ru("btn_save_quiz"), ru("btn_cancel_quiz")]
     page = await press(mentor, fake, preview, ru("btn_view_all_questions"))
     assert page["text"].startswith(plain("quiz_all_questions_header", current=1, total=3))
     assert [line for line in page["text"].split("\n") if line.startswith("✅")] == [
@@ -193,7 +193,7 @@ async def test_quiz_screen_stats_archive_and_csv_export(school, fake, run_bot):
     stats = plain("quiz_results", title="Списки", attempts=2, avg="7.0/10", top="1. @s1 — 8/10\n2. Али Валиев — 6/10")
     assert screen["text"] == stats + "\n\n" + plain("quiz_details_practice", questions=10)
     assert inline_labels(screen) == [
-        ru("btn_archive_quiz"), ru("btn_manage_questions"), ru("btn_question_stats"), ru("btn_export_results"),
+        ru("btn_archive_quiz"), ru("btn_manage_questions"), ru("btn_question_stats"), ru("btn_quiz_settings"), ru("btn_export_results"),
         ru("btn_export_gift"), ru("btn_back")]
 
     # Archive and restore, the screen (with its "—", once mojibake in v1) re-rendered each time.

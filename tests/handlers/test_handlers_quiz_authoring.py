@@ -117,7 +117,7 @@ async def test_duplicate_copy_then_replace_with_ranked_start_now(school, fake, r
     intro = plain("quiz_preview", title="Python basics", topic="Python basics", count=3, preview="").rstrip()
     assert intro in preview["text"] and "A) func\nB) def\nC) lambda\nD) define" in preview["text"]
     assert inline_labels(preview) == [
-        ru("btn_view_all_questions"), ru("btn_replace_quiz"), ru("btn_copy_quiz"), ru("btn_cancel_quiz")]
+        ru("btn_view_all_questions"), ru("btn_quiz_settings"), ru("btn_replace_quiz"), ru("btn_copy_quiz"), ru("btn_cancel_quiz")]
     modes = await press(mentor, fake, preview, ru("btn_copy_quiz"))
     done, _ = await finish(mentor, fake, modes, ru("btn_publish_practice"))
     assert done["text"] == plain("quiz_published_practice", title="Python basics (копия 2)")

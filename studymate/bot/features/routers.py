@@ -18,6 +18,7 @@ from studymate.bot.features.quiz import key_change as quiz_key_change
 from studymate.bot.features.quiz import manage as quiz_manage
 from studymate.bot.features.quiz import question_editor as quiz_questions
 from studymate.bot.features.quiz import question_pictures as quiz_question_pictures
+from studymate.bot.features.quiz import quiz_settings
 from studymate.bot.features.quiz import stats as quiz_stats
 from studymate.bot.features.quiz import taking as quiz_student
 from studymate.bot.features.reports import handlers as reports
@@ -45,6 +46,7 @@ def get_routers() -> list[Router]:
         quiz_questions.router,
         quiz_question_pictures.router,
         quiz_key_change.router,
+        quiz_settings.router,
         quiz_stats.router,
         leaderboard.router,
         reports.router,
@@ -57,6 +59,7 @@ def get_routers() -> list[Router]:
         quiz_mentor.inputs,
         quiz_questions.inputs,
         quiz_question_pictures.inputs,
+        quiz_settings.inputs,
         profile.inputs,
         fallback.router,
     ]

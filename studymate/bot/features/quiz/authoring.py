@@ -51,6 +51,7 @@ from studymate.services.enrollment import Identity
 from studymate.services.outbox import Outgoing
 from studymate.services.quiz import authoring as quizzes
 from studymate.services.quiz import bundle as quiz_bundle
+from studymate.services.quiz import settings as quiz_settings
 from studymate.services.quiz.authoring import Announcement, InvalidStart, QuizInfo, SaveMode
 from studymate.services.quiz.decoding import decode_quiz_bytes
 from studymate.services.quiz.format import MAX_FILE_BYTES, ParsedQuiz, QuizFormatError
@@ -185,7 +186,7 @@ async def _draft(state: FSMContext, token: str | None = None) -> tuple[ParsedQui
     parsed = await asyncio.to_thread(
         parse_any, text, file_name=data.get("file_name"), language=data.get("language", "ru")
     )
-    return parsed, data
+    return quiz_settings.apply(parsed, data.get("settings")), data  # the mentor's ⚙️ changes
 
 
 async def _stale(callback: CallbackQuery) -> None:

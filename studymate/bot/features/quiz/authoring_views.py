@@ -33,6 +33,7 @@ from studymate.bot.features.quiz.authoring_callbacks import (
     QuizQuestionAction,
     QuizQuestionCb,
 )
+from studymate.bot.features.quiz.settings_callbacks import DraftSettingsCb, QuizSettingsCb, Setting
 from studymate.bot.features.quiz.stats_callbacks import QuizStatsAction, QuizStatsCb
 from studymate.bot.keyboards import button, list_keyboard
 from studymate.bot.limits import MESSAGE_LIMIT, shorten, visible_length
@@ -209,7 +210,8 @@ def preview_markup(token: str, *, duplicate: bool) -> InlineKeyboardMarkup:
     def go(action: Draft) -> DraftCb:
         return DraftCb(action=action, draft=token)
 
-    rows = [[button(t("btn_view_all_questions"), go(Draft.ALL))]]
+    rows = [[button(t("btn_view_all_questions"), go(Draft.ALL))],
+            [button(t("btn_quiz_settings"), DraftSettingsCb(action=Setting.SHOW, draft=token))]]
     if duplicate:
         rows.append([button(t("btn_replace_quiz"), go(Draft.REPLACE))])
         rows.append([button(t("btn_copy_quiz"), go(Draft.COPY))])
@@ -392,6 +394,8 @@ def quiz_markup(quiz: QuizInfo, origin: QuizCb) -> InlineKeyboardMarkup:
         [button(t("btn_manage_questions"), QuizQuestionCb(action=QuizQuestionAction.LIST, quiz=quiz.id))],
         [button(t("btn_question_stats"), QuizStatsCb(
             action=QuizStatsAction.PAGE, quiz=quiz.id, archived=origin.archived, list_page=origin.page))],
+        [button(t("btn_quiz_settings"), QuizSettingsCb(
+            action=Setting.SHOW, quiz=quiz.id, archived=origin.archived, page=origin.page))],
         [button(t("btn_export_results"), go(QuizAction.EXPORT))],
         [button(t("btn_export_gift"), go(QuizAction.GIFT))],
         [button(t("btn_back"), back)],

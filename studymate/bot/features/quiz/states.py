@@ -11,6 +11,7 @@ class QuizUploadStates(StatesGroup):
     publish_mode = State()  # practice or ranked
     ranked_start = State()  # start now or choose a time
     start_time = State()  # waiting for "DD.MM HH:MM"
+    seconds = State()  # waiting for a typed number of seconds per question (draft settings)
 
 
 class QuestionFormStates(StatesGroup):
