@@ -123,6 +123,8 @@ class DurablePolling:
         self.db = db
         self.stale_after = dt.timedelta(seconds=settings.update_stale_seconds)
         self.grace = settings.shutdown_grace_seconds
+        # How long a batch may wait for a database that cannot store it (locked, down).
+        self.store_patience = settings.db_locked_retry_seconds
         self.default_language = settings.default_language
         self.polling_timeout = polling_timeout
         self.concurrency = concurrency
@@ -217,11 +219,20 @@ class DurablePolling:
         received_at = utcnow()
         batch = [_incoming(u) for u in updates]
         delay = 1.0
+        waited_since = time.monotonic()
         while True:
             try:
                 new = await self.db.run(inbox.store, batch, received_at)
                 break
             except Exception:
+                if time.monotonic() - waited_since >= self.store_patience:
+                    # The database stays out of reach: handle the batch from memory, so each
+                    # update is answered (the handlers then give the polite error and alert)
+                    # rather than every user waiting in silence. Not durable, as nothing is.
+                    logger.error("cannot store %d updates for %.0f s: handling them unstored",
+                                 len(batch), self.store_patience, exc_info=True)
+                    new = {u.update_id for u in updates}
+                    break
                 logger.exception("cannot store %d updates; retrying in %.0f s", len(batch), delay)
                 if stopping.is_set():
                     return False
