@@ -128,10 +128,14 @@ async def test_fifty_students_lose_no_tap_to_three_sigkills(db, fake, run_bot):
     assert unanswered == [], f"{len(unanswered)} of {len(taps) + len(clicks)} unanswered"
     toasts = [a["text"] for _, q in taps for a in fake.callback_answers(q) if a["text"]]
     assert toasts == []
-    # No duplicates: one menu per student, one attempt, one answer per question, right scores.
+    # No duplicates: one quiz message per student, one attempt, one answer per question, right
+    # scores. A menu whose handler ran but whose "handled" mark the kill beat is sent again
+    # after the restart (Telegram has no idempotent sendMessage): at most that one extra menu.
+    menu = plain("quiz_student_header")
     for n in range(STUDENTS):
         outgoing = [m for m in fake.messages(STUDENT_ID + n) if m["outgoing"]]
-        assert len(outgoing) == 1, [m["text"] for m in outgoing]
+        extra = [m["text"] for m in outgoing[1:]]
+        assert len(outgoing) in (1, 2) and all(text == menu for text in extra), [m["text"] for m in outgoing]
     attempts = list(QuizAttempt.select(QuizAttempt, Student).join(Student))
     assert len(attempts) == STUDENTS
     for attempt in attempts:
