@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from e2e import MENTOR_ID, STUDENT_ID, button_data, inline_labels, make_school, plain
 from inproc import Chat
+from test_e2e_quiz_authoring import PNG, press, ru
 from test_e2e_quiz_taking import open_quiz
 
-from handlers.test_handlers_quiz_authoring import PNG, press, ru
 from studymate.db.models import QuizQuestion
 from studymate.services.quiz import authoring as quizzes
 from studymate.services.quiz.authoring import SaveMode

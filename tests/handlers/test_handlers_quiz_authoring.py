@@ -5,7 +5,6 @@ the upload errors and the CSV export stay there."""
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 from e2e import (
@@ -19,7 +18,18 @@ from e2e import (
     plain,
 )
 from inproc import Chat
-from quiz_samples import SPEC_QUESTIONS
+from test_e2e_quiz_authoring import (  # the same steps in both tiers
+    EXAMPLE,
+    PNG,
+    TZ,
+    current,
+    finish,
+    local,
+    press,
+    publish_flow,
+    ru,
+    upload,
+)
 
 from studymate.bot.features.quiz.authoring_callbacks import (
     Draft,
@@ -30,70 +40,11 @@ from studymate.bot.features.quiz.authoring_callbacks import (
     QuizQuestionCb,
 )
 from studymate.db.models import Quiz, QuizAttempt, QuizQuestion, Student, utcnow
-from studymate.i18n import t
 from studymate.services import mentors
 from studymate.services.quiz import authoring as quizzes
 from studymate.services.quiz.authoring import SaveMode
 from studymate.services.quiz.format import parse_quiz
 from studymate.services.quiz.questions import Field
-
-TZ = ZoneInfo("Asia/Tashkent")
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6300010000050001"
-    "0d0a2db40000000049454e44ae426082"
-)
-QUESTIONS = SPEC_QUESTIONS
-EXAMPLE = "Тема: Python basics\n\n" + QUESTIONS
-SEVEN = QUESTIONS + "".join(f"\n{n}. Question number {n}?\nA*) yes\nB) no\nC) maybe\nD) never\n" for n in range(4, 8))
-
-
-def ru(key: str, **params) -> str:
-    return t(key, "ru", **params)
-
-
-def current(fake, message_id: int, chat_id: int = MENTOR_ID) -> dict:
-    return next(m for m in fake.messages(chat_id) if m["message_id"] == message_id)
-
-
-def local(moment: dt.datetime) -> str:
-    return moment.replace(tzinfo=dt.UTC).astimezone(TZ).strftime("%d.%m %H:%M")
-
-
-async def upload(mentor: Chat, fake, content: str | bytes, name: str) -> dict:
-    """📝 → 📤 Upload → send the file; returns the bot's answer to the file."""
-    [menu] = await mentor.send("📝 Квизы")
-    await mentor.click(menu["message_id"], button_data(menu, ru("btn_upload_quiz")))
-    return await send_file(mentor, fake, content, name)
-
-
-async def send_file(mentor: Chat, fake, content: str | bytes, name: str) -> dict:
-    after = mentor.last_bot_message_id()
-    data = content.encode() if isinstance(content, str) else content
-    await fake.send_document(MENTOR_ID, data, name, mime_type="text/plain")
-    [reply] = await mentor.replies(after)
-    return reply
-
-
-async def press(mentor: Chat, fake, message: dict, label: str) -> dict:
-    """Press the button labelled ``label`` and return the message as it is afterwards."""
-    await mentor.click(message["message_id"], button_data(message, label))
-    return current(fake, message["message_id"])
-
-
-async def publish_flow(mentor: Chat, fake, preview: dict, save_label: str, mode_label: str) -> dict:
-    modes = await press(mentor, fake, preview, save_label)
-    assert modes["text"] == plain("choose_publish_mode")
-    return await press(mentor, fake, modes, mode_label)
-
-
-async def finish(mentor: Chat, fake, message: dict, label: str) -> tuple[dict, dict]:
-    """Press the last button of a publish; returns the edited message and the menu after it."""
-    after = mentor.last_bot_message_id()
-    done = await press(mentor, fake, message, label)
-    [ready] = await mentor.replies(after)
-    assert ready["text"] == plain("quiz_ready_actions") and ru("btn_quizzes") in keyboard_labels(ready)
-    return done, ready
 
 
 @pytest.fixture

@@ -6,9 +6,10 @@ from __future__ import annotations
 from e2e import MENTOR_ID, STUDENT_ID, make_school, plain
 from inproc import Chat
 from quiz_pictures import make_zip, tiny_png
+from test_e2e_quiz_authoring import finish, press, ru
 from test_e2e_quiz_taking import open_quiz
 
-from handlers.test_handlers_quiz_authoring import finish, press, ru
+from handlers.test_handlers_quiz_kinds import _button
 from handlers.test_handlers_quiz_pictures import shown, upload
 from studymate.db.models import QuizAttempt, QuizQuestion, Student
 
@@ -33,14 +34,6 @@ C*) 4
 Answer: 3.5
 Explanation: true division
 """
-
-
-def _button(message: dict, label: str) -> str:
-    for row in message["reply_markup"]["inline_keyboard"]:
-        for button in row:
-            if label in button["text"]:
-                return button["callback_data"]
-    raise AssertionError(f"{label!r} not on {message['reply_markup']!r}")
 
 
 async def _take(fake, user_id: int, answers: dict[str, object]) -> dict:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from e2e import MENTOR_ID, button_data, make_school, plain
 from inproc import Chat
+from test_e2e_quiz_authoring import finish, press, send_file, upload
 
-from handlers.test_handlers_quiz_authoring import finish, press, send_file, upload
 from studymate.bot.features.quiz.authoring_callbacks import QuizAction, QuizCb
 from studymate.db.models import Quiz, QuizQuestion
 from studymate.i18n import t

@@ -6,9 +6,9 @@ from __future__ import annotations
 from e2e import MENTOR_ID, STUDENT_ID, button_data, make_school, plain
 from inproc import Chat
 from quiz_pictures import PICTURE_QUIZ, make_zip, tiny_png
+from test_e2e_quiz_authoring import finish, press, ru
 from test_e2e_quiz_taking import open_quiz, tap
 
-from handlers.test_handlers_quiz_authoring import finish, press, ru
 from studymate.db.models import QuizAttempt, QuizQuestion
 
 LONG = "x " * 700  # a caption over 1,024 characters

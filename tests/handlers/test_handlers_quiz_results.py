@@ -5,55 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from zoneinfo import ZoneInfo
 
 from e2e import STUDENT_ID, button_data, inline_labels, make_school, plain
 from inproc import Chat
+from test_e2e_quiz_results import TZ, local, press, quiz_list, rating_rows, ru  # both tiers
 from test_e2e_quiz_taking import current, make_quiz, open_quiz, tap, wait_text
 
 from studymate.bot.features.quiz.callbacks import AnswerCb, Take, TakeCb
 from studymate.db.models import (
-    AllTimeRating,
     Quiz,
     QuizAnswer,
     QuizAttempt,
     QuizQuestion,
-    SeasonRating,
     Student,
     utcnow,
 )
-from studymate.i18n import t
 from studymate.services import mentors, ratings
 from studymate.services.quiz import engine as quiz_engine
-
-TZ = ZoneInfo("Asia/Tashkent")
-
-
-def ru(key: str, **params) -> str:
-    return t(key, "ru", **params)
-
-
-def local(moment: dt.datetime) -> str:
-    return moment.replace(tzinfo=dt.UTC).astimezone(TZ).strftime("%d.%m %H:%M")
-
-
-async def press(chat: Chat, fake, message: dict, label: str) -> dict:
-    """Press the button whose label contains ``label``; the message as it is afterwards."""
-    await chat.click(message["message_id"], button_data(message, label))
-    return current(fake, chat.user_id, message["message_id"])
-
-
-async def quiz_list(chat: Chat, fake, icon: str) -> dict:
-    [menu] = await chat.send("📝 Квизы")
-    return await press(chat, fake, menu, icon)
-
-
-def rating_rows() -> list[tuple]:
-    season = [(r.student_id, r.total_ranked_quizzes, r.total_score, r.total_possible)
-              for r in SeasonRating.select().order_by(SeasonRating.id)]
-    alltime = [(r.student_id, r.total_ranked_quizzes, r.total_score, r.total_possible)
-               for r in AllTimeRating.select().order_by(AllTimeRating.id)]
-    return season + alltime
 
 
 async def test_ranked_exam_rules_and_a_quiz_not_open_yet(db, fake, run_bot):
