@@ -11,7 +11,6 @@ from typing import Any, Final
 
 from studymate.services.quiz.format import (
     DEFAULT_TITLE,
-    MAX_OPTION,
     MAX_QUESTION_CHARS,
     MAX_QUESTIONS,
     MIN_OPTIONS,
@@ -23,6 +22,7 @@ from studymate.services.quiz.format import (
     ParsedQuiz,
     QuizFormatError,
     _title_from_file_name,
+    check_options,
     normalize_text,
     option_key,
 )
@@ -130,20 +130,7 @@ def _question(
         raise QuizFormatError(
             "aiken_options_count", **where, count=len(options), max=len(OPTION_LETTERS)
         )
-    seen: dict[str, str] = {}
-    for letter, value, line in options:
-        if len(value) > MAX_OPTION:
-            raise QuizFormatError(
-                "option_too_long", question=where["question"], line=line, option=letter,
-                limit=MAX_OPTION, length=len(value),
-            )
-        key = option_key(value)
-        if key in seen:
-            raise QuizFormatError(
-                "option_duplicate", question=where["question"], line=line, option=letter,
-                other=seen[key],
-            )
-        seen[key] = letter
+    check_options(options, question=where["question"])
     text = "\n".join(text_lines)
     values = tuple(value for _, value, _ in options)
     total = sum(len(part.encode("utf-16-le")) // 2 for part in (text, *values))

@@ -694,6 +694,24 @@ def _letter(written: str) -> str:
     return written.translate(_CYRILLIC_LETTERS).upper()
 
 
+def check_options(options: list[tuple[str, str, int]], *, question: int) -> None:
+    """(letter, text, line) of one question's options: none too long, no two alike once
+    normalised (the readers of other formats share this rule with our own)."""
+    seen: dict[str, str] = {}
+    for letter, value, line in options:
+        if len(value) > MAX_OPTION:
+            raise QuizFormatError(
+                "option_too_long", question=question, line=line, option=letter,
+                limit=MAX_OPTION, length=len(value),
+            )
+        key = option_key(value)
+        if key in seen:
+            raise QuizFormatError(
+                "option_duplicate", question=question, line=line, option=letter, other=seen[key],
+            )
+        seen[key] = letter
+
+
 def option_key(option: str) -> str:
     """What an option looks like: invisible characters (zero-width space and joiners, soft
     hyphen: Unicode format characters) dropped, case and runs of blanks ignored."""

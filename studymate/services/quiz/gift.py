@@ -18,7 +18,6 @@ from studymate.services.quiz.format import (
     DEFAULT_TITLE,
     MAX_ANSWER,
     MAX_EXPLANATION,
-    MAX_OPTION,
     MAX_QUESTION_CHARS,
     MAX_QUESTIONS,
     MAX_TITLE,
@@ -34,6 +33,7 @@ from studymate.services.quiz.format import (
     ParsedQuiz,
     QuizFormatError,
     _title_from_file_name,
+    check_options,
     normalize_text,
     option_key,
     read_setting,
@@ -303,21 +303,10 @@ def _choice(
             "gift_options_count", **where, count=len(items), max=len(OPTION_LETTERS)
         )
     options = tuple(value for _, _, value, _ in items)
-    seen: dict[str, str] = {}
-    for index, (_, _, value, line) in enumerate(items):
-        letter = OPTION_LETTERS[index]
-        if len(value) > MAX_OPTION:
-            raise QuizFormatError(
-                "option_too_long", question=where["question"], line=line, option=letter,
-                limit=MAX_OPTION, length=len(value),
-            )
-        key = option_key(value)
-        if key in seen:
-            raise QuizFormatError(
-                "option_duplicate", question=where["question"], line=line, option=letter,
-                other=seen[key],
-            )
-        seen[key] = letter
+    check_options(
+        [(OPTION_LETTERS[i], value, line) for i, (_, _, value, line) in enumerate(items)],
+        question=where["question"],
+    )
     _check_length(common["text"], options, where)
     correct = "".join(OPTION_LETTERS[i] for i in right)
     kind = MULTI if len(correct) > 1 else SINGLE
