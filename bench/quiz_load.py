@@ -3,6 +3,7 @@
     .venv/bin/python bench/quiz_load.py [--students 300] [--questions 20] [--database-url URL]
                                         [--redis-url URL] [--countdown SECONDS] [--think SECONDS]
                                         [--backend sqlite|postgres|both] [--kinds abcd|mixed]
+                                        [--profile DIR]
 
 ``--backend postgres`` creates an empty database on TEST_DATABASE_URL's server (dropped
 afterwards) and keeps FSM state in Redis (``--redis-url``, default redis://127.0.0.1:6379/9,
@@ -26,6 +27,10 @@ screen showed no other question for 10 s after a press (or who never saw their r
 "stale redraws" are edits that put an earlier question back over a later one (from the fake
 server's call log). ``--countdown 1`` redraws every question message every second; ``--think 3``
 lets each student read a question for a random 0–3 s first, so redraws meet answers often.
+
+``--profile DIR`` samples the bot with py-spy (``pip install py-spy``) while the students answer,
+writes the raw stacks to DIR and prints the functions where the bot spends its time (self time,
+and time including callees, as shares of all samples).
 """
 
 from __future__ import annotations
@@ -37,11 +42,15 @@ import json
 import os
 import random
 import re
+import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -289,8 +298,50 @@ def flush_redis(url: str) -> None:
     client.close()
 
 
+def start_profile(pid: int, directory: Path | None, label: str):
+    if directory is None:
+        return None
+    directory.mkdir(parents=True, exist_ok=True)
+    out = directory / f"{label}.txt"
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    return out, subprocess.Popen(
+        [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "200",
+         "--nonblocking", "--output", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_profile(profile) -> None:
+    if profile is None:
+        return
+    out, process = profile
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=60)
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in out.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = [re.sub(r" \((/[^)]*/)?([^/)]+):\d+\)$", r" (\2)", f) for f in stack.split(";")]
+        total += int(count)
+        own[frames[-1]] += int(count)
+        for frame in set(frames):
+            inclusive[frame] += int(count)
+    if not total:
+        print("profile: no samples (is py-spy installed, may it read the process?)")
+        return
+    print(f"profile: {total} samples in {out}; self time:")
+    for frame, count in own.most_common(12):
+        print(f"  {count / total:6.1%}  {frame}")
+    print("  including callees:")
+    for frame, count in inclusive.most_common(40)[:25]:
+        print(f"  {count / total:6.1%}  {frame}")
+
+
 async def run(students: int, questions: int, database_url: str | None, redis_url: str | None,
-              countdown: float | None, think: float, kinds: str) -> None:
+              countdown: float | None, think: float, kinds: str, profile_dir: Path | None = None) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="studymate-quizbench-"))
     url = database_url or f"sqlite:///{workdir / 'bench.db'}"
     seed(url, students, questions, kinds)
@@ -311,11 +362,13 @@ async def run(students: int, questions: int, database_url: str | None, redis_url
                 await asyncio.sleep(0.1)
             latencies: list[float] = []
             tally = Tally()
+            profile = start_profile(bot.pid, profile_dir, url.split(":")[0])
             started, cpu_before = time.monotonic(), cpu_seconds(bot.pid)
             await asyncio.gather(*(student(fake, n, latencies, tally, think, kinds)
                                    for n in range(students)))
             elapsed = time.monotonic() - started
             cpu = cpu_seconds(bot.pid) - cpu_before
+            stop_profile(profile)
             peak = peak_rss_mb(bot.pid)
             await asyncio.sleep(2)  # the last edits answered, nothing else to do
             after = peak_rss_mb(bot.pid, "VmRSS")
@@ -361,9 +414,11 @@ def main() -> None:
                         help="a fresh database of that kind (postgres: with Redis); both: one after the other")
     parser.add_argument("--kinds", choices=("abcd", "mixed"), default="abcd",
                         help="abcd: every question single-choice A-D; mixed: A-D, true/false, select-all, typed")
+    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                        help="sample the bot with py-spy during the load; print where its time goes")
     args = parser.parse_args()
     options = (args.students, args.questions)
-    tuning = (args.countdown, args.think, args.kinds)
+    tuning = (args.countdown, args.think, args.kinds, args.profile)
     if args.backend is None:
         asyncio.run(run(*options, args.database_url, args.redis_url, *tuning))
         return
