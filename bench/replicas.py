@@ -35,7 +35,7 @@ from studymate.testing.cluster import Cluster, find_nginx
 from studymate.testing.fake_telegram.server import FakeTelegram
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quiz_load import FIRST, TOKEN, seed, student  # the same students as bench/quiz_load.py
+from quiz_load import FIRST, TOKEN, Tally, seed, student  # the same students as bench/quiz_load.py
 
 
 def fresh_database(server_url: str) -> str:
@@ -72,7 +72,7 @@ async def run_once(replicas: int, args: argparse.Namespace, nginx: str) -> tuple
     clear_redis(args.redis)
     workdir = Path(tempfile.mkdtemp(prefix=f"studymate-replicas{replicas}-"))
     try:
-        seed(url, args.students, args.questions)
+        seed(url, args.students, args.questions, "abcd")
         async with FakeTelegram() as fake:
             for n in range(args.students):
                 fake.add_user(FIRST + n, f"S{n}")
@@ -93,7 +93,7 @@ async def run_once(replicas: int, args: argparse.Namespace, nginx: str) -> tuple
                 latencies: list[float] = []
                 started = time.monotonic()
                 await asyncio.gather(
-                    *(student(fake, n, args.questions, latencies) for n in range(args.students))
+                    *(student(fake, n, latencies, Tally(), 0.0, "abcd") for n in range(args.students))
                 )
                 elapsed = time.monotonic() - started
             finally:

@@ -17,7 +17,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
+from peewee import (
+    SQL,
+    Cast,
+    Database,
+    Expression,
+    NodeList,
+    OperationalError,
+    PostgresqlDatabase,
+    SqliteDatabase,
+    fn,
+)
 from playhouse.db_url import parse as parse_db_url
 from playhouse.pool import PooledPostgresqlDatabase
 
@@ -74,6 +84,14 @@ def skip_locked(query: Any, of: Any = None) -> Any:
     if isinstance(database_proxy.obj, PostgresqlDatabase):
         return query.for_update(of=of, skip_locked=True)
     return query
+
+
+def json_int_at(array: Any, index: Any) -> Expression:
+    """The integer at ``index`` of a JSON array kept in a text column, as this engine says it
+    (SQLite's json_extract, PostgreSQL's ->>), for joining on an id the array holds."""
+    if isinstance(database_proxy.obj, PostgresqlDatabase):
+        return Cast(NodeList((Cast(array, "json"), SQL("->>"), index)), "integer")
+    return fn.json_extract(array, fn.printf("$[%d]", index))
 
 
 def transaction(database: Database) -> Any:

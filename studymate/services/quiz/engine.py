@@ -23,9 +23,9 @@ from enum import StrEnum
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from peewee import IntegrityError, fn
+from peewee import JOIN, IntegrityError, fn
 
-from studymate.db.connection import skip_locked
+from studymate.db.connection import json_int_at, skip_locked
 from studymate.db.models import (
     InboxUpdate,
     Mentor,
@@ -36,6 +36,7 @@ from studymate.db.models import (
     Student,
     utcnow,
 )
+from studymate.db.prepared import Prepared, columns_of, instance, slot
 from studymate.services.quiz import grading, kinds
 from studymate.services.quiz.format import MULTI, SINGLE, TYPED
 from studymate.services.quiz.format import OPTION_LETTERS as LETTERS
@@ -338,29 +339,57 @@ def answer(
     """One tap on an answer button, checked against the sender in the query that reads the
     attempt: it must be theirs, and they must still be a student of an active mentor. The
     step carries the student's language, so the bot needs no other lookup for a tap.
-    The usual case costs four statements: that read, the current and the next question, the
-    conditional move and the answer row.
+    The usual case costs three statements: that read (which brings the tapped question and
+    the one after the current one along), the conditional move and the answer row.
 
     ``received_at``: when the tap reached the bot (server time, never the user's): deadlines
     are judged against it, so a tap that waited for a busy or restarting bot still counts."""
     now = now or utcnow()
     at = judged_time(received_at, now)
-    attempt = (
-        QuizAttempt.select(QuizAttempt, Student.language)
+    row = _TAP_READ.rows(attempt=attempt_id, student=student_telegram_id, question=question_id)
+    if not row:
+        return Step(Outcome.NOT_YOURS)
+    attempt, language, read = _tap_row(row[0])
+    step = _answer(attempt, question_id, display_letter, now, tz=tz, base=base_seconds,
+                   telegram_id=student_telegram_id, at=at, read=read)
+    return replace(step, language=language)
+
+
+def _tap_read() -> Any:
+    """The attempt a tap names, if the sender may answer in it, with the tapped question and
+    the one after the current one (either NULL when there is none)."""
+    tapped, following = QuizQuestion.alias("tapped"), QuizQuestion.alias("following")
+    return (
+        QuizAttempt.select(
+            *columns_of(QuizAttempt), Student.language, *columns_of(tapped), *columns_of(following)
+        )
         .join(Student)
         .join(Mentor, on=(Student.mentor == Mentor.id))
+        .switch(QuizAttempt)
+        .join(tapped, JOIN.LEFT_OUTER, on=(tapped.id == slot("question")))
+        .switch(QuizAttempt)
+        .join(following, JOIN.LEFT_OUTER,
+              on=(following.id == json_int_at(QuizAttempt.question_ids, QuizAttempt.current_index + 1)))
         .where(
-            (QuizAttempt.id == attempt_id)
-            & (Student.telegram_id == student_telegram_id)
+            (QuizAttempt.id == slot("attempt"))
+            & (Student.telegram_id == slot("student"))
             & Mentor.is_active
         )
-        .first()
+        .limit(1)
     )
-    if attempt is None:
-        return Step(Outcome.NOT_YOURS)
-    step = _answer(attempt, question_id, display_letter, now, tz=tz, base=base_seconds,
-                   telegram_id=student_telegram_id, at=at)
-    return replace(step, language=attempt.student.language)
+
+
+_TAP_READ = Prepared(_tap_read)
+_ATTEMPT_COLUMNS = len(QuizAttempt._meta.sorted_fields)
+_QUESTION_COLUMNS = len(QuizQuestion._meta.sorted_fields)
+
+
+def _tap_row(row: tuple[Any, ...]) -> tuple[QuizAttempt, str, tuple[QuizQuestion | None, QuizQuestion | None]]:
+    first = _ATTEMPT_COLUMNS + 1
+    attempt = instance(QuizAttempt, row[:_ATTEMPT_COLUMNS])
+    tapped = instance(QuizQuestion, row[first : first + _QUESTION_COLUMNS])
+    following = instance(QuizQuestion, row[first + _QUESTION_COLUMNS :])
+    return attempt, row[_ATTEMPT_COLUMNS], (tapped, following)
 
 
 def judged_time(received_at: dt.datetime | None, now: dt.datetime) -> dt.datetime:
@@ -380,6 +409,7 @@ def _answer(
     base: int,
     telegram_id: int,
     at: dt.datetime,
+    read: tuple[QuizQuestion | None, QuizQuestion | None] = (None, None),
 ) -> Step:
     """``at``: when the tap was given (deadlines); ``now``: when it is acted on (the next
     question's time starts now, when the student sees it)."""
@@ -420,7 +450,22 @@ def _answer(
     if kind == MULTI:
         return _toggle(attempt, question_id, original)
     return _advance(attempt, ids, original, now, tz=tz, base=base, telegram_id=telegram_id,
-                    answered_at=at)
+                    answered_at=at, read=_read_along(attempt, ids, *read))
+
+
+def _read_along(
+    attempt: QuizAttempt, ids: list[int], current: QuizQuestion | None, following: QuizQuestion | None,
+) -> tuple[QuizQuestion, QuizQuestion | None] | None:
+    """The current and the next question as the tap's read brought them, when it did (the
+    tapped question is the current one, and the next one exists or there is none)."""
+    index = attempt.current_index
+    if current is None or current.id != ids[index]:
+        return None
+    if index + 1 == len(ids):
+        return current, None
+    if following is not None and following.id == ids[index + 1]:
+        return current, following
+    return None
 
 
 def _current_view(attempt: QuizAttempt, ids: list[int]) -> QuestionView | None:
@@ -552,9 +597,11 @@ def _advance(
     letters: str | None = None,
     text: str | None = None,
     answered_at: dt.datetime | None = None,
+    read: tuple[QuizQuestion, QuizQuestion | None] | None = None,
 ) -> Step:
     """Record ``letter`` for the current question and move on — once, whoever gets here first.
     A select-all question records ``letters`` (the set submitted), a typed one ``text``.
+    ``read``: the current and the next question when the caller has them already.
 
     The conditional update of ``current_index`` is what makes it once: a second tap, a stale
     button or the sweeper racing an answer finds the index moved and changes nothing. The
@@ -562,23 +609,18 @@ def _advance(
     as a second guard)."""
     index = attempt.current_index
     base = attempt.question_seconds or base
-    question, next_index, following = _current_and_next(ids, index)
+    if read is not None:
+        (question, following), next_index = read, index + 1
+    else:
+        question, next_index, following = _current_and_next(ids, index)
     deadline = (
         now + dt.timedelta(seconds=question_seconds(following, base))
         if following is not None
         else attempt.question_deadline
     )
-    moved = (
-        QuizAttempt.update(
-            current_index=next_index, question_deadline=deadline, selection=None,
-            current_kind=kinds.kind_of(following) if following is not None else attempt.current_kind,
-        )
-        .where(
-            (QuizAttempt.id == attempt.id)
-            & (QuizAttempt.current_index == index)
-            & QuizAttempt.finished_at.is_null()
-        )
-        .execute()
+    moved = _MOVE.rowcount(
+        attempt=attempt.id, index=index, to=next_index, deadline=deadline,
+        kind=kinds.kind_of(following) if following is not None else attempt.current_kind,
     )
     if not moved:
         return Step(Outcome.DUPLICATE)
@@ -588,10 +630,10 @@ def _advance(
         question, letter=letter, letters=letters, text=text
     )
     if question is not None:
-        QuizAnswer.insert(
-            attempt=attempt.id, question=question.id, selected_answer=letter,
-            is_correct=correct, answered_at=answered_at or now, selected_set=letters, typed_text=text,
-        ).execute()
+        _RECORD.execute(
+            attempt=attempt.id, question=question.id, letter=letter, correct=correct,
+            at=answered_at or now, letters=letters, text=text,
+        )
     attempt.current_index, attempt.question_deadline = next_index, deadline
     attempt.selection = None
     if following is not None:
@@ -600,6 +642,28 @@ def _advance(
         finished = _finish(attempt, now, reason="completed", tz=tz, telegram_id=telegram_id)
         return Step(Outcome.ACCEPTED, finished=finished, correct=correct)
     return Step(Outcome.ACCEPTED, next=_view(attempt, following), correct=correct)
+
+
+# The move to the next question, only from the position the answer was read at: once.
+_MOVE = Prepared(lambda: (
+    QuizAttempt.update(
+        current_index=slot("to"),
+        question_deadline=slot("deadline", QuizAttempt.question_deadline),
+        selection=None,
+        current_kind=slot("kind"),
+    )
+    .where(
+        (QuizAttempt.id == slot("attempt"))
+        & (QuizAttempt.current_index == slot("index"))
+        & QuizAttempt.finished_at.is_null()
+    )
+))
+_RECORD = Prepared(lambda: QuizAnswer.insert(
+    attempt=slot("attempt"), question=slot("question"), selected_answer=slot("letter"),
+    is_correct=slot("correct", QuizAnswer.is_correct),
+    answered_at=slot("at", QuizAnswer.answered_at),
+    selected_set=slot("letters"), typed_text=slot("text"),
+))
 
 
 def _finish(
