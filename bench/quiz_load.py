@@ -232,6 +232,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float:
+    """CPU time spent by every process on the machine so far (all cores, idle and I/O wait
+    excluded): the bot, the database server, Redis, and this process's students and fake server."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = sum(fields[:8]) - fields[3] - fields[4]  # user nice system idle iowait irq softirq steal
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int, field: str = "VmHWM") -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -364,10 +372,12 @@ async def run(students: int, questions: int, database_url: str | None, redis_url
             tally = Tally()
             profile = start_profile(bot.pid, profile_dir, url.split(":")[0])
             started, cpu_before = time.monotonic(), cpu_seconds(bot.pid)
+            busy_before = machine_busy_seconds()
             await asyncio.gather(*(student(fake, n, latencies, tally, think, kinds)
                                    for n in range(students)))
             elapsed = time.monotonic() - started
             cpu = cpu_seconds(bot.pid) - cpu_before
+            busy = machine_busy_seconds() - busy_before
             stop_profile(profile)
             peak = peak_rss_mb(bot.pid)
             await asyncio.sleep(2)  # the last edits answered, nothing else to do
@@ -391,6 +401,8 @@ async def run(students: int, questions: int, database_url: str | None, redis_url
     print(f"answers/s: {len(latencies) / elapsed:.1f} (whole run {elapsed:.1f} s, including opening the quiz)")
     print(f"answer → next question: p50 {statistics.median(latencies) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
     print(f"bot CPU: {cpu:.1f} s, {cpu / len(latencies) * 1000:.1f} ms per answer (quiz opening included)")
+    print(f"machine CPU: {busy:.1f} s of {elapsed * (os.cpu_count() or 1):.1f} s on {os.cpu_count()} cores, "
+          f"{busy / len(latencies) * 1000:.1f} ms per answer (bot, database, students and fake server)")
     updates = len(tally.presses) + tally.typed  # select-all marks are updates too
     print(f"bot CPU per update: {cpu / updates * 1000:.1f} ms ({updates} taps and typed answers)")
     print(f"bot peak memory: {peak:.0f} MB, {after:.0f} MB resident 2 s after the load")
