@@ -23,9 +23,9 @@ from enum import StrEnum
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from peewee import JOIN, IntegrityError, fn
+from peewee import JOIN, IntegrityError, Select, fn
 
-from studymate.db.connection import json_int_at, skip_locked
+from studymate.db.connection import is_postgres, json_int_at, skip_locked
 from studymate.db.models import (
     InboxUpdate,
     Mentor,
@@ -34,6 +34,7 @@ from studymate.db.models import (
     QuizAttempt,
     QuizQuestion,
     Student,
+    database_proxy,
     utcnow,
 )
 from studymate.db.prepared import Prepared, columns_of, instance, slot
@@ -618,22 +619,21 @@ def _advance(
         if following is not None
         else attempt.question_deadline
     )
-    moved = _MOVE.rowcount(
-        attempt=attempt.id, index=index, to=next_index, deadline=deadline,
-        kind=kinds.kind_of(following) if following is not None else attempt.current_kind,
-    )
-    if not moved:
-        return Step(Outcome.DUPLICATE)
     if letter == "-":
         letters = text = None
     correct = question is not None and kinds.is_correct(
         question, letter=letter, letters=letters, text=text
     )
-    if question is not None:
-        _RECORD.execute(
-            attempt=attempt.id, question=question.id, letter=letter, correct=correct,
-            at=answered_at or now, letters=letters, text=text,
-        )
+    move = {
+        "attempt": attempt.id, "index": index, "to": next_index, "deadline": deadline,
+        "kind": kinds.kind_of(following) if following is not None else attempt.current_kind,
+    }
+    record = None if question is None else {
+        "question": question.id, "letter": letter, "correct": correct,
+        "at": answered_at or now, "letters": letters, "text": text,
+    }
+    if not _move_and_record(move, record):
+        return Step(Outcome.DUPLICATE)
     attempt.current_index, attempt.question_deadline = next_index, deadline
     attempt.selection = None
     if following is not None:
@@ -644,26 +644,60 @@ def _advance(
     return Step(Outcome.ACCEPTED, next=_view(attempt, following), correct=correct)
 
 
-# The move to the next question, only from the position the answer was read at: once.
-_MOVE = Prepared(lambda: (
-    QuizAttempt.update(
-        current_index=slot("to"),
-        question_deadline=slot("deadline", QuizAttempt.question_deadline),
-        selection=None,
-        current_kind=slot("kind"),
+def _move_and_record(move: dict[str, Any], record: dict[str, Any] | None) -> bool:
+    """Move to the next question if nobody did first, and store the answer (``record``, none
+    for a question deleted meanwhile) only then. PostgreSQL does both in one statement, the
+    answer row written from what the move returned; SQLite runs the two in turn."""
+    if record is not None and is_postgres(database_proxy.obj):
+        return _MOVE_AND_RECORD.rowcount(**move, **record) > 0
+    if not _MOVE.rowcount(**move):
+        return False
+    if record is not None:
+        _RECORD.execute(attempt=move["attempt"], **record)
+    return True
+
+
+def _move_query() -> Any:
+    """The move to the next question, only from the position the answer was read at: once."""
+    return (
+        QuizAttempt.update(
+            current_index=slot("to"),
+            question_deadline=slot("deadline", QuizAttempt.question_deadline),
+            selection=None,
+            current_kind=slot("kind"),
+        )
+        .where(
+            (QuizAttempt.id == slot("attempt"))
+            & (QuizAttempt.current_index == slot("index"))
+            & QuizAttempt.finished_at.is_null()
+        )
     )
-    .where(
-        (QuizAttempt.id == slot("attempt"))
-        & (QuizAttempt.current_index == slot("index"))
-        & QuizAttempt.finished_at.is_null()
-    )
-))
+
+
+_ANSWER_COLUMNS = (
+    QuizAnswer.question, QuizAnswer.selected_answer, QuizAnswer.is_correct,
+    QuizAnswer.answered_at, QuizAnswer.selected_set, QuizAnswer.typed_text,
+)
+
+
+def _answer_values() -> list[Any]:
+    return [
+        slot("question"), slot("letter"), slot("correct", QuizAnswer.is_correct),
+        slot("at", QuizAnswer.answered_at), slot("letters"), slot("text"),
+    ]
+
+
+def _move_and_record_query() -> Any:
+    moved = _move_query().returning(QuizAttempt.id).cte("moved")
+    rows = Select([moved], [moved.c.id, *_answer_values()])
+    return QuizAnswer.insert_from(rows, [QuizAnswer.attempt, *_ANSWER_COLUMNS]).with_cte(moved)
+
+
+_MOVE = Prepared(_move_query)
 _RECORD = Prepared(lambda: QuizAnswer.insert(
-    attempt=slot("attempt"), question=slot("question"), selected_answer=slot("letter"),
-    is_correct=slot("correct", QuizAnswer.is_correct),
-    answered_at=slot("at", QuizAnswer.answered_at),
-    selected_set=slot("letters"), typed_text=slot("text"),
+    dict(zip([QuizAnswer.attempt, *_ANSWER_COLUMNS], [slot("attempt"), *_answer_values()], strict=True))
 ))
+_MOVE_AND_RECORD = Prepared(_move_and_record_query)
 
 
 def _finish(
