@@ -35,6 +35,7 @@ def test_sqlite_migrations_match_models(tmp_path):
         "0012_question_kinds",
         "0015_question_dismiss",
         "0016_material_notices",
+        "0017_key_change_text",
     ]
     migrate.apply(database)
     assert migrate.pending(database) == []

@@ -230,14 +230,15 @@ class QuizAnswer(BaseModel):
 
 class QuizKeyChange(BaseModel):
     """A correct answer changed after students had answered the question: who, when, old and
-    new letter, and how many results it re-scored (the quiz screen lists them)."""
+    new key (a letter, a select-all set "AC", typed answers "Nukus | Нукус"), and how many
+    results it re-scored (the quiz screen lists them)."""
 
     quiz = ForeignKeyField(Quiz, on_delete="CASCADE", backref="key_changes")
     question = ForeignKeyField(QuizQuestion, null=True, on_delete="SET NULL", backref="key_changes")
     question_number = IntegerField()  # its position in the quiz when it was changed
     mentor = ForeignKeyField(Mentor, null=True, on_delete="SET NULL", backref="key_changes")
-    old_answer = CharField(max_length=1)
-    new_answer = CharField(max_length=1)
+    old_answer = TextField()
+    new_answer = TextField()
     rescored = IntegerField(default=0)  # finished results whose score changed
     changed_at = DateTimeField(default=utcnow)
 

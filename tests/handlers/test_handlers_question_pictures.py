@@ -130,8 +130,9 @@ async def test_editor_names_the_kind_and_refuses_fields_that_do_not_apply(db, fa
     assert plain("quiz_question_kind_line", kind=ru("quiz_kind_typed")) in typed["text"]
     assert plain("quiz_question_accepted", answers="3.5") in typed["text"]
     fields = await press(mentor, fake, typed, ru("btn_edit_question"))
-    assert plain("quiz_edit_kind_note", kind=ru("quiz_kind_typed")) in fields["text"]
-    assert inline_labels(fields) == [ru("btn_edit_text"), ru("btn_edit_time_bonus"), ru("btn_back")]
+    assert plain("quiz_edit_prompt") in fields["text"]
+    assert inline_labels(fields) == [
+        ru("btn_edit_text"), ru("btn_edit_correct"), ru("btn_edit_time_bonus"), ru("btn_back")]
 
     # An option button of an older keyboard (or a crafted one) is refused, nothing stored.
     row = QuizQuestion.get(QuizQuestion.order == 3)

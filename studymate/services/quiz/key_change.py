@@ -1,11 +1,14 @@
 """Changing the correct answer of a question that students have answered: a decision, not a
 side effect.
 
-``preview`` says what would change (each finished result whose score moves, and whether the
-leaderboards are re-scored) without changing anything; the bot shows it and asks. ``apply``
-then stores the new letter only if the key is still the one the mentor saw, regrades and
-rescores (``questions.set_correct``), keeps a ``QuizKeyChange`` record (who, when, old and new
-letter) for the quiz screen, and queues one message per affected student with their new score
+A key is what the mentor types for the question's kind (``questions.clean_key``): a letter,
+a select-all set ("AC") or the accepted typed answers ("Nukus | Нукус"). ``preview`` says
+what would change (each finished result whose score moves, and whether the leaderboards are
+re-scored) without changing anything; each stored answer is graded under the new key by the
+engine's rule (``questions.grade_stored``). The bot shows it and asks. ``apply`` then stores
+the new key only if the key is still the one the mentor saw (``token``), regrades and
+rescores (``questions.set_key``), keeps a ``QuizKeyChange`` record (who, when, old and new
+key) for the quiz screen, and queues one message per affected student with their new score
 in the outbox, all in the caller's transaction. Cancelled attempts are regraded like the others
 but, counting nowhere, are neither listed nor reported; an attempt still running shows its
 score when it ends.
@@ -14,6 +17,7 @@ score when it ends.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -37,6 +41,15 @@ from studymate.services.quiz.authoring import own_quiz
 from studymate.services.quiz.grading import counts
 
 RECENT: Final = 5  # key changes listed on the quiz screen
+_SHORT: Final = 8  # a key of up to eight Latin letters is its own token
+
+
+def token(key: str) -> str:
+    """A short stand-in for a key that fits in a button's data: the letters themselves, or
+    '#' and a digest of typed answers (the bot keeps the answers while it asks)."""
+    if key.isascii() and key.isalpha() and len(key) <= _SHORT:
+        return key
+    return "#" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 class KeyChanged(Exception):
@@ -69,7 +82,7 @@ class KeyChangePreview:
 
     @property
     def asks(self) -> bool:
-        """The mentor must confirm: a new letter on a question with results."""
+        """The mentor must confirm: a new key on a question with results."""
         return self.old != self.new and self.results > 0
 
 
@@ -91,22 +104,25 @@ class KeyChangeInfo:
 
 def preview(mentor_id: int, quiz_id: int, question_id: int, value: str) -> KeyChangePreview:
     """What setting the correct answer to ``value`` would change; raises InvalidQuestion for
-    a value that is not a letter, NotFound for another mentor's question."""
-    letter = questions.clean_letter(value)
+    a value that is no key of the question's kind, NotFound for another mentor's question."""
     question = questions.get_question(mentor_id, quiz_id, question_id)
+    row = QuizQuestion.get_by_id(question_id)
+    new = questions.clean_key(row, value)
+    regraded = questions.with_key(row, new)  # in memory: nothing is saved here
     quiz = own_quiz(mentor_id, quiz_id)
     rows = (
-        QuizAnswer.select(QuizAnswer.selected_answer, QuizAnswer.is_correct, QuizAttempt, Student)
+        QuizAnswer.select(QuizAnswer.selected_answer, QuizAnswer.selected_set,
+                          QuizAnswer.typed_text, QuizAnswer.is_correct, QuizAttempt, Student)
         .join(QuizAttempt)
         .join(Student)
         .where((QuizAnswer.question == question_id) & counts())
     )
     results, changes, boards = 0, [], False
-    for row in rows:
-        attempt, student = row.attempt, row.attempt.student
+    for answer in rows:
+        attempt, student = answer.attempt, answer.attempt.student
         results += 1
-        after = attempt.score - int(row.is_correct) + int(row.selected_answer == letter)
-        if after == attempt.score or letter == question.correct:
+        after = attempt.score - int(answer.is_correct) + int(questions.grade_stored(regraded, answer))
+        if after == attempt.score or new == question.key:
             continue
         name = ratings.display_name(
             student.full_name, student.username, student.first_name, student.last_name,
@@ -117,8 +133,8 @@ def preview(mentor_id: int, quiz_id: int, question_id: int, value: str) -> KeyCh
         in_window = quiz.available_until is not None and attempt.started_at < quiz.available_until
         boards = boards or (quiz.quiz_type == "ranked" and in_window)
     changes.sort(key=lambda c: (c.name.casefold(), c.attempt_id))
-    return KeyChangePreview(quiz.id, quiz.title, question_id, question.number, question.correct,
-                            letter, results, tuple(changes), boards)
+    return KeyChangePreview(quiz.id, quiz.title, question_id, question.number, question.key,
+                            new, results, tuple(changes), boards)
 
 
 Notify = Callable[[KeyChangePreview, list[ScoreChange]], Outgoing]
@@ -136,13 +152,13 @@ def apply(
     now: dt.datetime | None = None,
 ) -> Applied:
     """Set the correct answer the mentor confirmed (call inside one transaction). Raises
-    KeyChanged when the key is no longer ``expected_old``."""
+    KeyChanged when the key is no longer ``expected_old`` (the key or its ``token``)."""
     seen = preview(mentor_id, quiz_id, question_id, value)
-    if seen.old != expected_old:
+    if expected_old not in (seen.old, token(seen.old)):
         raise KeyChanged(question_id)
     if seen.old == seen.new:
         return Applied(seen, 0)
-    questions.set_correct(QuizQuestion.get_by_id(question_id), seen.new, tz=tz)
+    questions.set_key(QuizQuestion.get_by_id(question_id), seen.new, tz=tz)
     if not seen.results:
         return Applied(seen, 0)
     record = QuizKeyChange.create(

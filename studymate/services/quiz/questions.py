@@ -6,9 +6,10 @@ at most 500 characters that differ from each other, a question and its options w
 characters, a letter A–D (the Cyrillic look-alikes А, В, С from a Russian layout count).
 
 What an edit does to attempts already made (v1 left them stale): answers point at question ids, so
-renumbering (1..N after a delete) never detaches them. A new correct letter regrades the
-stored answers of that question and rescores their attempts (the bot first shows the mentor
-what changes and asks, see ``key_change``). A deleted question takes its
+renumbering (1..N after a delete) never detaches them. A new correct answer (a letter, the set of
+a select-all question, the accepted typed answers) regrades the stored answers of that question
+with the engine's own rule (``kinds.is_correct``) and rescores their attempts (the bot first
+shows the mentor what changes and asks, see ``key_change``). A deleted question takes its
 answers along and leaves the score and total of every finished attempt that contained it.
 Either way the quiz's ratings are recomputed (``ratings.recompute_quiz``; it only acts on
 ranked quizzes). Editing a text or an option changes no score. An added question is not part
@@ -27,7 +28,7 @@ from enum import StrEnum
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from peewee import Case, fn
+from peewee import fn
 
 from studymate.db.models import QuizAnswer, QuizAttempt, QuizQuestion
 from studymate.services import ratings
@@ -37,22 +38,30 @@ from studymate.services.quiz import kinds
 from studymate.services.quiz.authoring import PAGE_SIZE, own_quiz
 from studymate.services.quiz.format import (
     LETTERS,
+    MAX_ANSWER,
     MAX_OPTION,
     MAX_QUESTION_CHARS,
+    MULTI,
+    OPTION_LETTERS,
     SINGLE,
     TIME_BONUS,
+    TYPED,
     option_key,
 )
 
 _CYRILLIC_LETTERS: Final = str.maketrans("АВСас", "ABCac")
+# Look-alikes of A–H a Russian layout types (as the file format reads option letters).
+_CYRILLIC_OPTION_LETTERS: Final = str.maketrans("АВСЕНасе", "ABCEHace")
+_SET_SEPARATORS: Final = str.maketrans("", "", " ,;")
 
 
 class InvalidQuestion(ValueError):
     """A typed question, option or letter that cannot be stored.
 
     ``code``: empty, too_long (``limit``), duplicate (``other`` = the letter it repeats),
-    letter (not one of A–D), bonus (extra seconds other than 0, 5, 10) or kind (the field
-    does not apply to a question of ``kind``).
+    letter (not one of A–D, or of the question's ``letters``), letters (a select-all set with
+    a letter outside ``letters``), answers (an empty accepted typed answer), bonus (extra
+    seconds other than 0, 5, 10) or kind (the field does not apply to a question of ``kind``).
     """
 
     def __init__(self, code: str, **params: Any) -> None:
@@ -71,6 +80,10 @@ class Field(StrEnum):
     B = "B"
     C = "C"
     D = "D"
+    E = "E"
+    F = "F"
+    G = "G"
+    H = "H"
     CORRECT = "correct"
     BONUS = "bonus"  # extra seconds: 0, 5 or 10, as '#'/'##' give them in a file
 
@@ -92,12 +105,21 @@ class QuestionInfo:
 
     @property
     def classic(self) -> bool:
-        """Four options and one right letter: every field can be edited in the bot. Other
-        kinds change their options and answers only by uploading the file again."""
+        """Four options and one right letter (shown and added as before)."""
         return self.kind == SINGLE and len(self.choices) == len(LETTERS)
 
+    @property
+    def letters(self) -> str:
+        return "".join(OPTION_LETTERS[: len(self.choices)])
+
+    @property
+    def key(self) -> str:
+        """The correct answer as the mentor types it: "B", "AC" or "Nukus | Нукус"."""
+        return key_text(self.kind, self.correct_letters, self.accepted)
+
     def editable(self, field: Field) -> bool:
-        return self.classic or field in (Field.TEXT, Field.BONUS)  # extra time fits every kind
+        """Text, extra time and the correct answer of every kind; the options it has."""
+        return field in (Field.TEXT, Field.BONUS, Field.CORRECT) or field.value in self.letters
 
     def option(self, letter: str) -> str:
         return self.options[LETTERS.index(letter)]
@@ -225,54 +247,122 @@ def add_question(
     return get_question(mentor_id, quiz_id, row.id)
 
 
-_OPTION_COLUMNS: Final = {
-    Field.A: "option_a", Field.B: "option_b", Field.C: "option_c", Field.D: "option_d",
-}
+_OPTION_COLUMNS: Final = ("option_a", "option_b", "option_c", "option_d")
+ANSWER_SEPARATOR: Final = " | "
+
+
+def key_text(kind: str, letters: str, accepted: Iterable[str]) -> str:
+    return ANSWER_SEPARATOR.join(accepted) if kind == TYPED else letters
+
+
+def key_of(row: QuizQuestion) -> str:
+    return key_text(kinds.kind_of(row), kinds.correct_letters(row), kinds.accepted_of(row))
+
+
+def clean_key(row: QuizQuestion, value: str | None) -> str:
+    """The correct answer typed for ``row``'s kind, in its stored form: one of its letters
+    ("b", Cyrillic look-alikes too), a set of them ("A C", "ac" → "AC"), or accepted answers
+    split by ``|`` like a file's ``Answer:`` line ("Nukus | Нукус")."""
+    kind, letters = kinds.kind_of(row), kinds.letters_of(row)
+    if kind == TYPED:
+        parts = [part.strip() for part in (value or "").split("|")]
+        if not all(parts):
+            raise InvalidQuestion("answers")
+        if any(len(part) > MAX_ANSWER for part in parts):
+            raise InvalidQuestion("too_long", limit=MAX_ANSWER)
+        check_length(row.question_text, parts)
+        return ANSWER_SEPARATOR.join(parts)
+    typed = (value or "").translate(_CYRILLIC_OPTION_LETTERS).translate(_SET_SEPARATORS).upper()
+    if kind == MULTI:
+        if not typed or any(letter not in letters for letter in typed):
+            raise InvalidQuestion("letters", letters=", ".join(letters))
+        return "".join(sorted(set(typed)))
+    if len(typed) != 1 or typed not in letters:
+        classic = kind == SINGLE and len(letters) == len(LETTERS)  # "A, B, C or D" as before
+        raise InvalidQuestion("letter", **({} if classic else {"letters": ", ".join(letters)}))
+    return typed
+
+
+def with_key(row: QuizQuestion, key: str) -> QuizQuestion:
+    """``row`` with the correct answer ``key`` (a ``clean_key`` value) in its columns."""
+    kind = kinds.kind_of(row)
+    if kind == TYPED:
+        answers = key.split("|")
+        row.accepted_answers = json.dumps([a.strip() for a in answers], ensure_ascii=False)
+    elif kind == MULTI:
+        row.correct_set, row.correct_answer = key, key[:1]
+    else:
+        row.correct_answer = key
+    return row
 
 
 def update_question(
     mentor_id: int, quiz_id: int, question_id: int, field: Field, value: str, *, tz: ZoneInfo
 ) -> QuestionInfo:
-    """Change one field. A new correct letter regrades the answers already given to this
+    """Change one field. A new correct answer regrades the answers already given to this
     question, rescores their attempts and recomputes the quiz's ratings. Extra seconds change
     no score: an attempt in progress gets them from its next display of the question on."""
     row = _own_question(mentor_id, quiz_id, question_id)
     if not _question_info(row, 0).editable(field):
-        raise InvalidQuestion("kind", kind=row.kind)
-    options = {
-        letter: getattr(row, column) for letter, column in zip(LETTERS, _OPTION_COLUMNS.values(), strict=True)
-    }
+        raise InvalidQuestion("kind", kind=kinds.kind_of(row))
+    options = dict(zip(OPTION_LETTERS, kinds.options_of(row), strict=False))
     if field is Field.CORRECT:
-        letter = clean_letter(value)
-        if letter != row.correct_answer:
-            set_correct(row, letter, tz=tz)
+        key = clean_key(row, value)
+        if key != key_of(row):
+            set_key(row, key, tz=tz)
     elif field is Field.BONUS:
         row.time_bonus = clean_bonus(value)
         row.save()
     elif field is Field.TEXT:
         text = clean_text(value)
-        check_length(text, options.values())
+        check_length(text, options.values() or kinds.accepted_of(row))
         row.question_text = text
         row.save()
     else:
         others = {letter: text for letter, text in options.items() if letter != field.value}
         option = clean_option(value, others)
         check_length(row.question_text, [*others.values(), option])
-        setattr(row, _OPTION_COLUMNS[field], option)
-        row.save()
+        _store_option(row, field.value, option)
     return get_question(mentor_id, quiz_id, question_id)
 
 
-def set_correct(row: QuizQuestion, letter: str, *, tz: ZoneInfo) -> None:
-    """Store a new correct letter, regrade the answers given to the question, rescore their
-    attempts and recompute the quiz's ratings."""
-    row.correct_answer = letter
+def _store_option(row: QuizQuestion, letter: str, text: str) -> None:
+    """The first four options live in option_a…d; a question with another count keeps them
+    all in options_json too (``kinds.stored_fields``)."""
+    index = OPTION_LETTERS.index(letter)
+    if row.options_json:
+        options = kinds.options_of(row)
+        options[index] = text
+        row.options_json = json.dumps(options, ensure_ascii=False)
+    if index < len(_OPTION_COLUMNS):
+        setattr(row, _OPTION_COLUMNS[index], text)
     row.save()
-    _regrade(row.id, letter)
+
+
+def set_correct(row: QuizQuestion, letter: str, *, tz: ZoneInfo) -> None:
+    """Store a new correct letter (see ``set_key``)."""
+    set_key(row, letter, tz=tz)
+
+
+def set_key(row: QuizQuestion, key: str, *, tz: ZoneInfo) -> None:
+    """Store a new correct answer (a ``clean_key`` value), regrade the answers given to the
+    question, rescore their attempts and recompute the quiz's ratings."""
+    with_key(row, key).save()
+    _regrade(row)
     attempts = [a.attempt_id for a in QuizAnswer.select(QuizAnswer.attempt).where(
         QuizAnswer.question == row.id)]
     _rescore(attempts)
     ratings.recompute_quiz(quiz_id=row.quiz_id, tz=tz)
+
+
+def grade_stored(question: QuizQuestion, answer: QuizAnswer) -> bool:
+    """Whether a stored answer scores under ``question``'s key, by the engine's own rule."""
+    kind = kinds.kind_of(question)
+    if kind == TYPED:
+        return kinds.is_correct(question, text=answer.typed_text)
+    if kind == MULTI:
+        return kinds.is_correct(question, letters=answer.selected_set)
+    return kinds.is_correct(question, letter=answer.selected_answer)
 
 
 def delete_question(mentor_id: int, quiz_id: int, question_id: int, *, tz: ZoneInfo) -> int:
@@ -316,10 +406,19 @@ def _ids(question_ids: str | None) -> list[int]:
     return [int(i) for i in value] if isinstance(value, list) else []
 
 
-def _regrade(question_id: int, correct: str) -> None:
-    QuizAnswer.update(
-        is_correct=Case(None, [(QuizAnswer.selected_answer == correct, True)], False)
-    ).where(QuizAnswer.question == question_id).execute()
+def _regrade(question: QuizQuestion) -> None:
+    right: dict[bool, list[int]] = {True: [], False: []}
+    for answer in QuizAnswer.select(
+        QuizAnswer.id, QuizAnswer.selected_answer, QuizAnswer.selected_set, QuizAnswer.typed_text,
+        QuizAnswer.is_correct,
+    ).where(QuizAnswer.question == question.id):
+        correct = grade_stored(question, answer)
+        if correct != answer.is_correct:
+            right[correct].append(answer.id)
+    for correct, ids in right.items():
+        for chunk in range(0, len(ids), 500):
+            QuizAnswer.update(is_correct=correct).where(
+                QuizAnswer.id.in_(ids[chunk:chunk + 500])).execute()
 
 
 def _rescore(attempt_ids: list[int]) -> None:

@@ -488,19 +488,14 @@ def edit_markup(question: QuestionInfo, page: int) -> InlineKeyboardMarkup:
         action = QuizQuestionAction.FIELD if field is not None else QuizQuestionAction.SHOW
         return QuizQuestionCb(action=action, quiz=question.quiz_id, question=question.id, page=page, field=field)
 
-    if not question.classic:  # options and answers change by uploading the file again
-        return list_keyboard([], footer=[
-            [button(t("btn_edit_text"), go(Field.TEXT))],
-            [button(t("btn_edit_time_bonus"), go(Field.BONUS))],
-            [button(t("btn_back"), go(None))],
-        ])
     options: list[InlineKeyboardButton] = [
-        button(t(f"btn_edit_option_{letter.lower()}"), go(Field(letter))) for letter in LETTERS
+        button(t(f"btn_edit_option_{letter.lower()}") if letter in LETTERS
+               else t("btn_edit_option_letter", letter=letter), go(Field(letter)))
+        for letter in question.letters
     ]
     return list_keyboard([], footer=[
         [button(t("btn_edit_text"), go(Field.TEXT))],
-        options[:2],
-        options[2:],
+        *(options[i:i + 2] for i in range(0, len(options), 2)),
         [button(t("btn_edit_correct"), go(Field.CORRECT))],
         [button(t("btn_edit_time_bonus"), go(Field.BONUS))],
         [button(t("btn_back"), go(None))],

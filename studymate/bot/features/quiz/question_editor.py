@@ -40,8 +40,8 @@ from studymate.services.enrollment import Identity
 from studymate.services.errors import NotFound
 from studymate.services.quiz import authoring as quizzes
 from studymate.services.quiz import questions as quiz_questions
-from studymate.services.quiz.format import LETTERS
-from studymate.services.quiz.questions import Field, InvalidQuestion, LastQuestion
+from studymate.services.quiz.format import LETTERS, MULTI, TYPED
+from studymate.services.quiz.questions import Field, InvalidQuestion, LastQuestion, QuestionInfo
 from studymate.services.quiz.rendering import question_plain
 
 logger = logging.getLogger(__name__)
@@ -50,14 +50,6 @@ router.callback_query.filter(IsMentor())
 inputs = Router(name="quiz_questions_inputs")
 inputs.message.filter(IsMentor())
 
-_PROMPTS = {
-    Field.TEXT: "enter_question_text",
-    Field.A: "enter_option_a",
-    Field.B: "enter_option_b",
-    Field.C: "enter_option_c",
-    Field.D: "enter_option_d",
-    Field.CORRECT: "enter_correct_option",
-}
 _OPTION_STATES = {
     QuestionFormStates.option_a.state: "A",
     QuestionFormStates.option_b.state: "B",
@@ -85,10 +77,33 @@ def _problem(error: InvalidQuestion) -> str:
     if error.code == "duplicate":
         return t("question_input_duplicate", other=error.params["other"])
     if error.code == "letter":
-        return t("invalid_correct_option")
+        letters = error.params.get("letters")
+        return t("invalid_correct_letter", letters=letters) if letters else t("invalid_correct_option")
+    if error.code == "letters":
+        return t("invalid_correct_set", letters=error.params["letters"])
+    if error.code == "answers":
+        return t("invalid_accepted_answers")
     if error.code == "kind":
         return t("question_field_not_for_kind", kind=kind_name(error.params["kind"]))
     return t("not_text_prompt")
+
+
+def _prompt(question: QuestionInfo, field: Field) -> str:
+    """What to type for ``field``: the option, or the correct answer in the kind's form."""
+    if field is Field.TEXT:
+        return t("enter_question_text")
+    if field is not Field.CORRECT:
+        if field.value in LETTERS:
+            return t(f"enter_option_{field.value.lower()}")
+        return t("enter_option_letter", letter=field.value)
+    if question.classic:
+        return t("enter_correct_option")
+    letters = ", ".join(question.letters)
+    if question.kind == TYPED:
+        return t("enter_accepted_answers", current=question.key)
+    if question.kind == MULTI:
+        return t("enter_correct_set", letters=letters, current=question.key)
+    return t("enter_correct_letter", letters=letters)
 
 
 # -- list and detail ----------------------------------------------------------------------------
@@ -155,7 +170,7 @@ async def choose_field(callback: CallbackQuery, callback_data: QuizQuestionCb, i
     question = await db.run(
         quiz_questions.get_question, identity.mentor_id, callback_data.quiz, callback_data.question
     )
-    prompt = t("quiz_edit_prompt") if question.classic else t("quiz_edit_kind_note", kind=kind_name(question.kind))
+    prompt = t("quiz_edit_prompt")
     text = question_detail(question) + "\n\n" + prompt
     if visible_length(text) > MESSAGE_LIMIT:
         text = prompt
@@ -182,7 +197,8 @@ async def ask_value(callback: CallbackQuery, callback_data: QuizQuestionCb, stat
         "quiz": callback_data.quiz, "question": callback_data.question,
         "field": callback_data.field.value, "page": callback_data.page,
     })
-    await callback.message.answer(t(_PROMPTS[callback_data.field]), reply_markup=cancel_keyboard(identity.language))
+    await callback.message.answer(_prompt(question, callback_data.field),
+                                  reply_markup=cancel_keyboard(identity.language))
     await callback.answer()
 
 
