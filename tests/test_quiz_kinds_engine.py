@@ -94,7 +94,7 @@ def test_all_right_scores_everything_and_review_explains(quiz):
     for letter in "ACE":
         toggled = tap(q3, letter, now)
         assert toggled.outcome is Outcome.TOGGLED
-    assert toggled.next.selected == "ACE"
+    assert toggled.marks.selected == "ACE"
     q4 = tap(q3, SUBMIT, now).next
     assert q4.kind == "typed" and q4.options == ()
     done = typed("  3,50 ", now)

@@ -41,6 +41,11 @@ def _button(message: dict, label: str) -> str:
     raise AssertionError(f"{label!r} not on {message['reply_markup']!r}")
 
 
+def marks(message: dict) -> list[str]:
+    """The option buttons of a select-all question, as labelled (without ✅ Submit)."""
+    return [b["text"] for row in message["reply_markup"]["inline_keyboard"] for b in row if "✅" not in b["text"]]
+
+
 async def test_one_question_of_each_kind(db, fake, run_bot):
     make_school(fake)
     authoring.publish(1, parse_quiz(FILE, file_name="k.txt"), mode=SaveMode.NEW, ranked=False)
@@ -56,7 +61,8 @@ async def test_one_question_of_each_kind(db, fake, run_bot):
     await chat.click(mid, _button(q3, "A"))
     await chat.click(mid, _button(q3, "C"))
     marked = current(fake, STUDENT_ID, mid)
-    assert "☑️ A" in str(marked["reply_markup"]) and "⬜ B" in str(marked["reply_markup"])
+    assert marks(marked) == ["☑️ A", "⬜ B", "☑️ C"]
+    assert marked["text"] == q3["text"] and "☑️ A)" not in q3["text"]  # the marks: on the buttons
     await chat.click(mid, _button(marked, "✅"))  # right: exactly A and C
     q4 = current(fake, STUDENT_ID, mid)
     assert plain("quiz_hint_typed", "ru") in q4["text"]
@@ -65,3 +71,4 @@ async def test_one_question_of_each_kind(db, fake, run_bot):
     assert "3/4" in done["text"]
     assert "💡 b it is" in done["text"] and "💡 true division" in done["text"]
     assert "Верно" in done["text"]  # the right answer of the missed question
+

@@ -14,6 +14,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from studymate.bot.features.quiz.callbacks import AnswerCb, Take, TakeCb
+from studymate.bot.features.quiz.drawing import Drawer
 from studymate.bot.features.quiz.views import (
     LOOK_UP,
     back_to_list,
@@ -24,6 +25,7 @@ from studymate.bot.features.quiz.views import (
     review_markup,
     review_text,
     show_finish,
+    show_marks,
     show_question,
 )
 from studymate.bot.filters import IsStudent, MenuButton
@@ -213,9 +215,8 @@ async def _show_step(callback: CallbackQuery, db: Db, runtime: Runtime, step: qu
         toast = TOASTS.get(step.outcome)
         text = t(toast, lang) if toast else None
     shown = _answer(callback, text)
-    if step.outcome is Outcome.TOGGLED:  # ☑️/⬜ on the same message, nothing else
-        redraw = [show_question(callback.bot, drawer, step.next, lang, db=db)] if step.next else []
-        await asyncio.gather(shown, *redraw)
+    if step.outcome is Outcome.TOGGLED:  # ☑️/⬜ on the same message's buttons, nothing else
+        await asyncio.gather(shown, _redraw_marks(callback, db, drawer, step.marks, lang))
         return
     if step.next is not None:  # the toast and the next (or current) question go out together
         await asyncio.gather(shown, show_question(callback.bot, drawer, step.next, lang, db=db))
@@ -223,6 +224,16 @@ async def _show_step(callback: CallbackQuery, db: Db, runtime: Runtime, step: qu
         await asyncio.gather(shown, show_finish(callback.bot, db, drawer, step.finished, lang, result))
     else:
         await shown
+
+
+async def _redraw_marks(callback: CallbackQuery, db: Db, drawer: Drawer, marks: quiz_engine.Marks,
+                        lang: str) -> None:
+    on_screen = getattr(callback.message, "reply_markup", None)
+    if await show_marks(callback.bot, drawer, marks, on_screen):
+        return
+    view = await db.run(quiz_engine.current_view, marks.attempt_id)  # no keyboard to go by
+    if view is not None:
+        await show_question(callback.bot, drawer, view, lang, db=db)
 
 
 def _typed_candidate(message: Message, identity: Identity | None = None) -> bool:
