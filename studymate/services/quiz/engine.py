@@ -528,12 +528,8 @@ def answer_text(
         return Step(Outcome.NOT_TYPED, language=language)
     ids = json.loads(attempt.question_ids)
     base = attempt.question_seconds or base_seconds
-    if sent_at is not None and attempt.current_index < len(ids):
-        current = QuizQuestion.get_or_none(QuizQuestion.id == ids[attempt.current_index])
-        if current is not None and attempt.question_deadline is not None:
-            shown_at = attempt.question_deadline - dt.timedelta(seconds=question_seconds(current, base))
-            if sent_at + dt.timedelta(seconds=1) <= shown_at:
-                return Step(Outcome.DUPLICATE, language=language)
+    if sent_at is not None and _sent_before_shown(attempt, ids, sent_at, base):
+        return Step(Outcome.DUPLICATE, language=language)
     if attempt.session_deadline is not None and now > attempt.session_deadline:
         finished = _finish(attempt, now, reason="expired", tz=tz, telegram_id=student_telegram_id)
         return Step(Outcome.LATE, finished=finished, language=language)
@@ -545,6 +541,21 @@ def answer_text(
     step = _advance(attempt, ids, "", now, tz=tz, base=base, telegram_id=student_telegram_id,
                     text=text.strip()[:MAX_TYPED])
     return replace(step, language=language)
+
+
+def _sent_before_shown(attempt: QuizAttempt, ids: list[int], sent_at: dt.datetime, base: int) -> bool:
+    """Whether a message sent at ``sent_at`` (whole seconds, as Telegram dates messages) left
+    before the current question was shown. The question showed ``base`` seconds plus its time
+    bonus (never negative) before its deadline, so a message sent after ``deadline - base``
+    is in time whatever the bonus: the usual case, decided without reading the question."""
+    deadline = attempt.question_deadline
+    if deadline is None or attempt.current_index >= len(ids):
+        return False
+    sent = sent_at + dt.timedelta(seconds=1)
+    if sent > deadline - dt.timedelta(seconds=base):
+        return False
+    current = QuizQuestion.get_or_none(QuizQuestion.id == ids[attempt.current_index])
+    return current is not None and sent <= deadline - dt.timedelta(seconds=question_seconds(current, base))
 
 
 def _current_and_next(ids: list[int], index: int) -> tuple[QuizQuestion | None, int, QuizQuestion | None]:
