@@ -285,11 +285,11 @@ async def on_typed_answer(message: Message, db: Db, settings: Settings, runtime:
 
 async def _taken(message: Message, lang: str) -> None:
     """A typed answer counted: ✍ on the student's own message, where they look (the hint of a
-    typed question says what it means); a reply in words only where reactions are refused."""
+    typed question says what it means); in words only where the reaction is refused."""
     try:
         await message.react([ReactionTypeEmoji(emoji=TAKEN)])
-    except TelegramBadRequest:
-        await message.reply(t("quiz_typed_received", lang))
+    except TelegramBadRequest:  # not a reply: the message may be gone (deleted by the student)
+        await message.answer(t("quiz_typed_received", lang))
 
 
 @router.callback_query(TakeCb.filter(F.action == Take.VIEW))
