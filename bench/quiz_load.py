@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/quiz_load.py [--students 300] [--questions 20] [--database-url URL]
                                         [--redis-url URL] [--countdown SECONDS] [--think SECONDS]
-                                        [--backend sqlite|postgres|both] [--kinds abcd|mixed]
+                                        [--backend sqlite|postgres|both]
+                                        [--kinds abcd|mixed|truefalse|multi|typed]
                                         [--profile DIR]
 
 ``--backend postgres`` creates an empty database on TEST_DATABASE_URL's server (dropped
@@ -13,7 +14,8 @@ flushed first); ``both`` runs SQLite and then PostgreSQL+Redis.
 typed questions (in that order, over and over); a student taps the letter, taps True, marks
 the two right options and presses ✅ Submit, or sends the typed answer as a message. The
 press-to-next-question time of a select-all question counts from ✅ Submit; its marks are
-presses too (for "answers lost"), not answers.
+presses too (for "answers lost"), not answers. ``--kinds truefalse``, ``multi`` or ``typed``
+makes every question of that one kind, to see what each kind costs.
 
 Each simulated student presses an answer as soon as the bot shows a question other than the one
 they last pressed (a countdown redraw of the same question is not a new question). Prints
@@ -84,6 +86,8 @@ class Tally:
 
 def kind_at(position: int, kinds: str) -> str:
     """The kind of question ``position`` (1-based)."""
+    if kinds in MIXED:
+        return kinds
     return MIXED[(position - 1) % len(MIXED)] if kinds == "mixed" else SINGLE
 
 
@@ -387,9 +391,10 @@ async def run(students: int, questions: int, database_url: str | None, redis_url
             tally.lost = sum(1 for press in tally.presses if press in refused)
             stored, timeouts = stored_answers(url)
             stale = stale_redraws(fake)
-            # Per student: the list, question 1, and one edit per press or typed answer; the
-            # rest are redraws.
-            redraws = len(fake.calls("editMessageText")) - 2 * students - len(tally.presses) - tally.typed
+            # Per student: the list, question 1, and one edit per press (a select-all mark:
+            # of the buttons only) or typed answer; the rest are redraws.
+            edits = len(fake.calls("editMessageText")) + len(fake.calls("editMessageReplyMarkup"))
+            redraws = edits - 2 * students - len(tally.presses) - tally.typed
         finally:
             bot.terminate()
             await bot.wait()
@@ -424,8 +429,9 @@ def main() -> None:
                         help="each student reads a question for a random 0..THINK seconds first")
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default=None,
                         help="a fresh database of that kind (postgres: with Redis); both: one after the other")
-    parser.add_argument("--kinds", choices=("abcd", "mixed"), default="abcd",
-                        help="abcd: every question single-choice A-D; mixed: A-D, true/false, select-all, typed")
+    parser.add_argument("--kinds", choices=("abcd", "mixed", TRUE_FALSE, MULTI, TYPED), default="abcd",
+                        help="abcd: every question single-choice A-D; mixed: A-D, true/false, select-all, "
+                             "typed; truefalse, multi or typed: every question of that kind")
     parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
                         help="sample the bot with py-spy during the load; print where its time goes")
     args = parser.parse_args()

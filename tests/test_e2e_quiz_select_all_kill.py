@@ -46,6 +46,21 @@ async def toggle(chat: Chat, message: dict, label: str) -> None:
     raise AssertionError(f"{label!r} not on {message['reply_markup']!r}")
 
 
+async def wait_marked(fake, message_id: int, letter: str, timeout: float = 20.0) -> dict:
+    """The question message once its button of ``letter`` shows ☑️."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        message = current(fake, STUDENT_ID, message_id)
+        if f"☑️ {letter}" in labels(message):
+            return message
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{letter} never marked; last: {labels(message)}")
+
+
+def labels(message: dict) -> list[str]:
+    return [b["text"] for row in (message["reply_markup"] or {}).get("inline_keyboard", []) for b in row]
+
+
 async def test_select_all_toggles_and_deadline_survive_sigkill(db, fake, run_bot):
     make_school(fake)
     authoring.publish(1, parse_quiz(QUIZ, file_name="e.txt"), mode=SaveMode.NEW, ranked=True)
@@ -55,7 +70,7 @@ async def test_select_all_toggles_and_deadline_survive_sigkill(db, fake, run_bot
     mid = question["message_id"]
     two, four = letter_of(question, "two"), letter_of(question, "four")
     await toggle(chat, question, two)
-    question = await wait_text(fake, STUDENT_ID, mid, f"☑️ {two})")
+    question = await wait_marked(fake, mid, two)
     deadline = QuizAttempt.get().question_deadline
 
     await bot.stop(signal.SIGKILL)
@@ -65,8 +80,8 @@ async def test_select_all_toggles_and_deadline_survive_sigkill(db, fake, run_bot
     attempt = QuizAttempt.get()
     assert attempt.question_deadline == deadline and attempt.current_index == 0
     await toggle(chat, current(fake, STUDENT_ID, mid), four)
-    question = await wait_text(fake, STUDENT_ID, mid, f"☑️ {four})")
-    assert f"☑️ {two})" in question["text"]  # the toggle before the kill is still there
+    question = await wait_marked(fake, mid, four)
+    assert f"☑️ {two}" in labels(question)  # the toggle before the kill is still there
     assert QuizAttempt.get().question_deadline == deadline
     await toggle(chat, question, "✅")
     second = await wait_text(fake, STUDENT_ID, mid, "1 + 1?")

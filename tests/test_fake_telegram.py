@@ -40,6 +40,7 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
+    ReactionTypeEmoji,
     ReplyParameters,
 )
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
@@ -166,6 +167,24 @@ async def test_reply_to_message_is_included(fake: FakeTelegram, bot: Bot) -> Non
     assert reply.reply_to_message is not None and reply.reply_to_message.text == "question"
     assert reply.message_id == incoming["message_id"] + 1
     assert fake.messages(USER_ID)[-1]["reply_to_message_id"] == incoming["message_id"]
+
+
+async def test_a_reaction_on_a_user_message(fake: FakeTelegram, bot: Bot) -> None:
+    incoming = await fake.send_text(USER_ID, "42")
+    mid, seq = incoming["message_id"], fake.messages(USER_ID)[-1]["seq"]
+    assert await bot.set_message_reaction(USER_ID, mid, [ReactionTypeEmoji(emoji="✍")])
+    [view] = fake.messages(USER_ID)
+    assert view["reactions"] == ["✍"] and view["seq"] > seq  # a change a wait sees
+    with pytest.raises(TelegramBadRequest, match="REACTION_INVALID"):
+        await bot.set_message_reaction(USER_ID, mid, [ReactionTypeEmoji(emoji="✅")])
+    with pytest.raises(TelegramBadRequest, match="REACTIONS_TOO_MANY"):
+        await bot.set_message_reaction(
+            USER_ID, mid, [ReactionTypeEmoji(emoji="👍"), ReactionTypeEmoji(emoji="👌")]
+        )
+    with pytest.raises(TelegramBadRequest, match="message to react not found"):
+        await bot.set_message_reaction(USER_ID, mid + 5, [ReactionTypeEmoji(emoji="👍")])
+    assert await bot.set_message_reaction(USER_ID, mid, [])
+    assert fake.messages(USER_ID)[0]["reactions"] == []
 
 
 async def test_not_modified(bot: Bot) -> None:

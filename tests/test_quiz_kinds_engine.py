@@ -94,7 +94,7 @@ def test_all_right_scores_everything_and_review_explains(quiz):
     for letter in "ACE":
         toggled = tap(q3, letter, now)
         assert toggled.outcome is Outcome.TOGGLED
-    assert toggled.next.selected == "ACE"
+    assert toggled.marks.selected == "ACE"
     q4 = tap(q3, SUBMIT, now).next
     assert q4.kind == "typed" and q4.options == ()
     done = typed("  3,50 ", now)
@@ -136,6 +136,23 @@ def test_submit_and_typed_answer_count_once(quiz):
     again = typed("3.5", shown_at + 2 * S, sent_at=shown_at - 2 * S)
     assert again.outcome in (Outcome.DUPLICATE, Outcome.NOT_YOURS)
     assert QuizAnswer.select().count() == 4
+
+
+def test_a_typed_question_with_extra_seconds_takes_answers_from_when_it_showed(db):
+    """A question with a time bonus showed earlier than its deadline minus the usual seconds:
+    an answer sent in those extra seconds counts, one sent before the question showed not."""
+    mentors.add_mentor(telegram_id=1001, name="Anna", group_chat_id=-1, language="en")
+    enrollment.enroll(TelegramProfile(STUDENT, None, "Ali", ""), mentor_id=1, language="en")
+    text = "Seconds: 30\n\n1. Pick b\nA) a\nB*) b\n\n2##. 6 * 7 = ?\nAnswer: 42\n"
+    published = authoring.publish(1, parse_quiz(text, file_name="b.txt"), mode=SaveMode.NEW, ranked=False, now=T0)
+    q1 = quiz_engine.start(STUDENT, published.quiz.id, tz=TZ, now=T0)
+    shown_at = T0 + 5 * S
+    q2 = tap(q1, "B", shown_at).next
+    assert q2.deadline == shown_at + 40 * S
+    early = typed("42", shown_at + 2 * S, sent_at=shown_at - 2 * S)  # left before it showed
+    assert early.outcome is Outcome.DUPLICATE
+    done = typed("42", shown_at + 3 * S, sent_at=shown_at + 2 * S)  # within the extra 10 s
+    assert done.outcome is Outcome.ACCEPTED and done.finished.score == 2
 
 
 def test_text_on_a_question_with_buttons_is_not_an_answer(quiz):

@@ -9,7 +9,7 @@ from quiz_pictures import make_zip, tiny_png
 from test_e2e_quiz_authoring import finish, press, ru
 from test_e2e_quiz_taking import open_quiz
 
-from handlers.test_handlers_quiz_kinds import _button
+from handlers.test_handlers_quiz_kinds import _button, marks
 from handlers.test_handlers_quiz_pictures import shown, upload
 from studymate.db.models import QuizAttempt, QuizQuestion, Student
 
@@ -48,10 +48,13 @@ async def _take(fake, user_id: int, answers: dict[str, object]) -> dict:
     q3 = shown(fake, user_id)[-1]
     for letter in answers["multi"]:
         await chat.click(q3["message_id"], _button(shown(fake, user_id)[-1], letter))
-    await chat.click(q3["message_id"], _button(shown(fake, user_id)[-1], "✅"))
+    marked = shown(fake, user_id)[-1]
+    assert marks(marked) == [f"{'☑️' if letter in answers['multi'] else '⬜'} {letter}" for letter in "ABC"]
+    await chat.click(q3["message_id"], _button(marked, "✅"))
     q4 = shown(fake, user_id)[-1]
     assert plain("quiz_hint_typed", "ru") in q4["text"]
-    await chat.send(answers["typed"])
+    assert await chat.send(answers["typed"]) == []  # taken, right or wrong: ✍ on the message
+    assert fake.messages(user_id)[-1]["reactions"] == ["✍"]
     return next(m for m in fake.messages(user_id) if m["message_id"] == q4["message_id"])
 
 

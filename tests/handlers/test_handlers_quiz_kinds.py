@@ -41,6 +41,11 @@ def _button(message: dict, label: str) -> str:
     raise AssertionError(f"{label!r} not on {message['reply_markup']!r}")
 
 
+def marks(message: dict) -> list[str]:
+    """The option buttons of a select-all question, as labelled (without ✅ Submit)."""
+    return [b["text"] for row in message["reply_markup"]["inline_keyboard"] for b in row if "✅" not in b["text"]]
+
+
 async def test_one_question_of_each_kind(db, fake, run_bot):
     make_school(fake)
     authoring.publish(1, parse_quiz(FILE, file_name="k.txt"), mode=SaveMode.NEW, ranked=False)
@@ -56,12 +61,30 @@ async def test_one_question_of_each_kind(db, fake, run_bot):
     await chat.click(mid, _button(q3, "A"))
     await chat.click(mid, _button(q3, "C"))
     marked = current(fake, STUDENT_ID, mid)
-    assert "☑️ A" in str(marked["reply_markup"]) and "⬜ B" in str(marked["reply_markup"])
+    assert marks(marked) == ["☑️ A", "⬜ B", "☑️ C"]
+    assert marked["text"] == q3["text"] and "☑️ A)" not in q3["text"]  # the marks: on the buttons
     await chat.click(mid, _button(marked, "✅"))  # right: exactly A and C
     q4 = current(fake, STUDENT_ID, mid)
     assert plain("quiz_hint_typed", "ru") in q4["text"]
-    await chat.send("3,50")  # right: numbers compare as numbers
+    assert await chat.send("3,50") == []  # right: numbers compare as numbers
+    assert fake.messages(STUDENT_ID)[-1]["reactions"] == ["✍"]  # taken: no message of its own
     done = current(fake, STUDENT_ID, mid)
     assert "3/4" in done["text"]
     assert "💡 b it is" in done["text"] and "💡 true division" in done["text"]
     assert "Верно" in done["text"]  # the right answer of the missed question
+
+
+async def test_a_typed_answer_is_confirmed_in_words_where_reactions_are_refused(db, fake, run_bot):
+    make_school(fake)
+    authoring.publish(1, parse_quiz(FILE, file_name="k.txt"), mode=SaveMode.NEW, ranked=False)
+    await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="60")
+    chat = Chat(fake, STUDENT_ID)
+    q1 = await open_quiz(fake, chat, "📚", "Kinds")
+    mid = q1["message_id"]
+    await tap(fake, chat, q1, "b")
+    await chat.click(mid, _button(current(fake, STUDENT_ID, mid), "Верно"))
+    await chat.click(mid, _button(current(fake, STUDENT_ID, mid), "✅"))
+    fake.add_fault("setMessageReaction", 400, description="Bad Request: REACTION_INVALID")
+    [reply] = await chat.send("3.5")
+    assert reply["text"] == plain("quiz_typed_received", "ru")
+    assert "3/4" in current(fake, STUDENT_ID, mid)["text"]

@@ -106,6 +106,19 @@ class Finished:
 
 
 @dataclass(frozen=True, slots=True)
+class Marks:
+    """The options of a select-all question marked so far, after a toggle: only the marks on
+    its buttons change, so this is all a redraw needs (no question read)."""
+
+    attempt_id: int
+    question_id: int
+    number: int  # 1-based position in the attempt
+    selected: str  # display letters
+    chat_id: int | None
+    message_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     """What an answer or a timeout led to: the next question, or the end. For a tap that
     did not count while the attempt runs, ``next`` is the current question, to show again."""
@@ -115,6 +128,7 @@ class Step:
     finished: Finished | None = None
     correct: bool | None = None
     language: str | None = None  # the student's, for answers (None from the sweeper)
+    marks: Marks | None = None  # after a toggle (``TOGGLED``)
 
 
 def is_exam_mode(quiz: Quiz, now: dt.datetime) -> bool:
@@ -292,10 +306,18 @@ def _original(attempt: QuizAttempt, question_id: int, display_letter: str) -> st
     return order[index] if order and index < len(order) else display_letter
 
 
+def _shown(attempt: QuizAttempt, question_id: int, order: str | None = None) -> str:
+    """The display letters of the attempt's selection (its original letters, as stored)."""
+    chosen = set(attempt.selection or "")
+    order = order or _order(attempt, question_id)
+    if order is None:
+        return "".join(sorted(chosen))
+    return "".join(shown for shown, letter in zip(LETTERS, order, strict=False) if letter in chosen)
+
+
 def _view(attempt: QuizAttempt, question: QuizQuestion) -> QuestionView:
     options = dict(zip(LETTERS, kinds.options_of(question), strict=False))
     order = _order(attempt, question.id) or "".join(options)
-    chosen = set(attempt.selection or "")
     return QuestionView(
         attempt_id=attempt.id,
         question_id=question.id,
@@ -308,9 +330,7 @@ def _view(attempt: QuizAttempt, question: QuizQuestion) -> QuestionView:
         chat_id=attempt.chat_id,
         message_id=attempt.message_id,
         kind=kinds.kind_of(question),
-        selected="".join(
-            shown for shown, letter in zip(LETTERS, order, strict=False) if letter in chosen
-        ),
+        selected=_shown(attempt, question.id, order),
         image=question.image_file_id,
     )
 
@@ -488,7 +508,8 @@ def current_view(attempt_id: int) -> QuestionView | None:
 def _toggle(attempt: QuizAttempt, question_id: int, letter: str) -> Step:
     """Mark or unmark one option of a select-all question, durably (a restart keeps it).
     Conditional on the position and on the selection read, so two quick taps handled by two
-    replicas cannot lose one: the loser reads again."""
+    replicas cannot lose one: the loser reads again. One statement after the attempt read:
+    the marks come from the attempt row alone."""
     for _ in range(SLOT_TRIES):
         before = attempt.selection or ""
         after = "".join(sorted(set(before) ^ {letter})) or None
@@ -507,9 +528,12 @@ def _toggle(attempt: QuizAttempt, question_id: int, letter: str) -> Step:
         )
         if changed:
             attempt.selection = after
-            question = QuizQuestion.get_or_none(QuizQuestion.id == question_id)
-            view = _view(attempt, question) if question is not None else None
-            return Step(Outcome.TOGGLED, next=view)
+            marks = Marks(
+                attempt_id=attempt.id, question_id=question_id, number=attempt.current_index + 1,
+                selected=_shown(attempt, question_id), chat_id=attempt.chat_id,
+                message_id=attempt.message_id,
+            )
+            return Step(Outcome.TOGGLED, marks=marks)
         fresh = QuizAttempt.get_or_none(QuizAttempt.id == attempt.id)
         if fresh is None or fresh.finished_at is not None or fresh.current_index != attempt.current_index:
             return Step(Outcome.STALE)
@@ -550,12 +574,8 @@ def answer_text(
         return Step(Outcome.NOT_TYPED, language=language)
     ids = json.loads(attempt.question_ids)
     base = attempt.question_seconds or base_seconds
-    if sent_at is not None and attempt.current_index < len(ids):
-        current = QuizQuestion.get_or_none(QuizQuestion.id == ids[attempt.current_index])
-        if current is not None and attempt.question_deadline is not None:
-            shown_at = attempt.question_deadline - dt.timedelta(seconds=question_seconds(current, base))
-            if sent_at + dt.timedelta(seconds=1) <= shown_at:
-                return Step(Outcome.DUPLICATE, language=language)
+    if sent_at is not None and _sent_before_shown(attempt, ids, sent_at, base):
+        return Step(Outcome.DUPLICATE, language=language)
     if attempt.session_deadline is not None and now > attempt.session_deadline:
         finished = _finish(attempt, now, reason="expired", tz=tz, telegram_id=student_telegram_id)
         return Step(Outcome.LATE, finished=finished, language=language)
@@ -567,6 +587,21 @@ def answer_text(
     step = _advance(attempt, ids, "", now, tz=tz, base=base, telegram_id=student_telegram_id,
                     text=text.strip()[:MAX_TYPED])
     return replace(step, language=language)
+
+
+def _sent_before_shown(attempt: QuizAttempt, ids: list[int], sent_at: dt.datetime, base: int) -> bool:
+    """Whether a message sent at ``sent_at`` (whole seconds, as Telegram dates messages) left
+    before the current question was shown. The question showed ``base`` seconds plus its time
+    bonus (never negative) before its deadline, so a message sent after ``deadline - base``
+    is in time whatever the bonus: the usual case, decided without reading the question."""
+    deadline = attempt.question_deadline
+    if deadline is None or attempt.current_index >= len(ids):
+        return False
+    sent = sent_at + dt.timedelta(seconds=1)
+    if sent > deadline - dt.timedelta(seconds=base):
+        return False
+    current = QuizQuestion.get_or_none(QuizQuestion.id == ids[attempt.current_index])
+    return current is not None and sent <= deadline - dt.timedelta(seconds=question_seconds(current, base))
 
 
 def _current_and_next(ids: list[int], index: int) -> tuple[QuizQuestion | None, int, QuizQuestion | None]:

@@ -20,6 +20,7 @@ from typing import Any, Final
 from studymate.testing.fake_telegram.messages import BotCall, MessageMethods, resolve_chat
 from studymate.testing.fake_telegram.models import TelegramError, bad_request
 from studymate.testing.fake_telegram.params import Params
+from studymate.testing.fake_telegram.reactions import ReactionMethods
 from studymate.testing.fake_telegram.traffic import is_message_producing
 from studymate.testing.fake_telegram.world import FakeWorld, WebhookConfig
 
@@ -89,6 +90,7 @@ class BotApi:
             "deleteMyCommands": self.delete_my_commands,
             **dict.fromkeys(_NO_OP_METHODS, _always_true),
             **MessageMethods(world).handlers(),
+            **ReactionMethods(world).handlers(),
         }
         self._canonical = {name.lower(): name for name in self._handlers}
 

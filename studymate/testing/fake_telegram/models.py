@@ -245,6 +245,7 @@ class StoredMessage:
     pin_seq: int = 0
     deleted: bool = False
     change_seq: int = 0
+    reactions: list[str] = field(default_factory=list)  # the bot's (setMessageReaction)
 
     @property
     def inline_markup(self) -> dict[str, Any] | None:
@@ -282,6 +283,7 @@ class StoredMessage:
             edit_date=self.edit_date,
             pinned=self.pinned,
             deleted=self.deleted,
+            reactions=list(self.reactions),
             seq=self.change_seq,
         )
         return data

@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReactionTypeEmoji
 
 from studymate.bot.features.quiz.callbacks import AnswerCb, Take, TakeCb
+from studymate.bot.features.quiz.drawing import Drawer
 from studymate.bot.features.quiz.views import (
     LOOK_UP,
     back_to_list,
@@ -24,6 +25,7 @@ from studymate.bot.features.quiz.views import (
     review_markup,
     review_text,
     show_finish,
+    show_marks,
     show_question,
 )
 from studymate.bot.filters import IsStudent, MenuButton
@@ -45,6 +47,7 @@ router.callback_query.filter(IsStudent())
 # sender (a student of an active mentor) in the query that reads it (IdentityMiddleware).
 answers = Router(name="quiz_answers")
 QUIZ = {"quiz": True}  # allowed while an attempt runs (the access gate checks this flag)
+TAKEN = "✍"  # the reaction on a typed answer that counted (one Telegram offers bots)
 
 TOASTS = {
     Outcome.DUPLICATE: "quiz_answer_duplicate",
@@ -169,12 +172,23 @@ def _answer_and_result(
     (an exam's end shows the score alone)."""
     step = quiz_engine.answer(user_id, attempt, question, letter, tz=tz, base_seconds=base_seconds,
                               received_at=received_at)
+    return step, _result_of(step)
+
+
+def _typed_and_result(user_id: int, text: str, *, sent_at: dt.datetime, tz: ZoneInfo,
+                      base_seconds: int) -> tuple[quiz_engine.Step, Any]:
+    """A typed answer and, as for a tap, the result it may lead to: one database call."""
+    step = quiz_engine.answer_text(user_id, text, sent_at=sent_at, tz=tz, base_seconds=base_seconds)
+    return step, _result_of(step)
+
+
+def _result_of(step: quiz_engine.Step) -> Any:
     finished = step.finished
     if finished is None:
-        return step, LOOK_UP
+        return LOOK_UP
     if finished.is_exam:
-        return step, None
-    return step, quiz_results.result(finished.student_telegram_id, finished.attempt_id)
+        return None
+    return quiz_results.result(finished.student_telegram_id, finished.attempt_id)
 
 
 @answers.callback_query(AnswerCb.filter(), flags=QUIZ)
@@ -213,9 +227,8 @@ async def _show_step(callback: CallbackQuery, db: Db, runtime: Runtime, step: qu
         toast = TOASTS.get(step.outcome)
         text = t(toast, lang) if toast else None
     shown = _answer(callback, text)
-    if step.outcome is Outcome.TOGGLED:  # ☑️/⬜ on the same message, nothing else
-        redraw = [show_question(callback.bot, drawer, step.next, lang, db=db)] if step.next else []
-        await asyncio.gather(shown, *redraw)
+    if step.outcome is Outcome.TOGGLED:  # ☑️/⬜ on the same message's buttons, nothing else
+        await asyncio.gather(shown, _redraw_marks(callback, db, drawer, step.marks, lang))
         return
     if step.next is not None:  # the toast and the next (or current) question go out together
         await asyncio.gather(shown, show_question(callback.bot, drawer, step.next, lang, db=db))
@@ -223,6 +236,16 @@ async def _show_step(callback: CallbackQuery, db: Db, runtime: Runtime, step: qu
         await asyncio.gather(shown, show_finish(callback.bot, db, drawer, step.finished, lang, result))
     else:
         await shown
+
+
+async def _redraw_marks(callback: CallbackQuery, db: Db, drawer: Drawer, marks: quiz_engine.Marks,
+                        lang: str) -> None:
+    on_screen = getattr(callback.message, "reply_markup", None)
+    if await show_marks(callback.bot, drawer, marks, on_screen):
+        return
+    view = await db.run(quiz_engine.current_view, marks.attempt_id)  # no keyboard to go by
+    if view is not None:
+        await show_question(callback.bot, drawer, view, lang, db=db)
 
 
 def _typed_candidate(message: Message, identity: Identity | None = None) -> bool:
@@ -239,23 +262,34 @@ async def on_typed_answer(message: Message, db: Db, settings: Settings, runtime:
     """The answer to a typed question is the student's next text message: the attempt row
     knows the current question is a typed one, so no conversation state is needed."""
     sent_at = message.date.astimezone(dt.UTC).replace(tzinfo=None)
-    step = await db.run(
-        quiz_engine.answer_text, message.from_user.id, message.text, sent_at=sent_at,
+    step, result = await db.run(
+        _typed_and_result, message.from_user.id, message.text, sent_at=sent_at,
         tz=settings.tz, base_seconds=settings.quiz_question_seconds,
     )
     lang = normalize_language(step.language, settings.default_language)
     if step.outcome in (Outcome.NOT_TYPED, Outcome.NOT_YOURS):  # what the access gate says
         await message.answer(t("quiz_in_progress", lang))
         return
+    sends = []
     if step.outcome is Outcome.ACCEPTED:
-        await message.reply(t("quiz_typed_received", lang))
+        sends.append(_taken(message, lang))
     elif (toast := TOASTS.get(step.outcome)) is not None:
-        await message.reply(t(toast, lang))
+        sends.append(message.reply(t(toast, lang)))
     drawer = runtime.sweeper.drawer
     if step.next is not None:
-        await show_question(message.bot, drawer, step.next, lang, db=db)
+        sends.append(show_question(message.bot, drawer, step.next, lang, db=db))
     elif step.finished is not None:
-        await show_finish(message.bot, db, drawer, step.finished, lang)
+        sends.append(show_finish(message.bot, db, drawer, step.finished, lang, result))
+    await asyncio.gather(*sends)  # the confirmation and the next question go out together
+
+
+async def _taken(message: Message, lang: str) -> None:
+    """A typed answer counted: ✍ on the student's own message, where they look (the hint of a
+    typed question says what it means); in words only where the reaction is refused."""
+    try:
+        await message.react([ReactionTypeEmoji(emoji=TAKEN)])
+    except TelegramBadRequest:  # not a reply: the message may be gone (deleted by the student)
+        await message.answer(t("quiz_typed_received", lang))
 
 
 @router.callback_query(TakeCb.filter(F.action == Take.VIEW))

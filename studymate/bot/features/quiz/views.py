@@ -21,7 +21,7 @@ from studymate.db.models import utcnow
 from studymate.i18n import Html, t
 from studymate.services.quiz import engine as quiz_engine
 from studymate.services.quiz import results as quiz_results
-from studymate.services.quiz.engine import LETTERS, SUBMIT, Finished, QuestionView
+from studymate.services.quiz.engine import LETTERS, SUBMIT, Finished, Marks, QuestionView
 from studymate.services.quiz.format import MULTI, SINGLE, TRUE_FALSE, TYPED
 from studymate.services.quiz.rendering import question_html, question_preview_html
 from studymate.services.quiz.results import Result
@@ -46,8 +46,9 @@ def question_text(view: QuestionView, lang: str, *, now: dt.datetime | None = No
     else:
         body = t("quiz_question_head", lang, current=view.number, total=view.total,
                  text=Html(question_html(view.text)))
+        # A select-all question's marks are on its buttons only: a toggle redraws the keyboard.
         lines = [
-            f"{'☑️ ' if letter in view.selected else ''}{letter}) {html.escape(option, quote=False)}"
+            f"{letter}) {html.escape(option, quote=False)}"
             for letter, option in zip(LETTERS, view.options, strict=False)
         ]
         hint = {
@@ -68,8 +69,7 @@ def question_markup(view: QuestionView, lang: str | None = None) -> InlineKeyboa
     shown = LETTERS[: len(view.options)]
     if view.kind == MULTI:
         rows = [[
-            button(f"{'☑️' if letter in view.selected else '⬜'} {letter}", answer(letter))
-            for letter in shown
+            button(mark_label(letter, view.selected), answer(letter)) for letter in shown
         ][i : i + 4] for i in range(0, len(shown), 4)]
         rows.append([button(t("btn_quiz_submit", lang), answer(SUBMIT))])
         return InlineKeyboardMarkup(inline_keyboard=rows)
@@ -79,6 +79,36 @@ def question_markup(view: QuestionView, lang: str | None = None) -> InlineKeyboa
         ]])
     letters = [button(letter, answer(letter)) for letter in shown]
     return InlineKeyboardMarkup(inline_keyboard=[letters[i : i + 4] for i in range(0, len(letters), 4)])
+
+
+def mark_label(letter: str, selected: str) -> str:
+    """A select-all option's button: ☑️ marked, ⬜ not."""
+    return f"{'☑️' if letter in selected else '⬜'} {letter}"
+
+
+def _marked(on_screen: InlineKeyboardMarkup | None, marks: Marks) -> InlineKeyboardMarkup | None:
+    """The keyboard on screen with its option buttons marked as ``marks`` says; None when it
+    shows no option of that question (then the question is drawn from the database)."""
+    rows, found = [], False
+    for row in on_screen.inline_keyboard if on_screen is not None else []:
+        rows.append([])
+        for cell in row:
+            data = _answer_of(cell.callback_data)
+            if (data is not None and data.letter in LETTERS and data.attempt == marks.attempt_id
+                    and data.question == marks.question_id):
+                cell = cell.model_copy(update={"text": mark_label(data.letter, marks.selected)})
+                found = True
+            rows[-1].append(cell)
+    return InlineKeyboardMarkup(inline_keyboard=rows) if found else None
+
+
+def _answer_of(data: str | None) -> AnswerCb | None:
+    if not data or not data.startswith(AnswerCb.__prefix__ + AnswerCb.__separator__):
+        return None
+    try:
+        return AnswerCb.unpack(data)
+    except (TypeError, ValueError):
+        return None
 
 
 def start_markup(quiz_id: int, lang: str) -> dict:
@@ -176,6 +206,28 @@ async def show_question(bot: Bot, drawer: Drawer, view: QuestionView, lang: str,
         await _render(bot, view, lang, redraw=redraw, db=db)
 
     return await drawer.draw(turn, view.number, send)
+
+
+async def show_marks(bot: Bot, drawer: Drawer, marks: Marks,
+                     on_screen: InlineKeyboardMarkup | None) -> bool:
+    """After a toggle, redraw only the buttons of the select-all question (the marks are there
+    alone), in the attempt's turn like any edit of its message. The keyboard on screen (the
+    tapped message's) gives the layout; False when it is not this question's, so the caller
+    draws the whole question instead."""
+    markup = _marked(on_screen, marks)
+    if markup is None:
+        return False
+    if marks.chat_id is None or marks.message_id is None:
+        return True
+
+    async def send() -> None:
+        with contextlib.suppress(TelegramBadRequest):  # not modified (a repeated tap), or gone
+            await bot.edit_message_reply_markup(
+                chat_id=marks.chat_id, message_id=marks.message_id, reply_markup=markup
+            )
+
+    await drawer.draw(key(marks.attempt_id, marks.chat_id, marks.message_id), marks.number, send)
+    return True
 
 
 def _is(error: TelegramBadRequest, *words: str) -> bool:
