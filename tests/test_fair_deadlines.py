@@ -1,4 +1,5 @@
-"""A tap is judged at the moment it reached the bot, not when a busy bot got round to it."""
+"""A tap or a typed answer is judged at the moment it reached the bot, not when a busy bot got
+round to it."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ import pytest
 from studymate.db.models import InboxUpdate, Quiz, QuizAnswer, QuizAttempt, QuizQuestion
 from studymate.services import enrollment, inbox, mentors
 from studymate.services.enrollment import TelegramProfile
+from studymate.services.quiz import authoring
 from studymate.services.quiz import engine as quiz_engine
+from studymate.services.quiz.authoring import SaveMode
 from studymate.services.quiz.engine import Outcome
+from studymate.services.quiz.format import parse_quiz
 
 TZ = ZoneInfo("Asia/Tashkent")
 STUDENT = 2001
@@ -93,3 +97,49 @@ def test_the_sweeper_leaves_a_question_whose_tap_waits_to_be_handled(quiz):
     [timeout] = quiz_engine.expire_due(tz=TZ, now=q2.deadline + 2 * SECOND)
     assert timeout.outcome is Outcome.LATE and timeout.next.number == 3
     assert InboxUpdate.select().where(InboxUpdate.handled_at.is_null()).count() == 1
+
+
+TYPED_FILE = """Seconds: 20
+
+1. 6 * 7 = ?
+Answer: 42
+
+2. 7 / 2 = ?
+Answer: 3.5
+"""
+
+
+@pytest.fixture
+def typed_quiz(db) -> Quiz:
+    mentors.add_mentor(telegram_id=1001, name="Anna", group_chat_id=-1, language="ru")
+    enrollment.enroll(TelegramProfile(STUDENT, None, "Ali", ""), mentor_id=1, language="ru")
+    published = authoring.publish(1, parse_quiz(TYPED_FILE, file_name="t.txt"), mode=SaveMode.NEW,
+                                  ranked=False, now=T0)
+    return Quiz.get_by_id(published.quiz.id)
+
+
+def typed(text, *, now, received_at, sent_at):
+    return quiz_engine.answer_text(STUDENT, text, sent_at=sent_at, tz=TZ, now=now,
+                                   received_at=received_at)
+
+
+def test_a_typed_answer_received_before_the_deadline_counts_when_handled_after_it(typed_quiz):
+    q1 = quiz_engine.start(STUDENT, typed_quiz.id, tz=TZ, now=T0)
+    received = q1.deadline - SECOND
+    step = typed("42", now=q1.deadline + 3 * SECOND, received_at=received, sent_at=received)
+    assert step.outcome is Outcome.ACCEPTED and step.correct
+    stored = QuizAnswer.get()
+    assert (stored.typed_text, stored.is_correct, stored.answered_at) == ("42", True, received)
+
+    q2 = step.next
+    late = typed("3.5", now=q2.deadline + 2 * SECOND, received_at=q2.deadline + SECOND,
+                 sent_at=q2.deadline + SECOND)
+    assert late.outcome is Outcome.LATE
+
+
+def test_the_sweeper_waits_for_a_typed_answer_too(typed_quiz):
+    q1 = quiz_engine.start(STUDENT, typed_quiz.id, tz=TZ, now=T0)
+    message = {"update_id": 90, "message": {"message_id": 5, "from": {"id": STUDENT}, "text": "42"}}
+    inbox.store([inbox.Incoming(90, STUDENT, "message", json.dumps(message))],
+                received_at=q1.deadline - SECOND)
+    assert quiz_engine.expire_due(tz=TZ, now=q1.deadline + 2 * SECOND) == []

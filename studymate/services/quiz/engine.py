@@ -549,12 +549,15 @@ def answer_text(
     tz: ZoneInfo,
     now: dt.datetime | None = None,
     base_seconds: int = QUESTION_SECONDS,
+    received_at: dt.datetime | None = None,
 ) -> Step:
     """A text message from a student with a running attempt: the answer to the current
     question when it is a typed one (``NOT_TYPED`` otherwise). ``sent_at`` (the message's
     date, naive UTC) makes a repeat harmless: a message sent before the current question was
-    shown answered an earlier one (or nothing), so it is ``DUPLICATE``."""
+    shown answered an earlier one (or nothing), so it is ``DUPLICATE``. Deadlines are judged
+    at ``received_at``, when the message reached the bot, like a tap's."""
     now = now or utcnow()
+    at = judged_time(received_at, now)
     attempt = (
         QuizAttempt.select(QuizAttempt, Student.language)
         .join(Student)
@@ -576,16 +579,16 @@ def answer_text(
     base = attempt.question_seconds or base_seconds
     if sent_at is not None and _sent_before_shown(attempt, ids, sent_at, base):
         return Step(Outcome.DUPLICATE, language=language)
-    if attempt.session_deadline is not None and now > attempt.session_deadline:
+    if attempt.session_deadline is not None and at > attempt.session_deadline:
         finished = _finish(attempt, now, reason="expired", tz=tz, telegram_id=student_telegram_id)
         return Step(Outcome.LATE, finished=finished, language=language)
-    if now > attempt.question_deadline:
+    if at > attempt.question_deadline:
         step = _advance(attempt, ids, "-", now, tz=tz, base=base, telegram_id=student_telegram_id)
         if step.outcome is Outcome.ACCEPTED:
             step = Step(Outcome.LATE, step.next, step.finished)
         return replace(step, language=language)
     step = _advance(attempt, ids, "", now, tz=tz, base=base, telegram_id=student_telegram_id,
-                    text=text.strip()[:MAX_TYPED])
+                    text=text.strip()[:MAX_TYPED], answered_at=at)
     return replace(step, language=language)
 
 
@@ -792,13 +795,14 @@ def expire_due(
 ) -> list[Step]:
     """The sweeper's step: time out overdue questions and end overdue sessions, for everyone.
 
-    An attempt whose student has a tap stored but not handled yet, received before the
-    deadline, waits for that tap: it is judged at its receive time and may still count."""
+    An attempt whose student has a tap or a message (a typed answer) stored but not handled
+    yet, received before the deadline, waits for it: it is judged at its receive time and may
+    still count."""
     now = now or utcnow()
     waiting_tap = InboxUpdate.select(InboxUpdate.update_id).where(
         (InboxUpdate.user_id == Student.telegram_id)
         & InboxUpdate.handled_at.is_null()
-        & (InboxUpdate.kind == "callback_query")
+        & InboxUpdate.kind.in_(("callback_query", "message"))
         & (InboxUpdate.received_at <= QuizAttempt.question_deadline)
         & (InboxUpdate.received_at > now - PENDING_TAP_WINDOW)
     )

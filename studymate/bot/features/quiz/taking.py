@@ -176,9 +176,10 @@ def _answer_and_result(
 
 
 def _typed_and_result(user_id: int, text: str, *, sent_at: dt.datetime, tz: ZoneInfo,
-                      base_seconds: int) -> tuple[quiz_engine.Step, Any]:
+                      base_seconds: int, received_at: dt.datetime | None) -> tuple[quiz_engine.Step, Any]:
     """A typed answer and, as for a tap, the result it may lead to: one database call."""
-    step = quiz_engine.answer_text(user_id, text, sent_at=sent_at, tz=tz, base_seconds=base_seconds)
+    step = quiz_engine.answer_text(user_id, text, sent_at=sent_at, tz=tz, base_seconds=base_seconds,
+                                   received_at=received_at)
     return step, _result_of(step)
 
 
@@ -258,13 +259,14 @@ def _typed_candidate(message: Message, identity: Identity | None = None) -> bool
 
 
 @answers.message(F.text, _typed_candidate, flags=QUIZ)
-async def on_typed_answer(message: Message, db: Db, settings: Settings, runtime: Runtime) -> None:
+async def on_typed_answer(message: Message, db: Db, settings: Settings, runtime: Runtime,
+                          received_at: dt.datetime | None = None) -> None:
     """The answer to a typed question is the student's next text message: the attempt row
     knows the current question is a typed one, so no conversation state is needed."""
     sent_at = message.date.astimezone(dt.UTC).replace(tzinfo=None)
     step, result = await db.run(
         _typed_and_result, message.from_user.id, message.text, sent_at=sent_at,
-        tz=settings.tz, base_seconds=settings.quiz_question_seconds,
+        tz=settings.tz, base_seconds=settings.quiz_question_seconds, received_at=received_at,
     )
     lang = normalize_language(step.language, settings.default_language)
     if step.outcome in (Outcome.NOT_TYPED, Outcome.NOT_YOURS):  # what the access gate says
