@@ -400,7 +400,34 @@ def _tap_read() -> Any:
     )
 
 
+def _typed_read() -> Any:
+    """The running attempt of a student who sent a text, with its current question and the
+    one after it (either NULL when there is none): the row ``_tap_row`` reads."""
+    current, following = QuizQuestion.alias("current"), QuizQuestion.alias("following")
+    return (
+        QuizAttempt.select(
+            *columns_of(QuizAttempt), Student.language, *columns_of(current), *columns_of(following)
+        )
+        .join(Student)
+        .join(Mentor, on=(Student.mentor == Mentor.id))
+        .switch(QuizAttempt)
+        .join(current, JOIN.LEFT_OUTER,
+              on=(current.id == json_int_at(QuizAttempt.question_ids, QuizAttempt.current_index)))
+        .switch(QuizAttempt)
+        .join(following, JOIN.LEFT_OUTER,
+              on=(following.id == json_int_at(QuizAttempt.question_ids, QuizAttempt.current_index + 1)))
+        .where(
+            (Student.telegram_id == slot("student"))
+            & QuizAttempt.finished_at.is_null()
+            & Mentor.is_active
+        )
+        .order_by(QuizAttempt.id.desc())
+        .limit(1)
+    )
+
+
 _TAP_READ = Prepared(_tap_read)
+_TYPED_READ = Prepared(_typed_read)
 _ATTEMPT_COLUMNS = len(QuizAttempt._meta.sorted_fields)
 _QUESTION_COLUMNS = len(QuizQuestion._meta.sorted_fields)
 
@@ -464,7 +491,7 @@ def _answer(
     kind = attempt.current_kind or SINGLE
     if kind == MULTI and display_letter == SUBMIT:
         return _advance(attempt, ids, "", now, tz=tz, base=base, telegram_id=telegram_id,
-                        letters=attempt.selection or "")
+                        letters=attempt.selection or "", read=_read_along(attempt, ids, *read))
     if display_letter not in LETTERS or kind == TYPED:
         return Step(Outcome.STALE)
     original = _original(attempt, question_id, display_letter)
@@ -513,18 +540,8 @@ def _toggle(attempt: QuizAttempt, question_id: int, letter: str) -> Step:
     for _ in range(SLOT_TRIES):
         before = attempt.selection or ""
         after = "".join(sorted(set(before) ^ {letter})) or None
-        same = (
-            QuizAttempt.selection.is_null() if not before else (QuizAttempt.selection == before)
-        )
-        changed = (
-            QuizAttempt.update(selection=after)
-            .where(
-                (QuizAttempt.id == attempt.id)
-                & (QuizAttempt.current_index == attempt.current_index)
-                & QuizAttempt.finished_at.is_null()
-                & same
-            )
-            .execute()
+        changed = _MARK.rowcount(
+            after=after, attempt=attempt.id, index=attempt.current_index, before=before
         )
         if changed:
             attempt.selection = after
@@ -539,6 +556,17 @@ def _toggle(attempt: QuizAttempt, question_id: int, letter: str) -> Step:
             return Step(Outcome.STALE)
         attempt.selection = fresh.selection
     return Step(Outcome.STALE)
+
+
+_MARK = Prepared(lambda: (
+    QuizAttempt.update(selection=slot("after"))
+    .where(
+        (QuizAttempt.id == slot("attempt"))
+        & (QuizAttempt.current_index == slot("index"))
+        & QuizAttempt.finished_at.is_null()
+        & (fn.COALESCE(QuizAttempt.selection, "") == slot("before"))
+    )
+))
 
 
 def answer_text(
@@ -558,27 +586,17 @@ def answer_text(
     at ``received_at``, when the message reached the bot, like a tap's."""
     now = now or utcnow()
     at = judged_time(received_at, now)
-    attempt = (
-        QuizAttempt.select(QuizAttempt, Student.language)
-        .join(Student)
-        .join(Mentor, on=(Student.mentor == Mentor.id))
-        .where(
-            (Student.telegram_id == student_telegram_id)
-            & QuizAttempt.finished_at.is_null()
-            & Mentor.is_active
-        )
-        .order_by(QuizAttempt.id.desc())
-        .first()
-    )
-    if attempt is None:
+    row = _TYPED_READ.rows(student=student_telegram_id)
+    if not row:
         return Step(Outcome.NOT_YOURS)
-    language = attempt.student.language
+    attempt, language, (current, following) = _tap_row(row[0])
     if (attempt.current_kind or SINGLE) != TYPED:
         return Step(Outcome.NOT_TYPED, language=language)
     ids = json.loads(attempt.question_ids)
     base = attempt.question_seconds or base_seconds
-    if sent_at is not None and _sent_before_shown(attempt, ids, sent_at, base):
+    if sent_at is not None and _sent_before_shown(attempt, ids, sent_at, base, current):
         return Step(Outcome.DUPLICATE, language=language)
+    read = _read_along(attempt, ids, current, following) if attempt.current_index < len(ids) else None
     if attempt.session_deadline is not None and at > attempt.session_deadline:
         finished = _finish(attempt, now, reason="expired", tz=tz, telegram_id=student_telegram_id)
         return Step(Outcome.LATE, finished=finished, language=language)
@@ -588,11 +606,13 @@ def answer_text(
             step = Step(Outcome.LATE, step.next, step.finished)
         return replace(step, language=language)
     step = _advance(attempt, ids, "", now, tz=tz, base=base, telegram_id=student_telegram_id,
-                    text=text.strip()[:MAX_TYPED], answered_at=at)
+                    text=text.strip()[:MAX_TYPED], answered_at=at, read=read)
     return replace(step, language=language)
 
 
-def _sent_before_shown(attempt: QuizAttempt, ids: list[int], sent_at: dt.datetime, base: int) -> bool:
+def _sent_before_shown(
+    attempt: QuizAttempt, ids: list[int], sent_at: dt.datetime, base: int, current: QuizQuestion | None,
+) -> bool:
     """Whether a message sent at ``sent_at`` (whole seconds, as Telegram dates messages) left
     before the current question was shown. The question showed ``base`` seconds plus its time
     bonus (never negative) before its deadline, so a message sent after ``deadline - base``
@@ -603,7 +623,8 @@ def _sent_before_shown(attempt: QuizAttempt, ids: list[int], sent_at: dt.datetim
     sent = sent_at + dt.timedelta(seconds=1)
     if sent > deadline - dt.timedelta(seconds=base):
         return False
-    current = QuizQuestion.get_or_none(QuizQuestion.id == ids[attempt.current_index])
+    if current is None or current.id != ids[attempt.current_index]:
+        current = QuizQuestion.get_or_none(QuizQuestion.id == ids[attempt.current_index])
     return current is not None and sent <= deadline - dt.timedelta(seconds=question_seconds(current, base))
 
 
