@@ -11,7 +11,8 @@ import pytest
 from peewee import InterfaceError, OperationalError
 
 from studymate.db.connection import Db, open_database
-from studymate.db.models import Mentor, database_proxy
+from studymate.db.models import Mentor, Student, database_proxy
+from studymate.db.prepared import Prepared, slot
 
 
 @pytest.fixture
@@ -78,3 +79,26 @@ async def test_an_error_of_the_work_itself_is_not_repeated(bot_db):
         await bot_db.run(wrong)
     assert len(calls) == 1
     assert await bot_db.run(backend_pid) > 0
+
+
+def test_postgresql_plans_each_statement_once_per_connection(db):
+    early, late = _students()
+    with db.atomic() as txn:
+        _RENAME.rowcount(name="Aigul", id=early.id)
+        txn.rollback()  # a rollback keeps what the session prepared
+    assert _RENAME.rowcount(name="Bekzat", id=late.id) == 1
+    assert _RENAME.rowcount(name="Aigul", id=early.id) == 1
+    prepared = db.execute_sql(
+        "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'PREPARE studymate_%%'"
+    ).fetchone()[0]
+    assert prepared == 1
+    assert [s.full_name for s in Student.select().order_by(Student.id)] == ["Aigul", "Bekzat"]
+
+
+_RENAME = Prepared(lambda: Student.update(full_name=slot("name")).where(Student.id == slot("id")))
+
+
+def _students() -> tuple[Student, Student]:
+    mentor = Mentor.create(telegram_id=1, name="Anna", group_chat_id=-1, language="en")
+    return (Student.create(telegram_id=10, full_name="Early", mentor=mentor),
+            Student.create(telegram_id=11, full_name="Late", mentor=mentor))

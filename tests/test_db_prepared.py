@@ -51,3 +51,4 @@ def test_dates_compare_and_come_back_as_stored(db):
 
 def test_an_absent_joined_row_is_none(db):
     assert instance(Mentor, [None] * len(columns_of(Mentor))) is None
+
