@@ -2,9 +2,12 @@
 
 Starts a fake Telegram server, migrates and seeds a fresh SQLite database (a mentor, students,
 a quiz), runs ``studymate supervise`` with every program this build has (a subcommand not
-registered yet is skipped, and said so), waits until all are RUNNING, lets a mentor and two
-students use the bot (each presses through up to --steps menus, buttons and answers, so the
-bot has built what serving people needs), then prints per process and in total:
+registered yet is skipped, and said so), waits until all are RUNNING and measures the idle
+appliance. Then it lets a mentor and two students use the bot (each presses through up to
+--steps menus, buttons and answers, so the bot has built what serving people needs) and, with
+``--quiz-load STUDENTS``, has that many more students answer a quiz of --questions questions
+all at once, as fast as they can (the students of ``bench/quiz_load.py``). After each phase it
+prints per process and in total:
 
 - RSS: resident pages, a shared page (interpreter, libraries) counted in every process that
   maps it: what ``ps``/``top`` show;
@@ -16,16 +19,20 @@ bot has built what serving people needs), then prints per process and in total:
 It also prints ``studymate status`` (which reports RSS and PSS itself), then stops everything
 with SIGTERM, timing the orderly stop.
 
-    .venv/bin/python bench/appliance_memory.py [--settle SECONDS] [--steps N] [--env NAME=VALUE]
+    .venv/bin/python bench/appliance_memory.py [--settle SECONDS] [--steps N]
+                                               [--quiz-load STUDENTS] [--questions N]
+                                               [--env NAME=VALUE]
 
-``--steps 0`` measures an idle appliance; ``--env`` adds a variable to every program's
-environment (e.g. ``--env MALLOC_ARENA_MAX=2`` to try an allocator setting).
+``--steps 0`` skips the light use; ``--env`` adds a variable to every program's environment
+(e.g. ``--env MALLOC_ARENA_MAX=4`` to try an allocator setting). The last lines sum up each
+phase: "idle", "after light use", "after the quiz load".
 """
 
 from __future__ import annotations
 
 import argparse
 import array
+import asyncio
 import datetime as dt
 import json
 import os
@@ -34,6 +41,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -41,9 +49,12 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+import quiz_load
+
 from studymate.cli.main import build_parser
 from studymate.ops.supervisor.client import SupervisorClient, SupervisorUnavailable
 from studymate.ops.supervisor.memory import appliance_pids
+from studymate.testing.fake_telegram.server import FakeTelegram
 
 TOKEN = "123456789:" + "T" * 35
 SUBCOMMANDS = {
@@ -77,7 +88,8 @@ def physical_kb(pids: set[int]) -> int | None:
     """Every physical page mapped by any of ``pids``, each counted once (pagemap; needs root).
 
     Exact where PSS is an estimate: PSS also gives a share of a shared page to processes
-    outside the set (this benchmark and the fake server run the same interpreter and libraries).
+    outside the set (this benchmark, which serves the fake Telegram too, maps the same interpreter
+    and libraries).
     """
     frames: set[int] = set()
     for pid in pids:
@@ -120,8 +132,9 @@ class Control:
             return json.loads(answer.read())
 
 
-def seed(database_url: str, control: Control) -> None:
-    """A mentor with a group, two enrolled students, a quiz open now (like the test fixtures)."""
+def seed(database_url: str, control: Control, load: tuple[int, int]) -> None:
+    """A mentor with a group, two enrolled students, a quiz open now (like the test fixtures);
+    ``load``: (students, questions) of the quiz load, its students and quiz "Load" added."""
     from studymate.db.connection import open_database
     from studymate.db.models import Quiz, QuizQuestion, utcnow
     from studymate.services import enrollment, mentors
@@ -141,6 +154,8 @@ def seed(database_url: str, control: Control) -> None:
         for i in range(3):
             QuizQuestion.create(quiz=quiz, question_text=f"Q{i + 1}", option_a="a", option_b="b",
                                 option_c="c", option_d="d", correct_answer="B", order=i + 1)
+        if load[0]:
+            quiz_load.add_load(mentor_id, *load, kinds="abcd")
     database.close()
     control.call("/users", {"id": MENTOR, "first_name": "Anna", "language_code": "en"})
     for n, student in enumerate(STUDENTS):
@@ -183,42 +198,82 @@ def use_the_bot(control: Control, user: int, steps: int) -> int:
     return actions
 
 
+class FakeServer:
+    """The fake Telegram server in this process, on an event loop of its own in a thread: the
+    quiz load's students drive it directly, the rest of this script through its control API."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="fake-telegram", daemon=True)
+        self.thread.start()
+        self.fake = FakeTelegram()
+        self.run(self.fake.start())
+
+    def run(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def close(self) -> None:
+        self.run(self.fake.stop())
+        self.run(_cancel_the_rest())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+        self.loop.close()
+
+
+async def _cancel_the_rest() -> None:
+    """End what the stopped server left waiting (the bot's long polls)."""
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def quiz_burst(fake: FakeTelegram, students: int) -> tuple[list[float], quiz_load.Tally, float]:
+    quiz_load.add_students(fake, students)
+    started = time.monotonic()
+    latencies, tally = await quiz_load.students_answer(fake, students)
+    return latencies, tally, time.monotonic() - started
+
+
 # -- the run --------------------------------------------------------------------------------------
 
 
 def main() -> int:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    options.add_argument("--settle", type=float, default=10.0, help="seconds to run before using the bot")
-    options.add_argument("--steps", type=int, default=25, help="bot interactions per user (0: idle)")
+    options.add_argument("--settle", type=float, default=10.0, help="seconds to run before measuring idle")
+    options.add_argument("--steps", type=int, default=25, help="bot interactions per user (0: no light use)")
+    options.add_argument("--quiz-load", type=int, default=0, metavar="STUDENTS",
+                         help="then STUDENTS answer a quiz at once, as in bench/quiz_load.py (0: none)")
+    options.add_argument("--questions", type=int, default=20, help="questions of the quiz load")
     options.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                          help="extra environment for supervisord and every program")
     args = options.parse_args()
     programs = [name for name, words in SUBCOMMANDS.items() if registered(words)]
     skipped = sorted(set(SUBCOMMANDS) - set(programs))
     work = Path(tempfile.mkdtemp(prefix="studymate-mem-"))
-    fake = subprocess.Popen(
-        [sys.executable, "-m", "studymate.testing.fake_telegram.server", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )
-    base_url = fake.stdout.readline().split()[-1]  # "fake-telegram listening on URL"
-    control = Control(base_url)
+    server = FakeServer()
+    control = Control(server.fake.base_url)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work),
-        "STUDYMATE_BOT_TOKEN": TOKEN, "STUDYMATE_TELEGRAM_API_URL": base_url, "STUDYMATE_ENV_FILE": os.devnull,
+        "STUDYMATE_BOT_TOKEN": TOKEN, "STUDYMATE_TELEGRAM_API_URL": server.fake.base_url,
+        "STUDYMATE_ENV_FILE": os.devnull,
         "STUDYMATE_DATABASE_URL": f"sqlite:///{work / 'state' / 'studymate.db'}",
         "STUDYMATE_STATE_DIR": str(work / "state"), "STUDYMATE_LOG_DIR": str(work / "log"), "STUDYMATE_RUNTIME_DIR": str(work / "run"),
         "STUDYMATE_THROTTLE_MESSAGE_SECONDS": "0", "STUDYMATE_THROTTLE_CALLBACK_SECONDS": "0",
         "STUDYMATE_ADMIN_TELEGRAM_IDS": str(MENTOR),
+        # The quiz load's students answer as fast as they can: no question times out meanwhile.
+        "STUDYMATE_QUIZ_QUESTION_SECONDS": "600",
     }
     env.update(item.split("=", 1) for item in args.env)
     studymate = [sys.executable, "-m", "studymate"]
     subprocess.run([*studymate, "migrate"], env=env, cwd=work, check=True, capture_output=True)
-    seed(env["STUDYMATE_DATABASE_URL"], control)
+    seed(env["STUDYMATE_DATABASE_URL"], control, (args.quiz_load, args.questions))
     proc = subprocess.Popen(
         [*studymate, "supervise", "--programs", ",".join(programs)], env=env, cwd=work,
         stdout=subprocess.DEVNULL, stderr=(work / "supervise.out").open("wb"),
     )
     client = SupervisorClient(work / "run" / "supervisor.sock", timeout=5.0)
+    totals: list[tuple[str, float]] = []
     try:
         def all_running() -> bool:
             try:
@@ -228,12 +283,28 @@ def main() -> int:
             return len(infos) == len(programs) and all(i["statename"] == "RUNNING" for i in infos)
 
         wait(all_running, 60, "every program RUNNING")
+        print(f"programs: {', '.join(programs)}"
+              + (f" (skipped, not registered: {', '.join(skipped)})" if skipped else "")
+              + (f"; extra environment: {' '.join(args.env)}" if args.env else ""))
         time.sleep(args.settle)  # let the bot poll and the daemons do a first round
-        used = {user: use_the_bot(control, user, args.steps) if "bot" in programs else 0
-                for user in (MENTOR, *STUDENTS)}
-        time.sleep(2.0)
-        calls = len(control.call("/calls"))
-        report(client, programs, skipped, used, calls, args.env)
+        totals.append(("idle", report(client, "idle")))
+        if args.steps and "bot" in programs:
+            used = {user: use_the_bot(control, user, args.steps) for user in (MENTOR, *STUDENTS)}
+            time.sleep(2.0)
+            calls = len(control.call("/calls"))
+            print("\nbot use: " + ", ".join(f"user {user} {n} actions" for user, n in used.items())
+                  + f"; {calls} Bot API calls")
+            totals.append(("after light use", report(client, "after light use")))
+        if args.quiz_load and "bot" in programs:
+            latencies, tally, elapsed = server.run(quiz_burst(server.fake, args.quiz_load))
+            time.sleep(2.0)  # as bench/quiz_load.py measures: the last edits answered
+            stored, timeouts = quiz_load.stored_answers(env["STUDYMATE_DATABASE_URL"])
+            print(f"\nquiz load: {args.quiz_load} students x {args.questions} questions, "
+                  f"{len(latencies)} answers in {elapsed:.1f} s ({len(latencies) / elapsed:.0f}/s); "
+                  f"stored {stored - timeouts}, timed out {timeouts}; "
+                  f"students stuck {tally.stuck}")
+            label = f"after the quiz load ({args.quiz_load} students x {args.questions} questions)"
+            totals.append((label, report(client, label)))
         status = subprocess.run([*studymate, "status"], env=env, cwd=work, capture_output=True, text=True)
         print(f"\n$ studymate status   (exit {status.returncode})\n{status.stdout}{status.stderr}")
         started = time.monotonic()
@@ -243,21 +314,19 @@ def main() -> int:
     finally:
         if proc.poll() is None:
             proc.kill()
-        fake.terminate()
-        fake.wait()
+        server.close()
         shutil.rmtree(work, ignore_errors=True)
+    for label, pss in totals:
+        print(f"{label}: {pss:.1f} MB PSS ({'under' if pss < TARGET_MB else 'OVER'} the {TARGET_MB} MB target)")
     return 0
 
 
-def report(client: SupervisorClient, programs: list[str], skipped: list[str],
-           used: dict[int, int], calls: int, extra_env: list[str]) -> None:
+def report(client: SupervisorClient, phase: str) -> float:
+    """Print the memory table of ``phase``; returns the total PSS in MB."""
     infos = {i["name"]: i for i in client.processes()}
     pids = appliance_pids(client)
     own = {client.pid(): "supervisord"} | {i["pid"]: name for name, i in infos.items()}
-    print(f"programs: {', '.join(programs)}"
-          + (f" (skipped, not registered: {', '.join(skipped)})" if skipped else ""))
-    print("bot use: " + ", ".join(f"user {user} {n} actions" for user, n in used.items())
-          + f"; {calls} Bot API calls" + (f"; extra environment: {' '.join(extra_env)}" if extra_env else ""))
+    print(f"\n-- {phase}")
     print(f"{'PROCESS':<18}{'PID':>8}{'RSS MB':>9}{'PSS MB':>9}{'USS MB':>9}{'peak MB':>9}")
     totals = [0, 0, 0]
     for pid in sorted(pids):
@@ -271,9 +340,10 @@ def report(client: SupervisorClient, programs: list[str], skipped: list[str],
     exact = physical_kb(pids)
     if exact is not None:
         print(f"physical pages the appliance maps, each counted once: {exact / 1024:.1f} MB")
-    print(f"resident memory: {pss:.1f} MB PSS ({'under' if pss < TARGET_MB else 'OVER'} the "
+    print(f"resident memory {phase}: {pss:.1f} MB PSS ({'under' if pss < TARGET_MB else 'OVER'} the "
           f"{TARGET_MB} MB target), {rss:.1f} MB RSS ({'under' if rss < TARGET_MB else 'over'} "
           f"{TARGET_MB} MB when shared pages are counted in every process)")
+    return pss
 
 
 if __name__ == "__main__":

@@ -107,16 +107,22 @@ def seed(url: str, students: int, questions: int, kinds: str) -> None:
     migrate.apply(database)
     with database.connection_context(), database.atomic():
         mentors.add_mentor(telegram_id=MENTOR, name="Anna", group_chat_id=GROUP, language="en")
-        for n in range(students):
-            enrollment.enroll(TelegramProfile(FIRST + n, None, f"S{n}", ""), mentor_id=1, language="en")
-        now = utcnow()
-        quiz = Quiz.create(mentor=1, title="Load", quiz_type="ranked", max_attempts=1,
-                           available_from=now - dt.timedelta(minutes=1),
-                           available_until=now + dt.timedelta(hours=48), notified_at=now)
-        for position in range(1, questions + 1):
-            fields = stored_fields(parsed(position, kind_at(position, kinds)))
-            QuizQuestion.create(quiz=quiz, order=position, **fields)
+        add_load(enrollment.identify(MENTOR, ttl=0).mentor_id, students, questions, kinds)
     database.close()
+
+
+def add_load(mentor_id: int, students: int, questions: int, kinds: str) -> None:
+    """The students (enrolled with the mentor) and their quiz "Load", open now; inside a
+    connection (bench/appliance_memory.py adds them to its own seed)."""
+    for n in range(students):
+        enrollment.enroll(TelegramProfile(FIRST + n, None, f"S{n}", ""), mentor_id=mentor_id, language="en")
+    now = utcnow()
+    quiz = Quiz.create(mentor=mentor_id, title="Load", quiz_type="ranked", max_attempts=1,
+                       available_from=now - dt.timedelta(minutes=1),
+                       available_until=now + dt.timedelta(hours=48), notified_at=now)
+    for position in range(1, questions + 1):
+        fields = stored_fields(parsed(position, kind_at(position, kinds)))
+        QuizQuestion.create(quiz=quiz, order=position, **fields)
 
 
 def button(message: dict, needle: str) -> str:
@@ -228,6 +234,22 @@ async def student(fake: FakeTelegram, n: int, latencies: list[float], tally: Tal
             return
         current = following
         latencies.append(time.monotonic() - pressed)
+
+
+def add_students(fake: FakeTelegram, students: int) -> None:
+    """The students of :func:`add_load`, as Telegram users of the fake server."""
+    for n in range(students):
+        fake.add_user(FIRST + n, f"S{n}")
+
+
+async def students_answer(fake: FakeTelegram, students: int, think: float = 0.0,
+                          kinds: str = "abcd") -> tuple[list[float], Tally]:
+    """Every student opens the quiz and answers it to the end, all at once; the times from a
+    press to the next question, and what went wrong."""
+    latencies: list[float] = []
+    tally = Tally()
+    await asyncio.gather(*(student(fake, n, latencies, tally, think, kinds) for n in range(students)))
+    return latencies, tally
 
 
 def cpu_seconds(pid: int) -> float:
@@ -358,8 +380,7 @@ async def run(students: int, questions: int, database_url: str | None, redis_url
     url = database_url or f"sqlite:///{workdir / 'bench.db'}"
     seed(url, students, questions, kinds)
     async with FakeTelegram() as fake:
-        for n in range(students):
-            fake.add_user(FIRST + n, f"S{n}")
+        add_students(fake, students)
         env = {**os.environ, "STUDYMATE_BOT_TOKEN": TOKEN, "STUDYMATE_DATABASE_URL": url, "STUDYMATE_TELEGRAM_API_URL": fake.base_url,
                "STUDYMATE_STATE_DIR": str(workdir), "STUDYMATE_RUNTIME_DIR": str(workdir), "STUDYMATE_LOG_DIR": str(workdir),
                "STUDYMATE_ENV_FILE": os.devnull, "STUDYMATE_THROTTLE_MESSAGE_SECONDS": "0",
@@ -372,13 +393,10 @@ async def run(students: int, questions: int, database_url: str | None, redis_url
         try:
             while not fake.calls("getUpdates"):  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
-            latencies: list[float] = []
-            tally = Tally()
             profile = start_profile(bot.pid, profile_dir, url.split(":")[0])
             started, cpu_before = time.monotonic(), cpu_seconds(bot.pid)
             busy_before = machine_busy_seconds()
-            await asyncio.gather(*(student(fake, n, latencies, tally, think, kinds)
-                                   for n in range(students)))
+            latencies, tally = await students_answer(fake, students, think, kinds)
             elapsed = time.monotonic() - started
             cpu = cpu_seconds(bot.pid) - cpu_before
             busy = machine_busy_seconds() - busy_before

@@ -1,8 +1,11 @@
 """Texts: gettext catalogs in ``studymate/locales/<lang>/LC_MESSAGES/messages.po``.
 
 msgids are stable keys (``welcome_student``) named after what they say. The ``.po`` files are
-read directly (through Babel) so there is no compile step to forget. Placeholder values are
-HTML-escaped unless wrapped in :class:`Html`, so user text can never break a message.
+read directly, so there is no compile step to forget, by a reader of the part of the format the
+catalogs use (keys and texts, no plurals or contexts): reading them through Babel cost every
+process that renders texts ~3 MB resident. ``pybabel`` and ``scripts/add_texts.py`` still write
+them; ``tests/test_catalogs.py`` checks both readers agree. Placeholder values are HTML-escaped
+unless wrapped in :class:`Html`, so user text can never break a message.
 
 No aiogram here: the ops processes (backup, watchdog, log rotator) render admin texts too, and
 importing aiogram costs ~150 MB of memory per process. The bot sets the language of the
@@ -13,16 +16,13 @@ from __future__ import annotations
 
 import gettext
 import html
-import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
-
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 
 from studymate.config import LANGUAGES
 
@@ -37,23 +37,68 @@ class Html(str):
     """A value that is already safe HTML and must not be escaped again."""
 
 
-def _load_po(path: Path, locale: str) -> gettext.GNUTranslations:
-    with path.open("rb") as fh:
-        catalog = read_po(fh, locale=locale, domain=DOMAIN)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return gettext.GNUTranslations(buffer)
+class Catalog(gettext.NullTranslations):
+    """One language's texts by key; a key without a text is its own text, as in gettext."""
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        super().__init__()
+        self._catalog = texts
+
+    def gettext(self, message: str) -> str:
+        return self._catalog.get(message, message)
+
+
+_LINE: Final = re.compile(r'^(msgid|msgstr)?\s*"(.*)"\s*$')
+_ESCAPE: Final = re.compile(r'\\([\\trn"])')
+_ESCAPED: Final = {"n": "\n", "t": "\t", "r": "\r"}
+
+
+def _unescape(quoted: str) -> str:
+    return _ESCAPE.sub(lambda m: _ESCAPED.get(m.group(1), m.group(1)), quoted)
+
+
+def read_catalog(path: Path) -> dict[str, str]:
+    """The texts of a ``.po`` file by key. Fuzzy and empty translations are left out, as
+    compiling the file would; a construct the catalogs do not use (plural forms, contexts)
+    is refused rather than misread."""
+    texts: dict[str, str] = {}
+    entry: dict[str, list[str]] = {}
+    field, fuzzy = "", False
+
+    def done() -> None:
+        key, text = "".join(entry.get("msgid", ())), "".join(entry.get("msgstr", ()))
+        if key and text and not fuzzy:
+            texts[key] = text
+
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or (line.startswith("#") and not line.startswith("#,")):
+            continue
+        if line.startswith("#,"):
+            done()
+            entry, field, fuzzy = {}, "", "fuzzy" in line
+            continue
+        found = _LINE.match(line)
+        if found is None or (found.group(1) is None and not field):
+            raise ValueError(f"{path}:{number}: not understood: {line[:60]}")
+        if found.group(1) == "msgid" and "msgstr" in entry:  # the next entry
+            done()
+            entry, fuzzy = {}, False
+        if found.group(1):
+            field = found.group(1)
+        entry.setdefault(field, []).append(_unescape(found.group(2)))
+    done()
+    return texts
 
 
 @cache
-def catalogs() -> dict[str, gettext.GNUTranslations]:
+def catalogs() -> dict[str, Catalog]:
     """Every language's catalog, loaded once per process."""
     found = {}
     for lang in LANGUAGES:
         po = LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
         if po.is_file():
-            found[lang] = _load_po(po, lang)
+            found[lang] = Catalog(read_catalog(po))
     return found
 
 

@@ -10,10 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from babel.messages.pofile import read_po
 
 from studymate.config import LANGUAGES
-from studymate.i18n import LOCALES_DIR, _load_po
+from studymate.i18n import LOCALES_DIR, Catalog, read_catalog
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -81,7 +82,7 @@ def test_add_texts_updates_and_appends_through_babel(tmp_path):
         untouched = {k: v for k, v in after.items() if k not in texts}
         assert untouched == {k: v for k, v in before[lang].items() if k not in texts}, \
             "every other text keeps its string and comments"
-        loaded = _load_po(_po(locales, lang), lang)  # what the bot does at start
+        loaded = Catalog(read_catalog(_po(locales, lang)))  # what the bot does at start
         assert loaded.gettext("test_new_key") == texts["test_new_key"][lang]
 
     written = {lang: _po(locales, lang).read_bytes() for lang in LANGUAGES}
@@ -103,3 +104,30 @@ def test_add_texts_refuses_a_missing_language_before_writing_anything(tmp_path):
     else:
         raise AssertionError("a missing language must stop the script")
     assert {lang: _po(locales, lang).read_bytes() for lang in LANGUAGES} == before
+
+
+def _babel_texts(path: Path) -> dict[str, str]:
+    """What compiling the file with Babel keeps: translated, not fuzzy."""
+    with path.open("rb") as fh:
+        return {m.id: m.string for m in read_po(fh) if m.id and m.string and not m.fuzzy}
+
+
+def test_the_bots_reader_reads_every_catalog_as_babel_does():
+    for lang in LANGUAGES:
+        assert read_catalog(_po(LOCALES_DIR, lang)) == _babel_texts(_po(LOCALES_DIR, lang))
+
+
+def test_the_bots_reader_follows_the_format_and_refuses_what_it_does_not_read(tmp_path):
+    po = tmp_path / "messages.po"
+    po.write_text(
+        'msgid ""\nmsgstr ""\n"Language: en\\n"\n\n'
+        '# a comment\n#, python-brace-format\nmsgid "hello"\nmsgstr ""\n"Hi, \\"{name}\\"\\n"\n"\\tbye \\\\ now"\n\n'
+        '#, fuzzy\nmsgid "unsure"\nmsgstr "maybe"\n\n'
+        'msgid "untranslated"\nmsgstr ""\n\n'
+        '#~ msgid "gone"\n#~ msgstr "old"\n',
+        encoding="utf-8",
+    )
+    assert read_catalog(po) == _babel_texts(po) == {"hello": 'Hi, "{name}"\n\tbye \\ now'}
+    po.write_text('msgid "apple"\nmsgid_plural "apples"\nmsgstr[0] "apple"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="not understood"):
+        read_catalog(po)

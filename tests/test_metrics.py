@@ -210,7 +210,8 @@ def _health(database_url: str, tmp_path: Path, *, redis_url: str = "", last_poll
     from aiogram.fsm.storage.redis import RedisStorage
 
     from studymate.bot.http_server import HealthCheck
-    from studymate.bot.infra.storage import DatabaseStorage, FailoverStorage, redis_client
+    from studymate.bot.infra.failover import FailoverStorage, redis_client
+    from studymate.bot.infra.storage import DatabaseStorage
     from studymate.db.connection import Db, open_database
 
     db = Db(open_database(database_url, pool_size=1), threads=1)

@@ -20,13 +20,9 @@ from zoneinfo import ZoneInfo
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
 
+from studymate.bot.infra.failover import FailoverIsolation, FailoverStorage, redis_client
 from studymate.bot.infra.pacing import SharedPacer
-from studymate.bot.infra.storage import (
-    DatabaseStorage,
-    FailoverIsolation,
-    FailoverStorage,
-    redis_client,
-)
+from studymate.bot.infra.storage import DatabaseStorage
 from studymate.db.connection import Db, transaction
 from studymate.db.models import OutboxMessage, Quiz, QuizAttempt, QuizQuestion, Student
 from studymate.ops.alerts import claim_alert

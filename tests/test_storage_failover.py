@@ -9,7 +9,8 @@ import uuid
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
 
-from studymate.bot.infra.storage import DatabaseStorage, FailoverStorage, redis_client
+from studymate.bot.infra.failover import FailoverStorage, redis_client
+from studymate.bot.infra.storage import DatabaseStorage
 from studymate.db.connection import Db, open_database
 
 ASKING = "QuestionStates:waiting_question"

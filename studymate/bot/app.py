@@ -15,7 +15,6 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.fsm.storage.redis import RedisStorage
 
 from studymate.bot.features.quiz.states import QuizUploadStates
 from studymate.bot.features.routers import get_routers
@@ -24,12 +23,7 @@ from studymate.bot.infra.flood import RetryAfter
 from studymate.bot.infra.liveness import Liveness
 from studymate.bot.infra.pacing import SharedPacer
 from studymate.bot.infra.session import JsonSession
-from studymate.bot.infra.storage import (
-    DatabaseStorage,
-    FailoverIsolation,
-    FailoverStorage,
-    redis_client,
-)
+from studymate.bot.infra.storage import DatabaseStorage
 from studymate.bot.infra.throttling import Throttle
 from studymate.bot.middlewares import fsm
 from studymate.bot.middlewares.basics import InFlight, PrivateChatsOnly, outside_fsm
@@ -74,6 +68,11 @@ def _storage(
     database_storage = DatabaseStorage(db)
     if not settings.redis_url:
         return database_storage, SimpleEventIsolation(), Throttle()
+    # Here, not at the top: a bot without Redis never loads redis (~4 MB).
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    from studymate.bot.infra.failover import FailoverIsolation, FailoverStorage, redis_client
+
     redis = redis_client(settings.redis_url)
 
     async def on_switch(redis_up: bool) -> None:
@@ -93,6 +92,8 @@ def _pacing(settings: Settings) -> dict:
     smaller batches then, so a claimed row's turn comes well within its lease."""
     if not settings.redis_url:
         return {}
+    from studymate.bot.infra.failover import redis_client  # with Redis only, as in _storage
+
     return {"pacer": SharedPacer(redis_client(settings.redis_url)), "batch": 10}
 
 
@@ -158,8 +159,9 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
 
 
 async def _on_startup(runtime: Runtime, bot: Bot) -> None:
-    if isinstance(runtime.storage, FailoverStorage):
-        await runtime.storage.start()
+    start = getattr(runtime.storage, "start", None)  # the Redis storage checks Redis first
+    if start is not None:
+        await start()
     runtime.sender.start(bot)
     runtime.sweeper.start(bot)
     logger.info("FSM storage: %s", getattr(runtime.storage, "backend_name", "database"))

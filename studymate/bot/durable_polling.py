@@ -116,7 +116,7 @@ class DurablePolling:
         settings: Settings,
         *,
         polling_timeout: int = 25,
-        concurrency: int = 200,
+        concurrency: int = 50,
     ) -> None:
         self.dp = dp
         self.bot = bot

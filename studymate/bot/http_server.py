@@ -21,7 +21,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from studymate import __version__
 from studymate.bot.infra.metrics import BotMetrics, LastPoll
-from studymate.bot.infra.storage import REDIS_ERRORS, FailoverStorage
 from studymate.db import migrate
 from studymate.ops.health import judge_bot
 from studymate.ops.watchdog.checks import GuardedDb, check_database
@@ -93,8 +92,10 @@ class HealthCheck:
 
     async def _redis(self) -> str:
         storage = self.runtime.storage
-        if not isinstance(storage, FailoverStorage):
+        if not hasattr(storage, "using_redis"):  # the database storage: no Redis configured
             return "not configured"
+        from studymate.bot.infra.failover import REDIS_ERRORS  # loaded with that storage
+
         try:
             await asyncio.wait_for(storage.redis.redis.ping(), CHECK_TIMEOUT)
         except REDIS_ERRORS:

@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"
 PRUNE_EVERY: Final = 60.0  # seconds between sweeps of old accepted update ids
-MAX_CONCURRENT_UPDATES: Final = 200
+MAX_CONCURRENT_UPDATES: Final = 50  # as in polling, see bot/runner.py
 BEAT_EVERY: Final = 1.0  # seconds; the heartbeat file is written at most this often
 SET_RETRY_MAX: Final = 30.0
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 
+from studymate.bot.infra.memory import limit_arenas
 from studymate.cli import exitcodes
 from studymate.cli.common import open_migrated
 from studymate.config import Settings
@@ -17,6 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    limit_arenas()  # before any thread starts
     settings.require_token()
     settings.require_webhook()
     open_migrated(settings).close()

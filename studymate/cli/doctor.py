@@ -64,7 +64,7 @@ def _check_database(settings: Settings, checks: list[Check]) -> list[mentors.Men
 
 
 async def _check_redis(url: str) -> Check:
-    from studymate.bot.infra.storage import redis_client
+    from studymate.bot.infra.failover import redis_client
 
     client = redis_client(url)
     try:

@@ -31,6 +31,7 @@ from peewee import (
 from playhouse.db_url import parse as parse_db_url
 from playhouse.pool import PooledPostgresqlDatabase
 
+from studymate.db.driver import load_psycopg2
 from studymate.db.models import database_proxy
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ def open_database(url: str, *, pool_size: int = 4, busy_timeout: float = 10.0) -
         pragmas = {**SQLITE_PRAGMAS, "busy_timeout": round(busy_timeout * 1000)}
         database: Database = SqliteDatabase(path, pragmas=pragmas, timeout=busy_timeout)
     elif scheme in ("postgres", "postgresql"):
+        load_psycopg2()  # not loaded before: SQLite processes do without its libraries
         params = parse_db_url(url.replace("postgres://", "postgresql://", 1))
         params.setdefault("connect_timeout", 10)
         database = PooledPostgresqlDatabase(

@@ -13,11 +13,10 @@ import asyncio
 import logging
 import math
 import time
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from redis.asyncio import Redis
-
-from studymate.bot.infra.storage import REDIS_ERRORS
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +104,11 @@ class SharedPacer:
         prefix: str = "studymate:pacer",
         fallback_share: float = 0.5,
     ) -> None:
+        # Here, not at the top: only a bot with Redis makes a SharedPacer and loads redis.
+        from studymate.bot.infra.failover import REDIS_ERRORS
+
         self.redis = redis
+        self._errors = REDIS_ERRORS
         self.prefix = prefix
         self.interval_us = int(1_000_000 / per_second)
         self.chat_interval_us = int(chat_interval * 1_000_000)
@@ -132,7 +135,7 @@ class SharedPacer:
                 keys=[f"{self.prefix}:global", f"{self.prefix}:paused", self._chat_key(chat_id)],
                 args=[self.interval_us, self.chat_interval_us, int(limit * 1_000_000)],
             )
-        except REDIS_ERRORS as exc:
+        except self._errors as exc:
             self._failed(exc)
             return await self.local.turn(chat_id, max_wait)
         self._down = False
@@ -148,7 +151,7 @@ class SharedPacer:
     async def _extend(self, key: str, seconds: float) -> None:
         try:
             await self._hold(keys=[key], args=[int(seconds * 1_000_000)])
-        except REDIS_ERRORS as exc:
+        except self._errors as exc:
             self._failed(exc)
 
     async def hold_chat(self, chat_id: int, seconds: float) -> None:

@@ -12,11 +12,10 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from redis.asyncio import Redis
-
-from studymate.bot.infra.storage import REDIS_ERRORS
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +83,11 @@ class Throttle:
         self.memory = MemoryThrottle()
         self.prefix = prefix
         self._script = redis.register_script(_REDIS_SCRIPT) if redis is not None else None
+        self._errors: tuple[type[BaseException], ...] = ()
+        if redis is not None:  # here, not at the top: without Redis, redis is never loaded
+            from studymate.bot.infra.failover import REDIS_ERRORS
+
+            self._errors = REDIS_ERRORS
 
     async def hit(self, kind: str, user_id: int, interval: float) -> int:
         violations = await self._hit(kind, user_id, interval)
@@ -101,6 +105,6 @@ class Throttle:
                         args=[max(1, int(interval * 1000)), IDLE_FORGET_SECONDS],
                     )
                 )
-            except REDIS_ERRORS:
+            except self._errors:
                 pass  # the storage reports the outage; flood control goes on locally
         return self.memory.hit(kind, user_id, interval)

@@ -1,6 +1,6 @@
 """Verified backups of StudyMate's database: run, verify, prune, restore.
 
-The actions live here; each engine module (``backup_sqlite``, ``backup_postgres``) wraps its
+The actions live here; each engine module (``engines/sqlite.py``, ``engines/postgres.py``) wraps its
 tools behind the same functions (``dump``, ``read_back``, ``count_rows``, ``prepare_restore``,
 ``swap``, ``finish``, ``discard``). A backup counts as good only after a full read-back whose row counts
 match what was dumped; then, and only then, its manifest is written with ``verified: true``.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import importlib
 import logging
 import os
 import time
@@ -26,8 +27,6 @@ from studymate.db import migrate
 from studymate.db.connection import open_database
 from studymate.ops import bot_lock
 from studymate.ops.backup.bot_pause import bot_supervised, programs_paused
-from studymate.ops.backup.engines import postgres as backup_postgres
-from studymate.ops.backup.engines import sqlite as backup_sqlite
 from studymate.ops.backup.files import (
     EXTENSIONS,
     TMP_SUFFIX,
@@ -53,7 +52,9 @@ from studymate.ops.supervisor.client import SOCKET_NAME
 
 logger = logging.getLogger(__name__)
 
-ENGINES: Final[dict[str, ModuleType]] = {"sqlite": backup_sqlite, "postgresql": backup_postgres}
+# Each engine's module (in ops/backup/engines/), imported when used: the PostgreSQL one loads
+# psycopg2 (~6 MB resident) that a backup scheduler on SQLite does without.
+ENGINES: Final = {"sqlite": "sqlite", "postgresql": "postgres"}
 
 Say = Callable[[str], None]
 
@@ -66,6 +67,10 @@ def retention_policy(settings: Settings) -> Policy:
         monthly=settings.backup.keep_monthly,
         keep_days=settings.backup.retention_days,
     )
+
+
+def engine_module(engine: str) -> ModuleType:
+    return importlib.import_module(f"studymate.ops.backup.engines.{ENGINES[engine]}")
 
 
 def engine_of(url: str) -> str:
@@ -110,7 +115,7 @@ class RunResult:
 def _create(settings: Settings, backup_dir: Path, created: dt.datetime) -> tuple[Path, Manifest]:
     url = settings.effective_database_url
     engine = engine_of(url)
-    module = ENGINES[engine]
+    module = engine_module(engine)
     final = backup_dir / (stem_for(created) + EXTENSIONS[engine])
     if final.exists() or manifest_path(final).exists():
         raise BackupError(f"{final.name} already exists: one backup per second at most")
@@ -250,7 +255,7 @@ def verify_backup(path: Path, *, record: bool = True) -> Manifest:
     if sha256_of(path) != manifest.sha256:
         problems.append("sha256 differs from the manifest (the file is damaged)")
     try:
-        mismatch = count_mismatch(manifest.row_counts, ENGINES[engine].read_back(path))
+        mismatch = count_mismatch(manifest.row_counts, engine_module(engine).read_back(path))
         if mismatch:
             problems.append(f"row counts differ from the manifest: {mismatch}")
     except BackupConfigError:
@@ -308,7 +313,7 @@ def restore_backup(
             raise refusal
     if not confirm(manifest):
         raise BackupError("restore cancelled: nothing was changed")
-    module = ENGINES[engine]
+    module = engine_module(engine)
     backup_dir = settings.backup.dir
     ensure_dir(backup_dir)
     with exclusive(backup_dir):

@@ -31,6 +31,7 @@ from psycopg2 import sql
 from psycopg2.extensions import ISOLATION_LEVEL_REPEATABLE_READ, connection
 
 from studymate.db import migrate
+from studymate.db.driver import load_psycopg2
 from studymate.db.models import MODELS
 from studymate.ops.backup.files import BackupConfigError, BackupError, DumpInfo, create_private
 
@@ -203,6 +204,7 @@ def count_rows(url: str, dbname: str | None = None) -> dict[str, int]:
 
 
 def _schema_version(url: str) -> str | None:
+    load_psycopg2()  # peewee was imported without it (db/driver.py)
     database = connect_url(url.replace("postgres://", "postgresql://", 1))
     try:
         return migrate.schema_version(database)
