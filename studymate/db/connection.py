@@ -45,7 +45,7 @@ SQLITE_PRAGMAS = {
     "foreign_keys": 1,
     "busy_timeout": 10_000,
     "synchronous": "normal",
-    "cache_size": -16_000,
+    "cache_size": -2_000,
 }
 
 
