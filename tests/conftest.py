@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from hypothesis import settings as hypothesis_settings
 from peewee import Database
 
 from studymate.db import migrate
@@ -25,6 +26,12 @@ REQUIRE_SERVICES = os.environ.get("STUDYMATE_REQUIRE_SERVICES") == "1"
 BACKEND = os.environ.get("STUDYMATE_TEST_BACKEND", "sqlite")
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+# Property tests explore new examples on every developer run; CI, a gate, runs the same ones
+# each time, so what it finds can be reproduced and a landing never hangs on a lucky draw.
+hypothesis_settings.register_profile("ci", derandomize=True)
+if REQUIRE_SERVICES:
+    hypothesis_settings.load_profile("ci")
 
 
 # Modules whose tests do not depend on the database engine: the PostgreSQL pass of

@@ -328,3 +328,16 @@ def test_export_is_what_moodle_reads():
     assert "~%33.33333%tuple\n~%-100%list" in gift  # weights Moodle accepts; a wrong pick costs all
     assert "{\nT\n####" in gift and "{\n#3.5\n" in gift and "{\n=break\n}" in gift
     assert escape('a{b}:c=d~e#f\\g\nh') == 'a\\{b\\}\\:c\\=d\\~e\\#f\\\\g\\nh'
+
+
+def test_texts_that_start_like_a_format_marker_survive_the_round_trip():
+    """Moodle reads "[html]", "[plain]"… at the start of a text as its format: a text that
+    starts that way itself is written behind an explicit "[plain]"."""
+    common = {"line": 0, "time_bonus": 0}
+    quiz = ParsedQuiz(title="Markers", topic="Markers", questions=(
+        ParsedQuestion(number=1, text="[html] is a GIFT marker", options=("0", "[PLAIN]"),
+                       correct="A", explanation="[markdown] too", **common),
+        ParsedQuestion(number=2, text="Type it", options=(), correct="", kind=TYPED,
+                       answers=("[Moodle]",), **common),
+    ))
+    assert _same(parse_gift(to_gift(quiz), file_name="m.gift")) == _same(quiz)

@@ -422,19 +422,26 @@ def _answer_block(question: ParsedQuestion) -> list[str]:
             if len(numbers) == 1:
                 return [f"#{numbers[0]}"]
             return ["#", *(f"={number}" for number in numbers)]
-        return [f"={escape(answer)}" for answer in question.answers]
+        return [f"={_text(answer)}" for answer in question.answers]
     letters = OPTION_LETTERS[: len(question.options)]
     if len(question.correct) == 1:
         return [
-            ("=" if letter == question.correct else "~") + escape(option)
+            ("=" if letter == question.correct else "~") + _text(option)
             for letter, option in zip(letters, question.options, strict=True)
         ]
     share = _weight(len(question.correct))
     # A wrong choice takes all the credit back: all or nothing, as the bot scores it.
     return [
-        f"~%{share if letter in question.correct else '-100'}%{escape(option)}"
+        f"~%{share if letter in question.correct else '-100'}%{_text(option)}"
         for letter, option in zip(letters, question.options, strict=True)
     ]
+
+
+def _text(value: str) -> str:
+    """A text as GIFT writes it; one that starts like a format marker ("[html]…") goes behind
+    an explicit "[plain]", or Moodle (and :func:`parse_gift`) would take it for the format."""
+    written = escape(value)
+    return f"[plain]{written}" if _FORMAT_RE.match(value.strip()) else written
 
 
 def _shuffle_line(quiz: ParsedQuiz) -> str | None:
@@ -464,10 +471,10 @@ def to_gift(quiz: ParsedQuiz) -> str:
         if question.time_bonus:
             out.append(f"// Extra seconds: {question.time_bonus}")
         title = escape(_snippet(question.text.replace("\n", " ")))
-        marker = "[plain]" if "\n" in question.text else ""
+        marker = "[plain]" if "\n" in question.text or _FORMAT_RE.match(question.text) else ""
         out.append(f"::{number}. {title}::{marker}{escape(question.text)}{{")
         out += _answer_block(question)
         if question.explanation:
-            out.append(f"####{escape(question.explanation)}")
+            out.append(f"####{_text(question.explanation)}")
         out += ["}", ""]
     return "\n".join(out)
