@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Final
@@ -376,58 +377,38 @@ def answer(
     return replace(step, language=language)
 
 
-def _tap_read() -> Any:
-    """The attempt a tap names, if the sender may answer in it, with the tapped question and
-    the one after the current one (either NULL when there is none)."""
-    tapped, following = QuizQuestion.alias("tapped"), QuizQuestion.alias("following")
+def _attempt_read(first: Callable[[Any], Any], where: Any) -> Any:
+    """An attempt the sender may answer in (``where``; their mentor active), with two
+    questions: the one ``first`` joins on and the one after the current one (either NULL
+    when there is none). The row ``_tap_row`` reads."""
+    question, following = QuizQuestion.alias("question"), QuizQuestion.alias("following")
     return (
         QuizAttempt.select(
-            *columns_of(QuizAttempt), Student.language, *columns_of(tapped), *columns_of(following)
+            *columns_of(QuizAttempt), Student.language, *columns_of(question), *columns_of(following)
         )
         .join(Student)
         .join(Mentor, on=(Student.mentor == Mentor.id))
         .switch(QuizAttempt)
-        .join(tapped, JOIN.LEFT_OUTER, on=(tapped.id == slot("question")))
+        .join(question, JOIN.LEFT_OUTER, on=first(question))
         .switch(QuizAttempt)
         .join(following, JOIN.LEFT_OUTER,
               on=(following.id == json_int_at(QuizAttempt.question_ids, QuizAttempt.current_index + 1)))
-        .where(
-            (QuizAttempt.id == slot("attempt"))
-            & (Student.telegram_id == slot("student"))
-            & Mentor.is_active
-        )
-        .limit(1)
-    )
-
-
-def _typed_read() -> Any:
-    """The running attempt of a student who sent a text, with its current question and the
-    one after it (either NULL when there is none): the row ``_tap_row`` reads."""
-    current, following = QuizQuestion.alias("current"), QuizQuestion.alias("following")
-    return (
-        QuizAttempt.select(
-            *columns_of(QuizAttempt), Student.language, *columns_of(current), *columns_of(following)
-        )
-        .join(Student)
-        .join(Mentor, on=(Student.mentor == Mentor.id))
-        .switch(QuizAttempt)
-        .join(current, JOIN.LEFT_OUTER,
-              on=(current.id == json_int_at(QuizAttempt.question_ids, QuizAttempt.current_index)))
-        .switch(QuizAttempt)
-        .join(following, JOIN.LEFT_OUTER,
-              on=(following.id == json_int_at(QuizAttempt.question_ids, QuizAttempt.current_index + 1)))
-        .where(
-            (Student.telegram_id == slot("student"))
-            & QuizAttempt.finished_at.is_null()
-            & Mentor.is_active
-        )
+        .where(where & Mentor.is_active)
         .order_by(QuizAttempt.id.desc())
         .limit(1)
     )
 
 
-_TAP_READ = Prepared(_tap_read)
-_TYPED_READ = Prepared(_typed_read)
+# A tap names its attempt and the tapped question.
+_TAP_READ = Prepared(lambda: _attempt_read(
+    lambda tapped: tapped.id == slot("question"),
+    (QuizAttempt.id == slot("attempt")) & (Student.telegram_id == slot("student")),
+))
+# A text answers the student's running attempt, at its current question.
+_TYPED_READ = Prepared(lambda: _attempt_read(
+    lambda current: current.id == json_int_at(QuizAttempt.question_ids, QuizAttempt.current_index),
+    (Student.telegram_id == slot("student")) & QuizAttempt.finished_at.is_null(),
+))
 _ATTEMPT_COLUMNS = len(QuizAttempt._meta.sorted_fields)
 _QUESTION_COLUMNS = len(QuizQuestion._meta.sorted_fields)
 
