@@ -68,7 +68,7 @@ class Prepared:
     def execute(self, **values: Any) -> Any:
         """Run it; the database cursor."""
         sql, params, _ = self._compiled()
-        args = [_fill(param, values) for param in params]
+        args = [fill(param, values) for param in params]
         database = database_proxy.obj
         if isinstance(database, PostgresqlDatabase):
             return self._execute_prepared(database, sql, args)
@@ -102,7 +102,8 @@ def _numbered(sql: str) -> str:
     return _PLACEHOLDER.sub(lambda m: "%" if m.group() == "%%" else f"${next(numbers)}", sql)
 
 
-def _fill(param: Any, values: dict[str, Any]) -> Any:
+def fill(param: Any, values: dict[str, Any]) -> Any:
+    """One parameter of a composed statement: a slot's value from ``values``, stored form."""
     if not isinstance(param, _Slot):
         return param
     value = values[param.name]
