@@ -266,6 +266,34 @@ def machine_busy_seconds() -> float:
     return busy / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_by_program(bot: int) -> Counter[str]:
+    """CPU seconds used so far by the bot, this process (the students and the fake server), the
+    database server and Redis (all their processes), and everything else; a process that
+    ended during the run is missing, so compare the groups, not their sum, with the machine's."""
+    groups: Counter[str] = Counter()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        pid, name = int(entry.name), stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat.rsplit(")", 1)[1].split()
+        seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        if pid == bot:
+            groups["bot"] += seconds
+        elif pid == os.getpid():
+            groups["students+fake server"] += seconds
+        elif name.startswith(("postgres", "postmaster")):
+            groups["postgres"] += seconds
+        elif name.startswith("redis"):
+            groups["redis"] += seconds
+        else:
+            groups["other"] += seconds
+    return groups
+
+
 def peak_rss_mb(pid: int, field: str = "VmHWM") -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -395,11 +423,13 @@ async def run(students: int, questions: int, database_url: str | None, redis_url
                 await asyncio.sleep(0.1)
             profile = start_profile(bot.pid, profile_dir, url.split(":")[0])
             started, cpu_before = time.monotonic(), cpu_seconds(bot.pid)
-            busy_before = machine_busy_seconds()
+            busy_before, programs_before = machine_busy_seconds(), cpu_by_program(bot.pid)
             latencies, tally = await students_answer(fake, students, think, kinds)
             elapsed = time.monotonic() - started
             cpu = cpu_seconds(bot.pid) - cpu_before
             busy = machine_busy_seconds() - busy_before
+            programs = cpu_by_program(bot.pid)
+            programs.subtract(programs_before)
             stop_profile(profile)
             peak = peak_rss_mb(bot.pid)
             await asyncio.sleep(2)  # the last edits answered, nothing else to do
@@ -409,6 +439,7 @@ async def run(students: int, questions: int, database_url: str | None, redis_url
             tally.lost = sum(1 for press in tally.presses if press in refused)
             stored, timeouts = stored_answers(url)
             stale = stale_redraws(fake)
+            polls = len(fake.calls("getUpdates"))
             # Per student: the list, question 1, and one edit per press (a select-all mark:
             # of the buttons only) or typed answer; the rest are redraws.
             edits = len(fake.calls("editMessageText")) + len(fake.calls("editMessageReplyMarkup"))
@@ -426,8 +457,11 @@ async def run(students: int, questions: int, database_url: str | None, redis_url
     print(f"bot CPU: {cpu:.1f} s, {cpu / len(latencies) * 1000:.1f} ms per answer (quiz opening included)")
     print(f"machine CPU: {busy:.1f} s of {elapsed * (os.cpu_count() or 1):.1f} s on {os.cpu_count()} cores, "
           f"{busy / len(latencies) * 1000:.1f} ms per answer (bot, database, students and fake server)")
+    print("  of it, per answer: " + ", ".join(
+        f"{name} {seconds / len(latencies) * 1000:.2f} ms" for name, seconds in programs.most_common()))
     updates = len(tally.presses) + tally.typed  # select-all marks are updates too
     print(f"bot CPU per update: {cpu / updates * 1000:.1f} ms ({updates} taps and typed answers)")
+    print(f"getUpdates: {polls} calls, {updates / max(polls, 1):.1f} updates each on average")
     print(f"bot peak memory: {peak:.0f} MB, {after:.0f} MB resident 2 s after the load")
     print(f"countdown: every {countdown if countdown is not None else 'default'} s, think 0-{think} s; "
           f"answers stored {stored - timeouts} of {students * questions} (timed out {timeouts})")
