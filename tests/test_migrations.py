@@ -36,6 +36,7 @@ def test_sqlite_migrations_match_models(tmp_path):
         "0015_question_dismiss",
         "0016_material_notices",
         "0017_key_change_text",
+        "0018_attempt_updates_in_place",
     ]
     migrate.apply(database)
     assert migrate.pending(database) == []

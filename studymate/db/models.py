@@ -211,7 +211,6 @@ class QuizAttempt(BaseModel):
             (("student", "quiz"), False),
             (("student", "quiz", "exam_slot"), True),
             (("quiz", "finished_at"), False),
-            (("finished_at", "question_deadline"), False),
         )
 
 
