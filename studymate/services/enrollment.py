@@ -21,6 +21,7 @@ from peewee import JOIN
 
 from studymate.config import normalize_language
 from studymate.db.models import Mentor, QuizAttempt, Student, UserLanguage, utcnow
+from studymate.db.prepared import Prepared, slot
 
 
 class Role(StrEnum):
@@ -124,13 +125,17 @@ def identify(telegram_id: int, *, ttl: int, default_language: str = "ru") -> Ide
 def _student_row(telegram_id: int, now: dt.datetime) -> dict[str, Any] | None:
     """The Student row with its mentor, a Mentor row of the same person, and the running
     quiz attempt (not past its session deadline), as one row."""
+    rows = _STUDENT_ROW.rows(telegram_id=telegram_id, now=now)
+    return dict(zip(_STUDENT_ROW_KEYS, rows[0], strict=True)) if rows else None
+
+
+def _student_row_query() -> Any:
     same_person = Mentor.alias()
     return (
         Student.select(
             Student.id, Student.language, Student.mentor, Student.membership_checked_at,
-            Mentor.is_active.alias("mentor_active"), Mentor.name.alias("mentor_name"),
-            Mentor.group_chat_id.alias("mentor_group"), same_person.id.alias("own_mentor"),
-            QuizAttempt.id.alias("attempt"), QuizAttempt.is_exam.alias("exam"),
+            Mentor.is_active, Mentor.name, Mentor.group_chat_id, same_person.id,
+            QuizAttempt.id, QuizAttempt.is_exam,
         )
         .join(Mentor, JOIN.LEFT_OUTER, on=(Student.mentor == Mentor.id))
         .switch(Student)
@@ -141,13 +146,21 @@ def _student_row(telegram_id: int, now: dt.datetime) -> dict[str, Any] | None:
             on=(
                 (QuizAttempt.student == Student.id)
                 & QuizAttempt.finished_at.is_null()
-                & (QuizAttempt.session_deadline.is_null() | (QuizAttempt.session_deadline > now))
+                & (QuizAttempt.session_deadline.is_null()
+                   | (QuizAttempt.session_deadline > slot("now", QuizAttempt.session_deadline)))
             ),
         )
-        .where(Student.telegram_id == telegram_id)
-        .dicts()
-        .first()
+        .where(Student.telegram_id == slot("telegram_id"))
+        .limit(1)
     )
+
+
+# Every update but a quiz answer starts with this read: composed once.
+_STUDENT_ROW = Prepared(_student_row_query)
+_STUDENT_ROW_KEYS = (
+    "id", "language", "mentor", "membership_checked_at", "mentor_active", "mentor_name",
+    "mentor_group", "own_mentor", "attempt", "exam",
+)
 
 
 def _mentor_identity(telegram_id: int, mentor: Mentor, default_language: str) -> Identity:
