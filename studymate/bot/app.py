@@ -114,7 +114,6 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
     sender = OutboxSender(db, default_language=settings.default_language, **_pacing(settings))
     liveness = Liveness(settings.heartbeat_stale_seconds)
     dp = Dispatcher(storage=storage, events_isolation=isolation)
-    fsm.install(dp)  # quiz answers skip the event lock and the state read
     dp.workflow_data.update(
         settings=settings,
         db=db,
@@ -150,6 +149,7 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
         )
         observer.outer_middleware(IdentityMiddleware(db, settings))
         observer.middleware(AccessGate())
+    fsm.install(dp)  # after identity: quiz answers skip the event lock and the state read
     # The quiz upload's cancel is an inline button: leaving it leaves the menu keyboard as it was.
     dp.message.middleware(RestoreMenuOnLeave(inline_forms=[QuizUploadStates.__name__]))
     dp.include_routers(*get_routers())

@@ -3,9 +3,18 @@
 For every update aiogram takes the user's event lock (a Redis lock shared by replicas, with a
 renewal task) and reads the FSM state (a Redis read, or a database call on a worker thread)
 before any handler runs. A quiz answer needs neither: its handler (the first router) uses no
-state, and the engine serialises taps itself (one transaction reads the attempt and moves it
-on conditionally, so a repeated or concurrent tap counts once). Answers get a lazy ``state``
-context (nothing read unless used) and no lock; every other update is handled as before.
+state, and the engine serialises answers itself (one transaction reads the attempt and moves
+it on conditionally, so a repeated or concurrent answer counts once). Answers get a lazy
+``state`` context (nothing read unless used) and no lock; every other update is handled as
+before.
+
+A tap names its attempt in its callback data. A typed answer is a plain message, known only
+once the sender's identity shows a running attempt: so this middleware runs on messages and
+callback queries after the identity middleware, not on the update ahead of it. While an
+attempt runs, the access gate lets only the quiz's own handlers through (and /cancel, which
+uses the context, read when asked), so no form's state filter is needed then; a leftover of a
+crashed run is the exception (it may belong to a form left before the quiz began) and is
+handled as before.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.middleware import FSMContextMiddleware
-from aiogram.types import TelegramObject, Update
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 
 from studymate.bot.features.quiz.callbacks import AnswerCb
 from studymate.bot.middlewares.basics import Handler
@@ -22,10 +31,10 @@ from studymate.bot.middlewares.basics import Handler
 ANSWER_PREFIX = AnswerCb.__prefix__ + AnswerCb.__separator__
 
 
-def is_quiz_answer(update: TelegramObject) -> bool:
+def is_quiz_answer(event: TelegramObject) -> bool:
     """A callback whose data is a well-formed answer (a malformed one goes the usual way)."""
-    query = update.callback_query if isinstance(update, Update) else None
-    if query is None or not (query.data or "").startswith(ANSWER_PREFIX):
+    query = event.callback_query if isinstance(event, Update) else event
+    if not isinstance(query, CallbackQuery) or not (query.data or "").startswith(ANSWER_PREFIX):
         return False
     try:
         AnswerCb.unpack(query.data)
@@ -34,9 +43,20 @@ def is_quiz_answer(update: TelegramObject) -> bool:
     return True
 
 
+def is_during_quiz(event: TelegramObject, data: dict[str, Any]) -> bool:
+    """A message (maybe a typed answer) from a student whose attempt runs, as it arrives."""
+    identity = data.get("identity")
+    return (
+        isinstance(event, Message)
+        and identity is not None
+        and identity.quiz_attempt is not None
+        and not data.get("replayed")
+    )
+
+
 class AnswerFastFSM(FSMContextMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        if not is_quiz_answer(event):
+        if not (is_quiz_answer(event) or is_during_quiz(event, data)):
             return await super().__call__(handler, event, data)
         bot: Bot = data["bot"]
         data["fsm_storage"] = self.storage
@@ -47,10 +67,12 @@ class AnswerFastFSM(FSMContextMiddleware):
 
 
 def install(dp: Dispatcher) -> None:
-    """Put :class:`AnswerFastFSM` where the Dispatcher registered its FSM middleware."""
+    """Move the Dispatcher's FSM middleware from the update to messages and callback queries,
+    after the middlewares registered there so far (the identity one last), as
+    :class:`AnswerFastFSM`. Only those two kinds of update are handled."""
     old = dp.fsm
     fast = AnswerFastFSM(storage=old.storage, events_isolation=old.events_isolation, strategy=old.strategy)
-    manager = dp.update.outer_middleware
-    middlewares = manager._middlewares  # keep its position among the outer middlewares
-    middlewares[middlewares.index(old)] = fast
+    dp.update.outer_middleware.unregister(old)
+    for observer in (dp.message, dp.callback_query):
+        observer.outer_middleware(fast)
     dp.fsm = fast
