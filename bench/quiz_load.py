@@ -59,6 +59,7 @@ from pathlib import Path
 from studymate.db import migrate
 from studymate.db.connection import open_database
 from studymate.db.models import Quiz, QuizAnswer, QuizQuestion, utcnow
+from studymate.ops.supervisor.memory import process_stats
 from studymate.services import enrollment, mentors
 from studymate.services.enrollment import TelegramProfile
 from studymate.services.quiz.format import MULTI, SINGLE, TRUE_FALSE, TYPED, ParsedQuestion
@@ -271,14 +272,8 @@ def cpu_by_program(bot: int) -> Counter[str]:
     database server and Redis (all their processes), and everything else; a process that
     ended during the run is missing, so compare the groups, not their sum, with the machine's."""
     groups: Counter[str] = Counter()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        pid, name = int(entry.name), stat[stat.index("(") + 1:stat.rindex(")")]
+    for pid, stat in process_stats():
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
         fields = stat.rsplit(")", 1)[1].split()
         seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         if pid == bot:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,17 +11,22 @@ if TYPE_CHECKING:
     from studymate.ops.supervisor.client import SupervisorClient
 
 
-def _children_map() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
+def process_stats() -> Iterator[tuple[int, str]]:
+    """(pid, the text of /proc/PID/stat) of every process that exists now."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
-        except OSError:
+            yield int(entry.name), (entry / "stat").read_text()
+        except OSError:  # it ended meanwhile
             continue
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for pid, stat in process_stats():
         ppid = int(stat.rsplit(")", 1)[1].split()[1])  # comm may hold spaces and parens
-        children.setdefault(ppid, []).append(int(entry.name))
+        children.setdefault(ppid, []).append(pid)
     return children
 
 
