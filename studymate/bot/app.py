@@ -149,7 +149,8 @@ def create_dispatcher(settings: Settings, *, db: Db | None = None) -> Dispatcher
         )
         observer.outer_middleware(IdentityMiddleware(db, settings))
         observer.middleware(AccessGate())
-    fsm.install(dp)  # after identity: quiz answers skip the event lock and the state read
+    # Quiz answers skip the event lock and the state read; in polling mode typed ones too.
+    fsm.install(dp, after_identity=settings.telegram_mode == "polling")
     # The quiz upload's cancel is an inline button: leaving it leaves the menu keyboard as it was.
     dp.message.middleware(RestoreMenuOnLeave(inline_forms=[QuizUploadStates.__name__]))
     dp.include_routers(*get_routers())

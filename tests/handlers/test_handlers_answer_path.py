@@ -1,5 +1,6 @@
-"""The quiz answer path skips the FSM: an answer is not held up behind the same student's
-slow update (the user's event lock), and a form state the student has stays untouched."""
+"""The quiz answer path skips the FSM: an answer (a tap, or a typed answer in polling mode) is
+not held up behind the same student's slow update (the user's event lock), and a form state
+the student has stays untouched."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ from aiogram.fsm.storage.base import StorageKey
 from e2e import STUDENT_ID, make_school
 from inproc import Chat
 from test_e2e_quiz_taking import current, make_quiz, open_quiz, tap
+
+from studymate.services.quiz import authoring
+from studymate.services.quiz.authoring import SaveMode
+from studymate.services.quiz.format import parse_quiz
 
 
 @pytest.mark.parametrize("fsm_in", ["database", "redis"])
@@ -27,6 +32,25 @@ async def test_an_answer_does_not_wait_for_the_students_event_lock(db, fake, run
     async with fsm.events_isolation.lock(key):  # another update of this student still running
         await asyncio.wait_for(tap(fake, chat, q1, "b1"), timeout=5)
     assert "Question 2" in current(fake, STUDENT_ID, q1["message_id"])["text"]
+    assert await fsm.storage.get_state(key) == "SomeForm:text"
+
+
+@pytest.mark.parametrize("fsm_in", ["database", "redis"])
+async def test_a_typed_answer_does_not_wait_for_the_students_event_lock(db, fake, run_bot, request,
+                                                                        fsm_in):
+    make_school(fake)
+    typed = "Topic: Typed\n1. 6 * 7 = ?\nAnswer: 42\n\n2. 2 + 2 = ?\nAnswer: 4\n"
+    authoring.publish(1, parse_quiz(typed, file_name="t.txt"), mode=SaveMode.NEW, ranked=False)
+    redis = request.getfixturevalue("redis_url") if fsm_in == "redis" else ""
+    bot = await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="60", STUDYMATE_REDIS_URL=redis)
+    chat = Chat(fake, STUDENT_ID)
+    q1 = await open_quiz(fake, chat, "📚", "Typed")
+    fsm = bot.dp.fsm
+    key = StorageKey(bot_id=bot.bot.id, chat_id=STUDENT_ID, user_id=STUDENT_ID)
+    await fsm.storage.set_state(key, "SomeForm:text")
+    async with fsm.events_isolation.lock(key):  # another update of this student still running
+        await asyncio.wait_for(chat.send("42"), timeout=5)
+    assert "2 + 2" in current(fake, STUDENT_ID, q1["message_id"])["text"]
     assert await fsm.storage.get_state(key) == "SomeForm:text"
 
 

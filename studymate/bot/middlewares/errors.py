@@ -1,8 +1,9 @@
 """Any exception in a handler: the user sees ``error``, every admin gets one escaped alert.
 
 Registered twice: on messages and callbacks (where the user's language is known), and on the
-update itself ahead of FSM, for what fails before that (FSM storage, event isolation, the
-middlewares in front): those answer in the default language."""
+update itself, for what fails before those (the middlewares in front; in webhook mode also the
+FSM storage and event isolation, which run on the update there): those answer in the default
+language."""
 
 from __future__ import annotations
 

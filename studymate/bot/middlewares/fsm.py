@@ -1,20 +1,22 @@
 """aiogram's FSM middleware, minus its cost for quiz answers.
 
-For every update aiogram takes the user's event lock (a Redis lock shared by replicas, with a
-renewal task) and reads the FSM state (a Redis read, or a database call on a worker thread)
-before any handler runs. A quiz answer needs neither: its handler (the first router) uses no
-state, and the engine serialises answers itself (one transaction reads the attempt and moves
-it on conditionally, so a repeated or concurrent answer counts once). Answers get a lazy
-``state`` context (nothing read unless used) and no lock; every other update is handled as
-before.
+aiogram takes the user's event lock (a Redis lock shared by replicas, with a renewal task) and
+reads the FSM state (a Redis read, or a database call on a worker thread) before any handler
+runs. A quiz answer needs neither: its handler (the first router) uses no state, and the engine
+serialises answers itself (one transaction reads the attempt and moves it on conditionally, so
+a repeated or concurrent answer counts once). Answers get a lazy ``state`` context (nothing
+read unless used) and no lock; every other update is handled as aiogram would.
 
-A tap names its attempt in its callback data. A typed answer is a plain message, known only
-once the sender's identity shows a running attempt: so this middleware runs on messages and
-callback queries after the identity middleware, not on the update ahead of it. While an
-attempt runs, the access gate lets only the quiz's own handlers through (and /cancel, which
-uses the context, read when asked), so no form's state filter is needed then; a leftover of a
-crashed run is the exception (it may belong to a form left before the quiz began) and is
-handled as before.
+A tap names its attempt in its callback data, so it is known at once. A typed answer is a
+plain message, known only once the sender's identity shows a running attempt: in polling mode
+the FSM step therefore runs on messages and callback queries after the identity middleware.
+That order needs a user's updates to be handled one after the other, which durable polling
+does (one process, in order); in webhook mode, where replicas handle a user's updates side by
+side and the event lock is what keeps them apart, the step stays ahead of identity as aiogram
+places it, and only taps skip it. While an attempt runs, the access gate lets only the quiz's
+own handlers through (and /cancel, which reads the context when it uses it), so no form's
+state filter is needed then; a leftover of a crashed run is the exception (it may belong to a
+form left before the quiz began) and goes the usual way.
 """
 
 from __future__ import annotations
@@ -66,13 +68,18 @@ class AnswerFastFSM(FSMContextMiddleware):
         return await handler(event, data)
 
 
-def install(dp: Dispatcher) -> None:
-    """Move the Dispatcher's FSM middleware from the update to messages and callback queries,
-    after the middlewares registered there so far (the identity one last), as
-    :class:`AnswerFastFSM`. Only those two kinds of update are handled."""
+def install(dp: Dispatcher, *, after_identity: bool) -> None:
+    """Replace the Dispatcher's FSM middleware with :class:`AnswerFastFSM`: in its place on the
+    update, or (``after_identity``, polling) on messages and callback queries after the
+    middlewares registered there so far, the identity one last."""
     old = dp.fsm
     fast = AnswerFastFSM(storage=old.storage, events_isolation=old.events_isolation, strategy=old.strategy)
-    dp.update.outer_middleware.unregister(old)
-    for observer in (dp.message, dp.callback_query):
-        observer.outer_middleware(fast)
+    manager = dp.update.outer_middleware
+    middlewares = manager._middlewares
+    if after_identity:
+        middlewares.remove(old)
+        for observer in (dp.message, dp.callback_query):
+            observer.outer_middleware(fast)
+    else:  # keep its position among the update's outer middlewares
+        middlewares[middlewares.index(old)] = fast
     dp.fsm = fast
