@@ -269,8 +269,8 @@ def machine_busy_seconds() -> float:
 
 def cpu_by_program(bot: int) -> Counter[str]:
     """CPU seconds used so far by the bot, this process (the students and the fake server), the
-    database server and Redis (all their processes). Other programs come and go during a run
-    (their CPU is in the machine's figure)."""
+    database server and Redis (all their processes, with the server's ended ones). Other
+    programs come and go during a run (their CPU is in the machine's figure)."""
     groups: Counter[str] = Counter()
     for pid, stat in process_stats():
         name = stat[stat.index("(") + 1:stat.rindex(")")]
@@ -281,7 +281,8 @@ def cpu_by_program(bot: int) -> Counter[str]:
         elif pid == os.getpid():
             groups["students+fake server"] += seconds
         elif name.startswith(("postgres", "postmaster")):
-            groups["postgres"] += seconds
+            # With its ended children's (backends, autovacuum workers), which the server reaped.
+            groups["postgres"] += seconds + (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
         elif name.startswith("redis"):
             groups["redis"] += seconds
     return groups
