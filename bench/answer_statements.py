@@ -4,8 +4,9 @@
 
 Seeds a quiz (as bench/quiz_load.py does), then answers it question by question for every
 student with ``engine.answer``, one transaction each, in this thread: prints the CPU time per
-answer. On PostgreSQL (an empty database: ``--database-url``) it also prints the server's CPU
-time for the answer's read, sent as text each time and as a statement prepared on the
+answer. On PostgreSQL (an empty database: ``--database-url``) it also prints the write-ahead
+log written per answer (the whole server's: run it on a quiet one) and the server's CPU time
+for the answer's read, sent as text each time and as a statement prepared on the
 connection (``/proc`` of the server process: run it on the database's machine).
 """
 
@@ -50,6 +51,13 @@ def server_read_cost(database, attempt_id: int, question_id: int) -> None:
     cursor.execute("DEALLOCATE bench_read")
 
 
+def wal_position(database) -> str | None:
+    """PostgreSQL's current write-ahead log position (None on SQLite)."""
+    if not is_postgres(database):
+        return None
+    return database.execute_sql("SELECT pg_current_wal_lsn()").fetchone()[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=None, help="an empty database (default: temp SQLite)")
@@ -65,6 +73,7 @@ def main() -> None:
         with transaction(database):
             views.append(engine.start(FIRST + n, 1, tz=TZ))
     first = views[0]
+    wal_before = wal_position(database)
     started = time.process_time()
     for _ in range(args.questions):
         for n, view in enumerate(views):
@@ -75,6 +84,8 @@ def main() -> None:
     answers = args.students * args.questions
     print(f"{url.split(':')[0]}: {answers} answers, CPU {(time.process_time() - started) / answers * 1000:.3f} ms per answer")
     if is_postgres(database):
+        wal = database.execute_sql("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)", (wal_before,))
+        print(f"write-ahead log: {float(wal.fetchone()[0]) / answers:.0f} bytes per answer")
         server_read_cost(database, first.attempt_id, first.question_id)
     database.close()
 
