@@ -265,3 +265,20 @@ class Chat(e2e.Chat):
         if not answers or not answers[-1]["answered"]:
             raise AssertionError(f"no answer to the button {data!r}")
         return answers[-1]
+
+
+async def on_first_question(fake: InProcessTelegram, run_bot: Any, quiz_file: str, title: str, *,
+                            ranked: bool = False, **env: str) -> tuple[InProcessBot, Chat, dict[str, Any]]:
+    """The e2e school, its mentor's quiz ``quiz_file`` published, the bot started with ``env``
+    and the student on the quiz's first question: (the bot, the student's chat, the question)."""
+    from test_e2e_quiz_taking import open_quiz  # a test module: imported when used
+
+    from studymate.services.quiz import authoring
+    from studymate.services.quiz.authoring import SaveMode
+    from studymate.services.quiz.format import parse_quiz
+
+    e2e.make_school(fake)
+    authoring.publish(1, parse_quiz(quiz_file, file_name="quiz.txt"), mode=SaveMode.NEW, ranked=ranked)
+    bot = await run_bot(**env)
+    chat = Chat(fake, e2e.STUDENT_ID)
+    return bot, chat, await open_quiz(fake, chat, "🏆" if ranked else "📚", title)

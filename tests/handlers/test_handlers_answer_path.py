@@ -9,12 +9,8 @@ import asyncio
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 from e2e import STUDENT_ID, make_school
-from inproc import Chat
+from inproc import Chat, on_first_question
 from test_e2e_quiz_taking import current, make_quiz, open_quiz, tap
-
-from studymate.services.quiz import authoring
-from studymate.services.quiz.authoring import SaveMode
-from studymate.services.quiz.format import parse_quiz
 
 
 @pytest.mark.parametrize("fsm_in", ["database", "redis"])
@@ -38,13 +34,10 @@ async def test_an_answer_does_not_wait_for_the_students_event_lock(db, fake, run
 @pytest.mark.parametrize("fsm_in", ["database", "redis"])
 async def test_a_typed_answer_does_not_wait_for_the_students_event_lock(db, fake, run_bot, request,
                                                                         fsm_in):
-    make_school(fake)
     typed = "Topic: Typed\n1. 6 * 7 = ?\nAnswer: 42\n\n2. 2 + 2 = ?\nAnswer: 4\n"
-    authoring.publish(1, parse_quiz(typed, file_name="t.txt"), mode=SaveMode.NEW, ranked=False)
     redis = request.getfixturevalue("redis_url") if fsm_in == "redis" else ""
-    bot = await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="60", STUDYMATE_REDIS_URL=redis)
-    chat = Chat(fake, STUDENT_ID)
-    q1 = await open_quiz(fake, chat, "📚", "Typed")
+    bot, chat, q1 = await on_first_question(fake, run_bot, typed, "Typed", STUDYMATE_QUIZ_QUESTION_SECONDS="60",
+                                            STUDYMATE_REDIS_URL=redis)
     fsm = bot.dp.fsm
     key = StorageKey(bot_id=bot.bot.id, chat_id=STUDENT_ID, user_id=STUDENT_ID)
     await fsm.storage.set_state(key, "SomeForm:text")

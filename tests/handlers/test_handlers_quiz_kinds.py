@@ -3,13 +3,9 @@ typed answer as a message, and the review with explanations and the right score.
 
 from __future__ import annotations
 
-from e2e import STUDENT_ID, make_school, plain
-from inproc import Chat
-from test_e2e_quiz_taking import current, open_quiz, tap
-
-from studymate.services.quiz import authoring
-from studymate.services.quiz.authoring import SaveMode
-from studymate.services.quiz.format import parse_quiz
+from e2e import STUDENT_ID, plain
+from inproc import on_first_question
+from test_e2e_quiz_taking import current, tap
 
 FILE = """Topic: Kinds
 1. Pick b
@@ -47,11 +43,7 @@ def marks(message: dict) -> list[str]:
 
 
 async def test_one_question_of_each_kind(db, fake, run_bot):
-    make_school(fake)
-    authoring.publish(1, parse_quiz(FILE, file_name="k.txt"), mode=SaveMode.NEW, ranked=False)
-    await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="60")
-    chat = Chat(fake, STUDENT_ID)
-    q1 = await open_quiz(fake, chat, "📚", "Kinds")
+    _, chat, q1 = await on_first_question(fake, run_bot, FILE, "Kinds", STUDYMATE_QUIZ_QUESTION_SECONDS="60")
     mid = q1["message_id"]
     await tap(fake, chat, q1, "b")  # right
     q2 = current(fake, STUDENT_ID, mid)
@@ -75,11 +67,7 @@ async def test_one_question_of_each_kind(db, fake, run_bot):
 
 
 async def test_a_typed_answer_is_confirmed_in_words_where_reactions_are_refused(db, fake, run_bot):
-    make_school(fake)
-    authoring.publish(1, parse_quiz(FILE, file_name="k.txt"), mode=SaveMode.NEW, ranked=False)
-    await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="60")
-    chat = Chat(fake, STUDENT_ID)
-    q1 = await open_quiz(fake, chat, "📚", "Kinds")
+    _, chat, q1 = await on_first_question(fake, run_bot, FILE, "Kinds", STUDYMATE_QUIZ_QUESTION_SECONDS="60")
     mid = q1["message_id"]
     await tap(fake, chat, q1, "b")
     await chat.click(mid, _button(current(fake, STUDENT_ID, mid), "Верно"))

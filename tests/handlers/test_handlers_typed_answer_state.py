@@ -4,14 +4,11 @@ student outside a quiz still goes through the storage (its forms need it)."""
 
 from __future__ import annotations
 
-from e2e import STUDENT_ID, make_school, plain
-from inproc import Chat
-from test_e2e_quiz_taking import current, open_quiz
+from e2e import STUDENT_ID, plain
+from inproc import on_first_question
+from test_e2e_quiz_taking import current
 
 from studymate.db.models import QuizAnswer
-from studymate.services.quiz import authoring
-from studymate.services.quiz.authoring import SaveMode
-from studymate.services.quiz.format import parse_quiz
 
 FILE = """Topic: Typed
 1. 6 * 7 = ?
@@ -39,11 +36,8 @@ def break_storage(bot) -> list[str]:
 
 
 async def test_typed_answers_count_while_the_fsm_storage_fails(db, fake, run_bot):
-    make_school(fake)
-    authoring.publish(1, parse_quiz(FILE, file_name="t.txt"), mode=SaveMode.NEW, ranked=True)
-    bot = await run_bot(STUDYMATE_QUIZ_QUESTION_SECONDS="60")
-    chat = Chat(fake, STUDENT_ID)
-    q1 = await open_quiz(fake, chat, "🏆", "Typed")
+    bot, chat, q1 = await on_first_question(fake, run_bot, FILE, "Typed", ranked=True,
+                                            STUDYMATE_QUIZ_QUESTION_SECONDS="60")
     asked = break_storage(bot)
 
     await chat.send("42")
