@@ -5,7 +5,8 @@
 Seeds a quiz (as bench/quiz_load.py does), then answers it question by question for every
 student with ``engine.answer``, one transaction each, in this thread: prints the CPU time per
 answer. On PostgreSQL (an empty database: ``--database-url``) it also prints the write-ahead
-log written per answer (the whole server's: run it on a quiet one) and the server's CPU time
+log written per answer (the whole server's: run it on a quiet one), the server's CPU time per
+answer, the share of the attempt's updates made in place (HOT), and the server's CPU time
 for the answer's read, sent as text each time and as a statement prepared on the
 connection (``/proc`` of the server process: run it on the database's machine).
 """
@@ -58,6 +59,23 @@ def wal_position(database) -> str | None:
     return database.execute_sql("SELECT pg_current_wal_lsn()").fetchone()[0]
 
 
+def backend_pid(database) -> int | None:
+    """The server process of this connection (None on SQLite)."""
+    if not is_postgres(database):
+        return None
+    return database.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
+
+
+def hot_share(database) -> float:
+    """The share of quiz_attempt's row updates PostgreSQL made in place (HOT)."""
+    database.execute_sql("SELECT pg_stat_force_next_flush()")
+    database.execute_sql("SELECT 1")  # the statistics go out when a statement ends
+    updated, hot = database.execute_sql(
+        "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'quiz_attempt'"
+    ).fetchone()
+    return hot / updated if updated else 0.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=None, help="an empty database (default: temp SQLite)")
@@ -74,6 +92,8 @@ def main() -> None:
             views.append(engine.start(FIRST + n, 1, tz=TZ))
     first = views[0]
     wal_before = wal_position(database)
+    server = backend_pid(database)
+    server_before = cpu_seconds(server) if server else 0.0
     started = time.process_time()
     for _ in range(args.questions):
         for n, view in enumerate(views):
@@ -84,8 +104,11 @@ def main() -> None:
     answers = args.students * args.questions
     print(f"{url.split(':')[0]}: {answers} answers, CPU {(time.process_time() - started) / answers * 1000:.3f} ms per answer")
     if is_postgres(database):
+        server_cpu = (cpu_seconds(server) - server_before) / answers * 1000
+        print(f"server CPU: {server_cpu:.3f} ms per answer")
         wal = database.execute_sql("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)", (wal_before,))
         print(f"write-ahead log: {float(wal.fetchone()[0]) / answers:.0f} bytes per answer")
+        print(f"attempt moves updated in place (HOT): {hot_share(database):.0%}")
         server_read_cost(database, first.attempt_id, first.question_id)
     database.close()
 
