@@ -281,7 +281,7 @@ class ControlApi:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return []
-            await world.messages_signal.wait(remaining)
+            await world.messages_signal.wait(remaining, chat_id)
 
     def callback_answers(self, callback_query_id: str | None = None) -> list[dict[str, Any]]:
         """The bot's answers to button presses (only answered queries are listed)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -95,21 +96,34 @@ class ControlError(Exception):
 
 
 class Signal:
-    """A broadcast "something changed" notification for long-polling coroutines."""
+    """A "something changed" notification for long-polling coroutines.
+
+    A change may name what changed (a chat): it then wakes only the coroutines waiting on that
+    key, and those waiting on anything. Hundreds of simulated students each wait on their own
+    chat; waking all of them for every edit made the fake server, not the bot, the busiest
+    program of a load test."""
 
     def __init__(self) -> None:
-        self._event = asyncio.Event()
+        self._events: dict[Hashable, asyncio.Event] = {}
 
-    def fire(self) -> None:
-        """Wake every current waiter."""
-        self._event.set()
-        self._event = asyncio.Event()
+    def fire(self, key: Hashable = None) -> None:
+        """Wake the current waiters on ``key`` and on anything; with no key, every waiter."""
+        if key is None:
+            events, self._events = list(self._events.values()), {}
+        else:
+            events = [e for e in (self._events.pop(key, None), self._events.pop(None, None)) if e]
+        for event in events:
+            event.set()
 
-    async def wait(self, timeout: float) -> bool:
-        """Wait for the next :meth:`fire` up to ``timeout`` seconds; False on timeout."""
-        event = self._event
+    async def wait(self, timeout: float, key: Hashable = None) -> bool:
+        """Wait for the next :meth:`fire` of ``key`` (any, when None) up to ``timeout`` seconds;
+        False on timeout."""
+        event = self._events.get(key)
+        if event is None:
+            event = self._events[key] = asyncio.Event()
         try:
-            await asyncio.wait_for(event.wait(), max(timeout, 0.0))
+            async with asyncio.timeout(max(timeout, 0.0)):
+                await event.wait()
         except TimeoutError:
             return False
         return True

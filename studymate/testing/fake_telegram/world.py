@@ -262,7 +262,7 @@ class FakeWorld:
         """Record that the bot created or changed ``message`` (wakes control ``wait``)."""
         self.change_seq += 1
         message.change_seq = self.change_seq
-        self.messages_signal.fire()
+        self.messages_signal.fire(message.chat_id)
 
     def pin(self, message: StoredMessage, pinned: bool) -> None:
         if pinned:
