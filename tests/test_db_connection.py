@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import psycopg2
 import pytest
-from peewee import InterfaceError, OperationalError
+from peewee import IntegrityError, InterfaceError, OperationalError, ProgrammingError
 
 from studymate.db.connection import Db, open_database
 from studymate.db.models import Mentor, Student, database_proxy
@@ -89,7 +89,7 @@ def test_postgresql_plans_each_statement_once_per_connection(db):
     assert _RENAME.rowcount(name="Bekzat", id=late.id) == 1
     assert _RENAME.rowcount(name="Aigul", id=early.id) == 1
     prepared = db.execute_sql(
-        "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'PREPARE studymate_%%'"
+        "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'studymate\\_%%'"
     ).fetchone()[0]
     assert prepared == 1
     assert [s.full_name for s in Student.select().order_by(Student.id)] == ["Aigul", "Bekzat"]
@@ -102,3 +102,52 @@ def _students() -> tuple[Student, Student]:
     mentor = Mentor.create(telegram_id=1, name="Anna", group_chat_id=-1, language="en")
     return (Student.create(telegram_id=10, full_name="Early", mentor=mentor),
             Student.create(telegram_id=11, full_name="Late", mentor=mentor))
+
+
+async def test_a_transaction_undoes_its_first_statement(bot_db):
+    """BEGIN goes to the server with a transaction's first statement: what fails after that
+    statement still undoes it."""
+
+    def two_mentors_with_one_id() -> None:
+        Mentor.create(telegram_id=1, name="Anna", group_chat_id=-1)
+        Mentor.create(telegram_id=1, name="Anna again", group_chat_id=-2)
+
+    def one_then_a_bug() -> None:
+        Mentor.create(telegram_id=2, name="Bekzat", group_chat_id=-3)
+        raise RuntimeError("a bug after the first statement")
+
+    with pytest.raises(IntegrityError):
+        await bot_db.run(two_mentors_with_one_id)
+    with pytest.raises(RuntimeError):
+        await bot_db.run(one_then_a_bug)
+    assert await bot_db.run(lambda: Mentor.select().count()) == 0
+
+
+async def test_a_transaction_that_failed_at_its_first_statement_leaves_the_connection_usable(bot_db):
+    def wrong_first() -> None:
+        database_proxy.execute_sql("SELECT * FROM no_such_table")
+
+    for _ in range(3):  # on every thread's connection, more than once
+        with pytest.raises(ProgrammingError):
+            await bot_db.run(wrong_first)
+    await bot_db.run(lambda: Mentor.create(telegram_id=3, name="Dana", group_chat_id=-4))
+    assert await bot_db.run(lambda: [m.name for m in Mentor.select()]) == ["Dana"]
+
+
+async def test_nothing_of_a_transaction_outlives_it(bot_db, database_url):
+    """A transaction that ran no statement, or one that committed, leaves no transaction open
+    on the server: another connection sees the committed row and no session stays idle in a
+    transaction."""
+    await bot_db.run(lambda: None)
+    await bot_db.run(lambda: Mentor.create(telegram_id=4, name="Erlan", group_chat_id=-5))
+    admin = psycopg2.connect(database_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute("SELECT name FROM mentor")
+        assert cur.fetchall() == [("Erlan",)]
+        cur.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state LIKE 'idle in transaction%%'"
+        )
+        assert cur.fetchone() == (0,)
+    admin.close()

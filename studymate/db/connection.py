@@ -65,13 +65,45 @@ def open_database(url: str, *, pool_size: int = 4, busy_timeout: float = 10.0) -
         load_psycopg2()  # not loaded before: SQLite processes do without its libraries
         params = parse_db_url(url.replace("postgres://", "postgresql://", 1))
         params.setdefault("connect_timeout", 10)
-        database = PooledPostgresqlDatabase(
+        database = LazyBeginPostgresql(
             max_connections=pool_size + 2, stale_timeout=300, timeout=30, **params
         )
     else:  # Settings validate the scheme; this is for direct callers.
         raise ValueError(f"unsupported database URL scheme: {scheme}")
     database_proxy.initialize(database)
     return database
+
+
+class LazyBeginPostgresql(PooledPostgresqlDatabase):
+    """PostgreSQL whose BEGIN travels with a transaction's first statement, in one round trip
+    (``BEGIN; SELECT …``), instead of going to the server alone first. A transaction that runs
+    no statement costs no round trip at all. Each round trip is a wait, a GIL hand-over and a
+    server wake-up: a quiz answer needs three instead of four."""
+
+    def begin(self, isolation_level: Any = None) -> None:
+        if isolation_level or self._isolation_level:
+            super().begin(isolation_level)
+        else:
+            self._state.begin_pending = True
+
+    def _execute_cursor(self, sql: str, params: Any, **cursor_options: Any) -> Any:
+        if self._take_pending_begin() and self.transaction_depth() > 0:
+            sql = "BEGIN; " + sql  # the server runs both; the cursor holds the last's result
+        return super()._execute_cursor(sql, params, **cursor_options)
+
+    def commit(self) -> None:
+        if not self._take_pending_begin():
+            super().commit()
+
+    def rollback(self) -> None:
+        if not self._take_pending_begin():
+            super().rollback()
+
+    def _take_pending_begin(self) -> bool:
+        """Whether this thread's BEGIN is still to be sent; it is not, after this."""
+        pending = getattr(self._state, "begin_pending", False)
+        self._state.begin_pending = False
+        return pending
 
 
 def is_postgres(database: Database) -> bool:
