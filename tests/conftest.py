@@ -45,7 +45,7 @@ BACKEND_AGNOSTIC = {
 
 # Modules that exist for PostgreSQL only (several bot replicas on one database): they run in
 # the PostgreSQL pass and are deselected (not skipped) in the SQLite pass.
-POSTGRES_ONLY = {"test_replicas", "test_replicas_reminders", "test_db_reset", "test_db_connection"}
+POSTGRES_ONLY = {"test_replicas", "test_replicas_reminders", "test_db_reset", "test_db_connection", "test_db_green"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,6 +1,6 @@
-"""A bot on SQLite without Redis loads neither psycopg2 nor redis: their libraries would cost
-it ~10 MB resident of its 100 MB budget (psycopg2-binary maps its own libpq, libssl and
-libcrypto). Nor do the backup and the watchdog on SQLite. Each probe runs in a fresh
+"""A bot on SQLite without Redis loads neither psycopg2 nor redis, nor greenlet (which runs the
+PostgreSQL work): they would cost it ~10 MB resident of its 100 MB budget (psycopg2-binary maps
+its own libpq, libssl and libcrypto). Nor do the backup and the watchdog on SQLite. Each probe runs in a fresh
 interpreter, as the appliance's processes do."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 
 pytestmark = pytest.mark.backend_agnostic
 
-DRIVERS = ("psycopg2", "redis")
+DRIVERS = ("psycopg2", "redis", "greenlet")
 
 BOT = r"""
 import json, sys

@@ -1,9 +1,10 @@
-"""Opening the database and running synchronous peewee work off the event loop.
+"""Opening the database and running synchronous peewee work without blocking the event loop.
 
-Why threads and not ``playhouse.pwasyncio``: its PostgreSQL backend needs asyncpg, while the
-design card ships psycopg2. Services stay plain synchronous functions; the bot calls them with
-``await db.run(fn, ...)``, which runs them in a transaction on a worker thread. SQLite gets a
-single worker (one writer; no busy-wait contention inside the process), PostgreSQL a pool.
+Why not ``playhouse.pwasyncio``: its PostgreSQL backend needs asyncpg, while the design card
+ships psycopg2. Services stay plain synchronous functions; the bot calls them with
+``await db.run(fn, ...)``, which runs them in a transaction: on SQLite in one worker thread (one
+writer; no busy-wait contention inside the process), on PostgreSQL on the event loop's own thread,
+each in a greenlet that gives way to the loop while it waits for the server (``green.py``).
 """
 
 from __future__ import annotations
@@ -140,7 +141,8 @@ def transaction(database: Database) -> Any:
 class Db:
     """The bot's handle on the database: ``await db.run(service_fn, *args)``.
 
-    Each worker thread keeps its connection between calls. A connection the server dropped (a
+    Each worker thread (SQLite) or slot of green runs (PostgreSQL) keeps its connection between
+    calls. A connection the server dropped (a
     restart, a failover, a restore) is replaced on its next use, and the transaction that found
     it dead runs again once on a new one, unless it was already committing: the server rolls
     back whatever a dead connection had not committed, so nothing of it took effect. On SQLite
@@ -151,8 +153,13 @@ class Db:
     def __init__(self, database: Database, *, threads: int = 4, locked_retry: float = 60.0) -> None:
         self.database = database
         self.locked_retry = locked_retry
-        workers = threads if is_postgres(database) else 1
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
+        self._green = self._executor = None
+        if is_postgres(database):
+            from studymate.db.green import GreenRunner  # with psycopg2: not on SQLite
+
+            self._green = GreenRunner(database, slots=threads)
+        else:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db")
 
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run ``fn`` in one transaction on a database thread."""
@@ -161,8 +168,10 @@ class Db:
         deadline = loop.time() + self.locked_retry
         pause = LOCKED_FIRST_PAUSE
         while True:
-            ctx = contextvars.copy_context()
             try:
+                if self._green is not None:
+                    return await self._green.run(call)
+                ctx = contextvars.copy_context()
                 return await loop.run_in_executor(self._executor, ctx.run, call)
             except OperationalError as exc:
                 if not self._locked(exc) or loop.time() + pause > deadline:
@@ -217,8 +226,9 @@ class Db:
             logger.debug("closing a lost connection: %s", exc)
 
     def close(self) -> None:
-        """Wait for running work, then close every thread's connection."""
-        self._executor.shutdown(wait=True)
+        """Wait for running work (in threads), then close every connection."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
         if isinstance(self.database, PooledPostgresqlDatabase):
             self.database.close_all()
         else:

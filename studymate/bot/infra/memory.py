@@ -1,7 +1,7 @@
 """glibc's malloc arenas capped at two in the bot process (its budget is 100 MB resident).
 
 glibc gives each thread that allocates its own arena, up to 8 per core, and keeps what a burst
-freed in each; the bot's database threads (``STUDYMATE_DB_THREADS``) and aiohttp's resolver
+freed in each; the bot's database thread (SQLite), its health checks and aiohttp's resolver
 threads are enough to leave 1–2 MB more resident after a quiz load (``bench/quiz_load.py``).
 Set here, not in supervisord.conf's environment, so ``scripts/run.sh`` and the benchmarks get it
 too; ``MALLOC_ARENA_MAX`` in the environment still wins. Nothing happens on another C library.
