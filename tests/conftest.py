@@ -19,7 +19,7 @@ from hypothesis import settings as hypothesis_settings
 from peewee import Database
 
 from studymate.db import migrate
-from studymate.db.connection import open_database
+from studymate.db.connection import Db, open_database
 from studymate.db.models import MODELS
 
 REQUIRE_SERVICES = os.environ.get("STUDYMATE_REQUIRE_SERVICES") == "1"
@@ -129,6 +129,14 @@ def db(database_url: str) -> Iterator[Database]:
         database.close_all()
     else:
         database.close()
+
+
+@pytest.fixture
+def bot_db(database_url: str) -> Iterator[Db]:
+    """The bot's handle on a fresh database (two connections at most), as ``await db.run``."""
+    db = Db(open_database(database_url, pool_size=2), threads=2)
+    yield db
+    db.close()
 
 
 @pytest.fixture

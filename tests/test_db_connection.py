@@ -10,16 +10,8 @@ import psycopg2
 import pytest
 from peewee import IntegrityError, InterfaceError, OperationalError, ProgrammingError
 
-from studymate.db.connection import Db, open_database
 from studymate.db.models import Mentor, Student, database_proxy
 from studymate.db.prepared import Prepared, slot
-
-
-@pytest.fixture
-def bot_db(database_url):
-    db = Db(open_database(database_url, pool_size=2), threads=2)
-    yield db
-    db.close()
 
 
 def terminate_others(database_url: str) -> int:

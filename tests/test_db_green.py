@@ -19,13 +19,6 @@ from studymate.db.connection import Db, open_database
 from studymate.db.models import Mentor, database_proxy
 
 
-@pytest.fixture
-def bot_db(database_url):
-    db = Db(open_database(database_url, pool_size=2), threads=2)
-    yield db
-    db.close()
-
-
 class Ticker:
     """Counts how often the event loop gets round to it: a blocked loop does not."""
 
