@@ -6,6 +6,8 @@ PostgreSQL only: the module runs in the PostgreSQL pass (conftest's POSTGRES_ONL
 
 from __future__ import annotations
 
+import contextlib
+
 import psycopg2
 import pytest
 from peewee import IntegrityError, InterfaceError, OperationalError, ProgrammingError
@@ -119,7 +121,7 @@ async def test_a_transaction_that_failed_at_its_first_statement_leaves_the_conne
     def wrong_first() -> None:
         database_proxy.execute_sql("SELECT * FROM no_such_table")
 
-    for _ in range(3):  # on every thread's connection, more than once
+    for _ in range(3):
         with pytest.raises(ProgrammingError):
             await bot_db.run(wrong_first)
     await bot_db.run(lambda: Mentor.create(telegram_id=3, name="Dana", group_chat_id=-4))
@@ -143,3 +145,20 @@ async def test_nothing_of_a_transaction_outlives_it(bot_db, database_url):
         )
         assert cur.fetchone() == (0,)
     admin.close()
+
+
+@pytest.mark.parametrize("refused", ["SELEC 1", "SELECT %s"], ids=["syntax", "unsendable value"])
+async def test_a_first_statement_the_server_never_ran_does_not_lose_the_transaction(bot_db, refused):
+    """A typo fails ``BEGIN; SELEC 1`` as a whole, and a value psycopg2 cannot send never leaves:
+    the transaction has not begun, and the work that goes on after catching the error is still
+    one transaction."""
+
+    def refused_then_half_done() -> None:
+        with contextlib.suppress(ProgrammingError):
+            database_proxy.execute_sql(refused, (object(),) if "%s" in refused else None)
+        Mentor.create(telegram_id=5, name="Farida", group_chat_id=-6)
+        raise RuntimeError("a bug after the insert")
+
+    with pytest.raises(RuntimeError):
+        await bot_db.run(refused_then_half_done)
+    assert await bot_db.run(lambda: Mentor.select().count()) == 0

@@ -11,6 +11,7 @@ import asyncio
 import socket
 import time
 
+import psycopg2
 import pytest
 from peewee import OperationalError
 
@@ -109,3 +110,42 @@ async def test_a_server_that_never_answers_fails_the_connection_in_time(monkeypa
     finally:
         db.close()
         silent.close()
+
+
+async def test_closing_waits_for_work_in_progress(bot_db):
+    adding = asyncio.create_task(bot_db.run(add_mentor, 6, 0.3))
+    await asyncio.sleep(0.1)
+    await asyncio.to_thread(bot_db.close)  # as the bot closes it at the end
+    assert adding.done() and adding.exception() is None
+    assert await bot_db.run(mentors) == [6]
+
+
+def test_work_cut_off_by_the_loop_ending_leaves_its_slot_usable(database_url):
+    """When the loop ends under a run still waiting for the server, its transaction never
+    commits, and the next loop's work gets the slot with a connection of its own."""
+    db = Db(open_database(database_url, pool_size=1), threads=1)
+
+    async def walk_away() -> None:
+        asyncio.ensure_future(db.run(add_mentor, 8, 5))
+        await asyncio.sleep(0.3)  # the insert is done, the wait on the server is not
+
+    async def later() -> list[int]:
+        return await db.run(mentors)
+
+    try:
+        asyncio.run(walk_away())
+        assert asyncio.run(later()) == []
+    finally:
+        db.close()
+        _end_sessions_left_open(database_url)  # the bot's process would end here, and with it them
+
+
+def _end_sessions_left_open(database_url: str) -> None:
+    admin = psycopg2.connect(database_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    admin.close()

@@ -22,6 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from studymate import __version__
 from studymate.bot.infra.metrics import BotMetrics, LastPoll
 from studymate.db import migrate
+from studymate.db.connection import separate_handle
 from studymate.ops.health import judge_bot
 from studymate.ops.watchdog.checks import GuardedDb, check_database
 
@@ -49,8 +50,8 @@ class HealthCheck:
         self.mode = mode
         self.started = time.time() if started is None else started
         self.schema_version: str | None = None
-        # Its own worker thread and timeout: a hung query never holds the bot's threads.
-        self.guarded = GuardedDb(runtime.db.database, timeout=CHECK_TIMEOUT)
+        # Its own worker thread, timeout and connections: a hung query never holds up the bot.
+        self.guarded = GuardedDb(separate_handle(runtime.db.database), timeout=CHECK_TIMEOUT)
 
     async def check(self) -> tuple[int, dict[str, Any]]:
         now = time.time()
@@ -105,14 +106,15 @@ class HealthCheck:
     async def _schema_version(self) -> str | None:
         try:
             return await asyncio.wait_for(
-                asyncio.to_thread(migrate.schema_version, self.runtime.db.database), CHECK_TIMEOUT
+                asyncio.to_thread(migrate.schema_version, self.guarded.database), CHECK_TIMEOUT
             )
         except Exception as exc:  # asked again on the next request
             logger.warning("healthz: cannot read the schema version: %s", type(exc).__name__)
             return None
 
     def close(self) -> None:
-        self.guarded.close(pool=False)  # the pool belongs to the bot, which closes it last
+        # On SQLite the handle is the bot's, which closes it last.
+        self.guarded.close(pool=self.guarded.database is not self.runtime.db.database)
 
 
 METRICS: Final = web.AppKey("metrics", BotMetrics)

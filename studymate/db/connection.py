@@ -40,6 +40,7 @@ T = TypeVar("T")
 
 LOCKED_FIRST_PAUSE = 0.25  # seconds between tries while SQLite is locked, doubling ...
 LOCKED_MAX_PAUSE = 4.0  # ... up to this
+CLOSE_PATIENCE = 30.0  # seconds Db.close() waits for database work still running
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -88,9 +89,21 @@ class LazyBeginPostgresql(PooledPostgresqlDatabase):
             self._state.begin_pending = True
 
     def _execute_cursor(self, sql: str, params: Any, **cursor_options: Any) -> Any:
-        if self._take_pending_begin() and self.transaction_depth() > 0:
-            sql = "BEGIN; " + sql  # the server runs both; the cursor holds the last's result
-        return super()._execute_cursor(sql, params, **cursor_options)
+        if not (self._take_pending_begin() and self.transaction_depth() > 0):
+            return super()._execute_cursor(sql, params, **cursor_options)
+        try:  # the server runs both; the cursor holds the last's result
+            return super()._execute_cursor("BEGIN; " + sql, params, **cursor_options)
+        except Exception:
+            # Refused before the server began the transaction (a value psycopg2 cannot send, a
+            # syntax error, which fails the whole text): the next statement must begin it.
+            from psycopg2 import extensions
+
+            conn = self._state.conn
+            if conn is not None and not conn.closed and (
+                conn.get_transaction_status() == extensions.TRANSACTION_STATUS_IDLE
+            ):
+                self._state.begin_pending = True
+            raise
 
     def commit(self) -> None:
         if not self._take_pending_begin():
@@ -105,6 +118,18 @@ class LazyBeginPostgresql(PooledPostgresqlDatabase):
         pending = getattr(self._state, "begin_pending", False)
         self._state.begin_pending = False
         return pending
+
+
+def separate_handle(database: Database) -> Database:
+    """Another handle on ``database``'s server, with connections and locks of its own and not
+    bound to the models: for checks from another thread (``/healthz``), which must never hold a
+    lock the bot's database work waits for on the event loop."""
+    if not isinstance(database, PooledPostgresqlDatabase):
+        return database  # SQLite: its one worker thread takes no lock the checks could hold
+    return PooledPostgresqlDatabase(
+        database.database, max_connections=2, stale_timeout=300, timeout=30,
+        **database.connect_params,
+    )
 
 
 def is_postgres(database: Database) -> bool:
@@ -226,9 +251,14 @@ class Db:
             logger.debug("closing a lost connection: %s", exc)
 
     def close(self) -> None:
-        """Wait for running work (in threads), then close every connection."""
+        """Wait for running work, then close every connection. Called on the event loop's own
+        thread, it cannot wait for work there: it then closes the idle connections only."""
         if self._executor is not None:
             self._executor.shutdown(wait=True)
+        if self._green is not None and not self._green.settle(timeout=CLOSE_PATIENCE):
+            logger.warning("database work still running: only idle connections closed")
+            self.database.close_idle()
+            return
         if isinstance(self.database, PooledPostgresqlDatabase):
             self.database.close_all()
         else:

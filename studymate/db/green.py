@@ -11,7 +11,9 @@ and the threads' memory.
 Each run holds one of ``slots`` connection states (peewee keeps the connection and the
 transaction there), so at most ``slots`` runs are in progress and each has its own connection,
 kept from run to run. Outside a green run (a thread, a command-line tool), psycopg2 waits for
-the socket in the calling thread, as it would without the callback.
+the socket in the calling thread, as it would without the callback. A thread of the bot that
+queries (the ``/healthz`` check) uses a handle of its own (``connection.separate_handle``): the
+pool's lock, held by a thread while it connects, would otherwise hold up the loop.
 """
 
 from __future__ import annotations
@@ -19,13 +21,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import logging
 import selectors
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import greenlet
 from peewee import OperationalError, _ConnectionState
 
+logger = logging.getLogger(__name__)
 T = TypeVar("T")
 CONNECT_TIMEOUT = 10.0  # seconds; libpq enforces its connect_timeout only when it waits itself
 
@@ -105,6 +110,7 @@ class GreenRunner:
         install_wait_callback()
         if not isinstance(database._state, ConnectionStates):  # another runner's already
             database._state = ConnectionStates(database._state)
+        self.database = database
         self._states = database._state
         # peewee's lock guards a thread's connection state while it connects or closes; here
         # each run has a state of its own, and a run that held a thread lock while it waits for
@@ -112,18 +118,40 @@ class GreenRunner:
         database._lock = contextlib.nullcontext()
         self._free = [_ConnectionState() for _ in range(slots)]
         self._slots = asyncio.Semaphore(slots)
+        self._running = 0
+        self._idle = threading.Event()
+        self._idle.set()
+        self._loop_thread: int | None = None
+        self._cut_off: list[greenlet.greenlet] = []
 
     async def run(self, call: Callable[[], T]) -> T:
         await self._slots.acquire()
         # A cancelled caller does not stop the work midway (a thread would not either): it runs
         # to its end, and gives its slot back then.
-        return await asyncio.shield(asyncio.ensure_future(self._drive(call)))
+        work = asyncio.ensure_future(self._drive(call))
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            work.add_done_callback(_report_unawaited)
+            raise
+
+    def settle(self, timeout: float) -> bool:
+        """Wait until no run is in progress; False when that cannot be (called on the loop's
+        thread while runs are in progress) or did not happen within ``timeout`` seconds."""
+        if self._idle.is_set():
+            return True
+        if threading.get_ident() == self._loop_thread:
+            return False
+        return self._idle.wait(timeout)
 
     async def _drive(self, call: Callable[[], T]) -> T:
+        self._loop_thread = threading.get_ident()
         state = self._free.pop()
         run = _Green(call)
         run.gr_context = contextvars.copy_context()
         self._states.bind(run, state)
+        self._running += 1
+        self._idle.clear()
         loop = asyncio.get_running_loop()
         try:
             request = run.switch()
@@ -138,8 +166,32 @@ class GreenRunner:
             return request
         finally:
             self._states.unbind(run)
+            if not run.dead:
+                state = self._cut_off_run(run, state)
             self._free.append(state)
+            self._running -= 1
+            if not self._running:
+                self._idle.set()
             self._slots.release()
+
+    def _cut_off_run(self, run: greenlet.greenlet, state: _ConnectionState) -> _ConnectionState:
+        """A run stopped in the middle (the loop is shutting down): its connection is held in
+        mid-statement, so it is neither reused nor closed (psycopg2 would wait for the statement
+        to end); the server rolls its transaction back when the process ends. The slot goes on
+        with a new state."""
+        self._cut_off.append(run)  # not collected: that would resume it to unwind
+        conn = state.conn
+        if conn is not None:
+            with self.database._pool_lock:
+                self.database._in_use.pop(self.database.conn_key(conn), None)
+        logger.warning("database work cut off in the middle: its connection is left to the server")
+        return _ConnectionState()
+
+
+def _report_unawaited(work: asyncio.Future[Any]) -> None:
+    """The outcome of a run whose caller gave up: nobody else will look at its error."""
+    if not work.cancelled() and work.exception() is not None:
+        logger.error("database work failed after its caller gave up", exc_info=work.exception())
 
 
 async def _ready(loop: asyncio.AbstractEventLoop, fd: int, events: int, timeout: float | None) -> bool:
