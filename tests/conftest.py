@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg2
@@ -137,6 +137,26 @@ def bot_db(database_url: str) -> Iterator[Db]:
     db = Db(open_database(database_url, pool_size=2), threads=2)
     yield db
     db.close()
+
+
+@pytest.fixture
+def end_other_sessions(database_url: str) -> Callable[[], int]:
+    """Ends every session on the test database but the caller's (as a server restart, or the
+    end of the process that held them, would); returns how many."""
+
+    def end() -> int:
+        admin = psycopg2.connect(database_url)
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            (count,) = cur.fetchone()
+        admin.close()
+        return count
+
+    return end
 
 
 @pytest.fixture

@@ -16,24 +16,11 @@ from studymate.db.models import Mentor, Student, database_proxy
 from studymate.db.prepared import Prepared, slot
 
 
-def terminate_others(database_url: str) -> int:
-    admin = psycopg2.connect(database_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        (count,) = cur.fetchone()
-    admin.close()
-    return count
-
-
 def backend_pid() -> int:
     return database_proxy.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
 
 
-async def test_every_thread_gets_a_new_connection_after_a_restart(bot_db, database_url):
+async def test_every_thread_gets_a_new_connection_after_a_restart(bot_db, end_other_sessions):
     calls = []
 
     def add(n: int) -> int:
@@ -42,7 +29,7 @@ async def test_every_thread_gets_a_new_connection_after_a_restart(bot_db, databa
         return backend_pid()
 
     before = {await bot_db.run(add, n) for n in range(1, 5)}
-    assert terminate_others(database_url) >= 1
+    assert end_other_sessions() >= 1
     after = {await bot_db.run(add, n) for n in range(5, 13)}
     assert not before & after
     assert sorted(Mentor.select(Mentor.telegram_id).tuples()) == [(n,) for n in range(1, 13)]

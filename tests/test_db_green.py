@@ -11,7 +11,6 @@ import asyncio
 import socket
 import time
 
-import psycopg2
 import pytest
 from peewee import OperationalError
 
@@ -120,7 +119,7 @@ async def test_closing_waits_for_work_in_progress(bot_db):
     assert await bot_db.run(mentors) == [6]
 
 
-def test_work_cut_off_by_the_loop_ending_leaves_its_slot_usable(database_url):
+def test_work_cut_off_by_the_loop_ending_leaves_its_slot_usable(database_url, end_other_sessions):
     """When the loop ends under a run still waiting for the server, its transaction never
     commits, and the next loop's work gets the slot with a connection of its own."""
     db = Db(open_database(database_url, pool_size=1), threads=1)
@@ -137,15 +136,5 @@ def test_work_cut_off_by_the_loop_ending_leaves_its_slot_usable(database_url):
         assert asyncio.run(later()) == []
     finally:
         db.close()
-        _end_sessions_left_open(database_url)  # the bot's process would end here, and with it them
+        end_other_sessions()  # the bot's process would end here, and its sessions with it
 
-
-def _end_sessions_left_open(database_url: str) -> None:
-    admin = psycopg2.connect(database_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-    admin.close()
