@@ -12,6 +12,7 @@ import psycopg2
 import pytest
 from peewee import IntegrityError, InterfaceError, OperationalError, ProgrammingError
 
+from studymate.db.connection import open_database
 from studymate.db.models import Mentor, Student, database_proxy
 from studymate.db.prepared import Prepared, slot
 
@@ -149,3 +150,17 @@ async def test_a_first_statement_the_server_never_ran_does_not_lose_the_transact
     with pytest.raises(RuntimeError):
         await bot_db.run(refused_then_half_done)
     assert await bot_db.run(lambda: Mentor.select().count()) == 0
+
+
+def test_a_transaction_opened_before_any_connection_commits(database_url):
+    """The command-line tools open a transaction on a database not yet connected: it connects
+    then, and what the transaction wrote is there afterwards."""
+    database = open_database(database_url)
+    try:
+        with database.atomic():
+            Mentor.create(telegram_id=6, name="Gulnara", group_chat_id=-7)
+        with database.atomic():
+            pass  # one that writes nothing
+        assert [m.name for m in Mentor.select()] == ["Gulnara"]
+    finally:
+        database.close_all()

@@ -85,8 +85,12 @@ class LazyBeginPostgresql(PooledPostgresqlDatabase):
     def begin(self, isolation_level: Any = None) -> None:
         if isolation_level or self._isolation_level:
             super().begin(isolation_level)
-        else:
-            self._state.begin_pending = True
+            return
+        if self.is_closed() and self.autoconnect:
+            # Connect now, as BEGIN sent at once would: connecting later, at the first
+            # statement, would reset the state that holds this transaction.
+            self.connect()
+        self._state.begin_pending = True
 
     def _execute_cursor(self, sql: str, params: Any, **cursor_options: Any) -> Any:
         if not (self._take_pending_begin() and self.transaction_depth() > 0):
