@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from studymate.config import ConfigError, load_settings
+from studymate.ops import logrotate
 from studymate.ops.logrotate import MB, RotationPolicy, rotate_once
 from studymate.ops.supervisor.config import find_template
 
@@ -292,3 +293,25 @@ def test_logrotate_once_cli(tmp_path):
     [archive] = log_dir.glob("bot.log-*.gz")
     assert gzip.decompress(archive.read_bytes()) == b"line\n"
     assert "compressed 1, deleted 0" in result.stderr
+
+
+def test_a_rotated_file_shifted_under_the_listing_is_not_deleted(tmp_path, monkeypatch):
+    """supervisor renames writer.log.1 to .2 and starts a new .1 between the rotator's listing
+    and its pruning: the newer file under the old name is kept (and compressed later), the
+    listed one is not lost either."""
+    older = tmp_path / "writer.log.1"
+    older.write_text("older lines\n")
+    os.utime(older, (1, 1))
+    real_files = logrotate._files
+
+    def listed_then_shifted(log_dir):
+        listing = real_files(log_dir)
+        older.rename(tmp_path / "writer.log.2")  # supervisor's shift, after the listing
+        (tmp_path / "writer.log.1").write_text("newer lines\n")
+        monkeypatch.setattr(logrotate, "_files", real_files)
+        return listing
+
+    monkeypatch.setattr(logrotate, "_files", listed_then_shifted)
+    logrotate.prune_by_size(tmp_path, max_bytes=0)
+    kept = sorted(p.read_text() for p in tmp_path.iterdir())
+    assert kept == ["newer lines\n", "older lines\n"]

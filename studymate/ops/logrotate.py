@@ -172,10 +172,28 @@ def _archives(log_dir: Path) -> list[_File]:
 def _delete(entry: _File, why: str, dry_run: bool) -> bool:
     if not dry_run:
         try:
-            os.unlink(entry.path)
+            if ROTATED_RE.match(entry.name):
+                if not _claim_listed(entry):
+                    return False
+            else:
+                os.unlink(entry.path)
         except FileNotFoundError:
             return False
     logger.info("deleted %s (%s)", entry.name, why)
+    return True
+
+
+def _claim_listed(entry: _File) -> bool:
+    """Delete the rotated file ``entry`` listed, and only that one. supervisor may have shifted
+    ``NAME.log.N`` to ``.N+1`` since the listing, putting a newer file under this name: the file
+    is claimed first (renamed to a name of ours) and deleted only when it is the one listed.
+    Another file claimed by mistake stays claimed, and the next pass compresses it."""
+    claim = entry.path.with_name(f"{entry.name}.{time.time_ns()}.compressing")
+    os.rename(entry.path, claim)
+    if os.stat(claim).st_ino != entry.stat.st_ino:
+        logger.info("%s changed under the listing: kept, as %s", entry.name, claim.name)
+        return False
+    os.unlink(claim)
     return True
 
 
