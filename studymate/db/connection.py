@@ -41,6 +41,8 @@ T = TypeVar("T")
 LOCKED_FIRST_PAUSE = 0.25  # seconds between tries while SQLite is locked, doubling ...
 LOCKED_MAX_PAUSE = 4.0  # ... up to this
 CLOSE_PATIENCE = 30.0  # seconds Db.close() waits for database work still running
+# PostgreSQL pools: an idle connection older than 300 s is replaced; a full pool is waited on 30 s.
+POOL_TIMEOUTS = {"stale_timeout": 300, "timeout": 30}
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -67,9 +69,7 @@ def open_database(url: str, *, pool_size: int = 4, busy_timeout: float = 10.0) -
         load_psycopg2()  # not loaded before: SQLite processes do without its libraries
         params = parse_db_url(url.replace("postgres://", "postgresql://", 1))
         params.setdefault("connect_timeout", 10)
-        database = LazyBeginPostgresql(
-            max_connections=pool_size + 2, stale_timeout=300, timeout=30, **params
-        )
+        database = LazyBeginPostgresql(max_connections=pool_size + 2, **POOL_TIMEOUTS, **params)
     else:  # Settings validate the scheme; this is for direct callers.
         raise ValueError(f"unsupported database URL scheme: {scheme}")
     database_proxy.initialize(database)
@@ -118,7 +118,7 @@ class LazyBeginPostgresql(PooledPostgresqlDatabase):
             super().rollback()
 
     def _take_pending_begin(self) -> bool:
-        """Whether this thread's BEGIN is still to be sent; it is not, after this."""
+        """Whether this connection state's BEGIN is still to be sent; it is not, after this."""
         pending = getattr(self._state, "begin_pending", False)
         self._state.begin_pending = False
         return pending
@@ -131,8 +131,7 @@ def separate_handle(database: Database) -> Database:
     if not isinstance(database, PooledPostgresqlDatabase):
         return database  # SQLite: its one worker thread takes no lock the checks could hold
     return PooledPostgresqlDatabase(
-        database.database, max_connections=2, stale_timeout=300, timeout=30,
-        **database.connect_params,
+        database.database, max_connections=2, **POOL_TIMEOUTS, **database.connect_params
     )
 
 
@@ -171,10 +170,10 @@ class Db:
     """The bot's handle on the database: ``await db.run(service_fn, *args)``.
 
     Each worker thread (SQLite) or slot of green runs (PostgreSQL) keeps its connection between
-    calls. A connection the server dropped (a
-    restart, a failover, a restore) is replaced on its next use, and the transaction that found
-    it dead runs again once on a new one, unless it was already committing: the server rolls
-    back whatever a dead connection had not committed, so nothing of it took effect. On SQLite
+    calls. A connection the server dropped (a restart, a failover, a restore) is replaced on its
+    next use, and the transaction that found it dead runs again once on a new one, unless it was
+    already committing: the server rolls back whatever a dead connection had not committed, so
+    nothing of it took effect. On SQLite
     a write lock held by another process past the busy timeout is waited out, with growing
     pauses, for up to ``locked_retry`` seconds, then the error goes to the caller.
     """
@@ -191,7 +190,8 @@ class Db:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db")
 
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Run ``fn`` in one transaction on a database thread."""
+        """Run ``fn`` in one transaction (SQLite: on the database thread; PostgreSQL: in a green
+        run on the loop's thread)."""
         loop = asyncio.get_running_loop()
         call = functools.partial(self._call, fn, *args, **kwargs)
         deadline = loop.time() + self.locked_retry

@@ -147,12 +147,10 @@ def compress_rotated(log_dir: Path, *, dry_run: bool = False) -> list[Path]:
             done.append(path)
             continue
         if rotated:
-            claim = path.with_name(f"{entry.name}.{time.time_ns()}.compressing")
             try:
-                os.rename(path, claim)  # atomic: from now on supervisor cannot touch it
+                path = _claim(path)  # atomic: from now on supervisor cannot touch it
             except FileNotFoundError:
                 continue  # supervisor shifted it; the next pass gets it under its new name
-            path = claim
         try:
             archive = _compress(path, match.group("base"))
         except OSError as exc:
@@ -173,7 +171,7 @@ def _delete(entry: _File, why: str, dry_run: bool) -> bool:
     if not dry_run:
         try:
             if ROTATED_RE.match(entry.name):
-                if not _claim_listed(entry):
+                if not _delete_rotated(entry):
                     return False
             else:
                 os.unlink(entry.path)
@@ -183,13 +181,19 @@ def _delete(entry: _File, why: str, dry_run: bool) -> bool:
     return True
 
 
-def _claim_listed(entry: _File) -> bool:
+def _claim(rotated: Path) -> Path:
+    """Rename supervisor's ``NAME.log.N`` to a name of ours; the new path."""
+    claim = rotated.with_name(f"{rotated.name}.{time.time_ns()}.compressing")
+    os.rename(rotated, claim)
+    return claim
+
+
+def _delete_rotated(entry: _File) -> bool:
     """Delete the rotated file ``entry`` listed, and only that one. supervisor may have shifted
     ``NAME.log.N`` to ``.N+1`` since the listing, putting a newer file under this name: the file
-    is claimed first (renamed to a name of ours) and deleted only when it is the one listed.
-    Another file claimed by mistake stays claimed, and the next pass compresses it."""
-    claim = entry.path.with_name(f"{entry.name}.{time.time_ns()}.compressing")
-    os.rename(entry.path, claim)
+    is claimed first and deleted only when it is the one listed. Another file claimed by
+    mistake stays claimed, and the next pass compresses it."""
+    claim = _claim(entry.path)
     if os.stat(claim).st_ino != entry.stat.st_ino:
         logger.info("%s changed under the listing: kept, as %s", entry.name, claim.name)
         return False
